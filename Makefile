@@ -1,0 +1,40 @@
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEMO_DIR ?= demo-workspace
+
+.PHONY: setup demo test lint format bench clean
+
+setup: $(STAMP)
+
+# torch first, pinned to the CPU wheel on disk, so nothing later pulls a CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	rm -rf $(DEMO_DIR)
+	$(VENV)/bin/tunesmith init $(DEMO_DIR) --example support-tickets
+	$(VENV)/bin/tunesmith curate --workspace $(DEMO_DIR)
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check src tests bench
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format src tests bench
+	$(VENV)/bin/ruff check --fix src tests bench
+
+bench: $(STAMP)
+	$(PY) bench/pii.py
+	$(PY) bench/curate.py
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache

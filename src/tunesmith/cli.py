@@ -1,0 +1,142 @@
+"""The `tunesmith` command: parse, call the stage API, print. No logic lives here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from tunesmith.config import ConfigError
+from tunesmith.data.readers import SourceError
+from tunesmith.workspace import open_workspace
+
+app = typer.Typer(help="tunesmith: curate, fine-tune and operate small language models on-prem.")
+data_app = typer.Typer(help="Inspect raw data without writing anything.")
+app.add_typer(data_app, name="data")
+console = Console()
+err_console = Console(stderr=True)
+
+WorkspaceOption = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", help="Workspace folder (default: nearest tunesmith.yaml)."),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    return typer.Exit(code=1)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+
+@app.command()
+def init(
+    directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in.")],
+    example: Annotated[
+        str, typer.Option(help="Bundled example to start from.")
+    ] = "support-tickets",
+    rows: Annotated[int, typer.Option(help="Raw rows the example generator writes.")] = 600,
+) -> None:
+    """Create a workspace from a bundled example."""
+    from tunesmith.examples.scaffold import create_workspace
+
+    try:
+        path = create_workspace(directory, example, rows)
+    except (FileExistsError, KeyError) as err:
+        raise _fail(str(err).strip("'\"")) from None
+    console.print(f"Workspace ready: [bold]{path}[/bold]. Next: tunesmith curate -w {path}")
+
+
+@app.command()
+def curate(workspace: WorkspaceOption = None) -> None:
+    """Curate raw records into a versioned, PII-masked, deduplicated ChatML dataset."""
+    from tunesmith.data.curate import curate as run_curate
+
+    ws = open_workspace(workspace)
+    try:
+        config = ws.load_config()
+        with _progress() as progress:
+            tasks: dict[str, int] = {}
+
+            def tick(stage: str, n: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = progress.add_task(f"{stage:>5}", total=None)
+                progress.advance(tasks[stage], n)
+
+            result = run_curate(ws, config.data, progress=tick)
+    except (ConfigError, SourceError, FileNotFoundError, ValueError) as err:
+        raise _fail(str(err)) from None
+    counts = result.manifest["counts"]
+    table = Table(title=f"{config.data.name} {result.version}", show_header=True)
+    table.add_column("stage")
+    table.add_column("records", justify="right")
+    table.add_row("read", str(counts["read"]))
+    for stage, n in counts["quarantined_by_stage"].items():
+        table.add_row(f"quarantined at {stage}", str(n))
+    table.add_row("exact duplicates", str(counts["duplicates"]["exact"]))
+    table.add_row("near duplicates", str(counts["duplicates"]["near"]))
+    table.add_row("kept", str(counts["kept"]))
+    for split, n in counts["splits"].items():
+        table.add_row(f"  {split}", str(n))
+    for entity, n in result.manifest["pii_found"].items():
+        table.add_row(f"PII masked: {entity}", str(n))
+    console.print(table)
+    state = "written" if result.created else "unchanged, nothing written"
+    verdict = "reconcile" if counts["reconciles"] else "DO NOT reconcile"
+    console.print(f"{result.path} ({state}); counts {verdict}.")
+
+
+@data_app.command("scan")
+def scan(
+    file: Annotated[Path, typer.Argument(help="CSV, JSONL, JSON, Parquet file or text folder.")],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Print PII, duplicate and quality findings for one file; writes nothing."""
+    from tunesmith.data.scan import scan_file
+
+    ws = open_workspace(workspace)
+    try:
+        data = ws.load_config().data if ws.config_path.is_file() else None
+        with _progress() as progress:
+            task = progress.add_task(" scan", total=None)
+            result = scan_file(
+                file,
+                pii=data.pii if data else None,
+                dedup=data.dedup if data else None,
+                quality=data.quality if data else None,
+                on_row=lambda: progress.advance(task),
+            )
+    except (ConfigError, SourceError, ValueError) as err:
+        raise _fail(str(err)) from None
+    table = Table(title=f"scan of {file}")
+    table.add_column("finding")
+    table.add_column("count", justify="right")
+    table.add_row("rows read", str(result.rows))
+    table.add_row("clean unique rows", str(result.clean))
+    for kind, n in sorted(result.duplicates.items()):
+        table.add_row(f"{kind} duplicates", str(n))
+    for reason, n in sorted(result.quarantined.items()):
+        table.add_row(f"would quarantine ({reason})", str(n))
+    table.add_row("rows with PII", str(result.rows_with_pii))
+    for entity, n in sorted(result.pii.items()):
+        table.add_row(f"PII {entity}", str(n))
+    for name, n in sorted(result.pii_by_field.items()):
+        table.add_row(f"PII in field '{name}'", str(n))
+    console.print(table)
+
+
+def main() -> None:
+    app()

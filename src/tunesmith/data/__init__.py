@@ -1,0 +1,1 @@
+"""Curation: raw records into clean, PII-masked, deduplicated ChatML dataset versions."""

@@ -1,0 +1,263 @@
+"""`tunesmith curate`: the stages in order, over a stream of rows, into a dataset version."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from tunesmith import __version__
+from tunesmith.config import DataConfig
+from tunesmith.data.dedup import DedupIndex, Duplicate, deduplicate
+from tunesmith.data.normalise import normalise_row
+from tunesmith.data.parallel import default_workers, mask_rows
+from tunesmith.data.quality import check_quality
+from tunesmith.data.readers import read_source
+from tunesmith.data.records import Rejection, Row
+from tunesmith.data.report import plot_lengths, render_report
+from tunesmith.data.split import SPLITS, assign_splits
+from tunesmith.data.template import FORMAT_STAGE, ChatTemplate
+from tunesmith.data.version import (
+    fingerprint,
+    latest_version,
+    publish,
+    sha256_file,
+    sha256_tree,
+    staging_dir,
+    write_json,
+)
+from tunesmith.workspace import Workspace
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class CurateResult:
+    """What a curate run produced: the version folder and its manifest."""
+
+    path: Path
+    version: str
+    created: bool
+    manifest: dict[str, object]
+
+
+def _pseudonym_key(config: DataConfig) -> bytes | None:
+    if not config.pii.enabled or config.pii.mode != "pseudonym":
+        return None
+    value = os.environ.get(config.pii.pseudonym_key_env, "")
+    return value.encode() if value else None
+
+
+def _source_inputs(workspace: Workspace, config: DataConfig) -> list[dict[str, object]]:
+    inputs = []
+    for source in config.sources:
+        path = workspace.resolve(source.path)
+        if not path.exists():
+            raise FileNotFoundError(f"{source.path}: source not found in {workspace.root}")
+        inputs.append({"path": source.path, "sha256": sha256_tree(path)})
+    return inputs
+
+
+def compare_fields(config: DataConfig, template: ChatTemplate) -> list[str]:
+    return config.dedup.fields or [f for f in template.fields if f not in config.meta_fields]
+
+
+def curate(
+    workspace: Workspace,
+    config: DataConfig,
+    progress: Progress | None = None,
+    workers: int | None = None,
+) -> CurateResult:
+    """Curate the configured sources into datasets/<name>/v<N>/ unless nothing changed."""
+    template = ChatTemplate(config.template)
+    key = _pseudonym_key(config)
+    sources = _source_inputs(workspace, config)
+    config_snapshot = config.model_dump(mode="json")
+    inputs = {"sources": sources, "config": config_snapshot, "tunesmith": __version__}
+    digest = fingerprint(inputs)
+    dataset_dir = workspace.dataset_dir(config.name)
+    latest = latest_version(dataset_dir)
+    if latest is not None and latest[1].get("fingerprint") == digest:
+        path = dataset_dir / f"v{latest[0]}"
+        return CurateResult(path, f"v{latest[0]}", False, latest[1])
+
+    staging = staging_dir(dataset_dir)
+    try:
+        manifest = _run(workspace, config, template, key, staging, progress, workers)
+        number = (latest[0] if latest else 0) + 1
+        manifest = {
+            "name": config.name,
+            "version": f"v{number}",
+            "parent": f"v{latest[0]}" if latest else None,
+            "tunesmith_version": __version__,
+            "fingerprint": digest,
+            "sources": [
+                {**s, "rows_read": manifest["rows_per_source"].get(s["path"], 0)} for s in sources
+            ],
+            "config": config_snapshot,
+            **{k: v for k, v in manifest.items() if k != "rows_per_source"},
+        }
+        reasons: Counter[str] = manifest.pop("_reasons")  # type: ignore[assignment]
+        (staging / "report.md").write_text(render_report(manifest, reasons), encoding="utf-8")
+        files = ("train.jsonl", "val.jsonl", "test.jsonl", "quarantine.jsonl")
+        manifest["files"] = {
+            name: {"sha256": sha256_file(staging / name)}
+            for name in (*files, "report.md", "lengths.png")
+        }
+        write_json(staging / "manifest.json", manifest)
+        path = publish(staging, dataset_dir, number)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return CurateResult(path, f"v{number}", True, manifest)
+
+
+def _run(
+    workspace: Workspace,
+    config: DataConfig,
+    template: ChatTemplate,
+    key: bytes | None,
+    out: Path,
+    progress: Progress | None,
+    workers: int | None,
+) -> dict[str, object]:
+    tick = progress or (lambda stage, n: None)
+    fields = compare_fields(config, template)
+    required = list(dict.fromkeys([*template.fields, *config.meta_fields]))
+    scan = [f for f in required if f not in config.pii.skip_fields]
+    read_counts: Counter[str] = Counter()
+    quarantine = (out / "quarantine.jsonl").open("w", encoding="utf-8")
+    rejected: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
+
+    def reject(rejection: Rejection) -> None:
+        quarantine.write(json.dumps(rejection.to_json(), ensure_ascii=False) + "\n")
+        rejected[rejection.stage] += 1
+        reasons[f"{rejection.stage}: {rejection.reason.split(':')[0]}"] += 1
+
+    def read() -> Iterator[Row]:
+        for source in config.sources:
+            path = workspace.resolve(source.path)
+            for item in read_source(path, source.path, source.format, source.id_field):
+                read_counts[source.path] += 1
+                tick("read", 1)
+                if isinstance(item, Rejection):
+                    reject(item)
+                    continue
+                missing = [name for name in required if name not in item.fields]
+                if missing:
+                    reason = f"template field missing: '{missing[0]}' not in row"
+                    reject(Rejection(item.source, item.row, FORMAT_STAGE, reason, missing[0]))
+                    continue
+                yield normalise_row(item)
+
+    def usable(rows: Iterator[Row]) -> Iterator[Row]:
+        for row in rows:
+            rejection = check_quality(row, fields, config.quality)
+            if rejection is None:
+                yield row
+            else:
+                reject(rejection)
+
+    index = DedupIndex(config.dedup, fields)
+    duplicates: Counter[str] = Counter()
+
+    def unique(rows: Iterator[Row]) -> Iterator[Row]:
+        for item in deduplicate(rows, index):
+            if isinstance(item, Duplicate):
+                duplicates[item.kind] += 1
+            else:
+                yield item
+
+    pii_found: Counter[str] = Counter()
+    records_path = out / "records.tmp.jsonl"
+    strata: list[tuple[str, str | None]] = []
+    seen_ids: set[str] = set()
+    with records_path.open("w", encoding="utf-8") as records:
+        masked = mask_rows(
+            unique(usable(read())),
+            config.pii,
+            key,
+            scan,
+            workers or default_workers(),
+            expected=_estimate_rows(workspace, config),
+            on_done=lambda n: tick("mask", n),
+        )
+        for row in masked:
+            pii_found.update(row.findings)
+            messages = template.render(row)
+            if isinstance(messages, Rejection):
+                reject(messages)
+                continue
+            if row.id in seen_ids:
+                reject(Rejection(row.source, row.row, "read", "duplicate id", id=row.id))
+                continue
+            seen_ids.add(row.id)
+            meta = {"id": row.id, "source": row.source, "row": row.row}
+            meta |= {name: row.fields.get(name, "") for name in config.meta_fields}
+            if row.findings:
+                meta["pii"] = dict(sorted(row.findings.items()))
+            records.write(json.dumps({"messages": messages, "meta": meta}, ensure_ascii=False))
+            records.write("\n")
+            stratum = row.fields.get(config.split.stratify_by) if config.split.stratify_by else None
+            strata.append((row.id, stratum))
+    quarantine.close()
+
+    assignment = assign_splits(strata, config.split)
+    split_counts, lengths = _write_splits(records_path, out, assignment)
+    records_path.unlink()
+    plot_lengths(lengths, out / "lengths.png")
+    read_total = sum(read_counts.values())
+    quarantined = sum(rejected.values())
+    kept = len(strata)
+    dup_total = duplicates["exact"] + duplicates["near"]
+    clusters = [
+        {"kept": index.kept[kept_id], "members": members}
+        for kept_id, members in index.clusters.items()
+    ]
+    return {
+        "rows_per_source": dict(read_counts),
+        "counts": {
+            "read": read_total,
+            "kept": kept,
+            "duplicates": {"exact": duplicates["exact"], "near": duplicates["near"]},
+            "quarantined": quarantined,
+            "quarantined_by_stage": dict(sorted(rejected.items())),
+            "splits": split_counts,
+            "reconciles": read_total == kept + dup_total + quarantined,
+        },
+        "pii_found": dict(sorted(pii_found.items())),
+        "duplicate_clusters": clusters,
+        "_reasons": reasons,
+    }
+
+
+def _write_splits(
+    records_path: Path, out: Path, assignment: dict[str, str]
+) -> tuple[dict[str, int], dict[str, list[int]]]:
+    handles = {name: (out / f"{name}.jsonl").open("w", encoding="utf-8") for name in SPLITS}
+    counts = dict.fromkeys(SPLITS, 0)
+    lengths: dict[str, list[int]] = {name: [] for name in SPLITS}
+    with records_path.open(encoding="utf-8") as records:
+        for line in records:
+            record = json.loads(line)
+            split = assignment[record["meta"]["id"]]
+            handles[split].write(line)
+            counts[split] += 1
+            lengths[split].append(sum(len(m["content"]) for m in record["messages"]))
+    for handle in handles.values():
+        handle.close()
+    return counts, lengths
+
+
+def _estimate_rows(workspace: Workspace, config: DataConfig) -> int:
+    """Rough row count from file sizes, only to decide whether processes pay off."""
+    size = sum(
+        p.stat().st_size if p.is_file() else sum(f.stat().st_size for f in p.rglob("*"))
+        for p in (workspace.resolve(s.path) for s in config.sources)
+    )
+    return size // 400

@@ -1,0 +1,112 @@
+"""Stage 3, dedup: exact matches on the folded key, then near-duplicates by MinHash LSH.
+
+The first row of a cluster (in source order) is its representative and is kept; every other
+member is recorded with the id of the row it duplicates, so the manifest can name them all.
+A near-dup candidate from LSH is confirmed with the exact Jaccard of the two shingle sets,
+so the configured threshold is the real bar, not an estimate of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+from tunesmith.config import DedupConfig
+from tunesmith.data.normalise import match_key
+from tunesmith.data.records import Row
+
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """A row dropped as a copy of `kept_id`; `similarity` is 1.0 for exact copies."""
+
+    row: Row
+    kind: str
+    kept_id: str
+    similarity: float
+
+
+@dataclass
+class DedupIndex:
+    """Everything seen so far: exact keys, the LSH index and shingles of kept rows."""
+
+    config: DedupConfig
+    fields: list[str]
+    exact: dict[str, str] = field(default_factory=dict)
+    shingles: dict[str, np.ndarray] = field(default_factory=dict)
+    clusters: dict[str, list[dict[str, object]]] = field(default_factory=dict)
+    kept: dict[str, dict[str, object]] = field(default_factory=dict)
+    lsh: MinHashLSH = field(init=False)
+    _template: MinHash = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lsh = MinHashLSH(threshold=self.config.near_threshold, num_perm=self.config.num_perm)
+        self._template = MinHash(num_perm=self.config.num_perm, seed=1, hashfunc=_identity)
+
+    def key_text(self, row: Row) -> str:
+        return match_key("\n".join(row.fields.get(name, "") for name in self.fields))
+
+    def shingle_hashes(self, key: str) -> np.ndarray:
+        words = _WORD.findall(key)
+        size = self.config.shingle_size
+        grams = [" ".join(words[i : i + size]) for i in range(max(1, len(words) - size + 1))]
+        return np.unique(np.array([zlib.crc32(g.encode()) for g in grams], dtype=np.uint32))
+
+    def check(self, row: Row) -> Duplicate | None:
+        """Register `row`; return a Duplicate if an earlier kept row already covers it."""
+        key = self.key_text(row)
+        if not key:
+            return None  # empty rows are quality's to reject, not duplicates of each other
+        digest = hashlib.sha256(key.encode()).hexdigest()
+        if digest in self.exact:
+            return self._member(row, "exact", self.exact[digest], 1.0)
+        self.exact[digest] = row.id
+        self.kept[row.id] = {"id": row.id, "source": row.source, "row": row.row}
+        hashes = self.shingle_hashes(key)
+        minhash = MinHash(
+            num_perm=self.config.num_perm,
+            hashfunc=_identity,
+            permutations=self._template.permutations,
+            scheme=self._template.scheme,
+        )
+        minhash.update_batch(hashes.tolist())
+        best_id, best_sim = None, 0.0
+        for candidate in self.lsh.query(minhash):
+            sim = _jaccard(hashes, self.shingles[candidate])
+            if sim >= self.config.near_threshold and (sim, candidate) > (best_sim, best_id or ""):
+                best_id, best_sim = candidate, sim
+        if best_id is not None:
+            return self._member(row, "near", best_id, best_sim)
+        self.lsh.insert(row.id, minhash, check_duplication=False)
+        self.shingles[row.id] = hashes
+        return None
+
+    def _member(self, row: Row, kind: str, kept_id: str, similarity: float) -> Duplicate:
+        member = {"id": row.id, "source": row.source, "row": row.row, "kind": kind}
+        member["similarity"] = round(similarity, 4)
+        self.clusters.setdefault(kept_id, []).append(member)
+        return Duplicate(row=row, kind=kind, kept_id=kept_id, similarity=similarity)
+
+
+def _identity(value: int) -> int:
+    return value
+
+
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    inter = np.intersect1d(a, b, assume_unique=True).size
+    return inter / (a.size + b.size - inter)
+
+
+def deduplicate(rows: Iterable[Row], index: DedupIndex) -> Iterator[Row | Duplicate]:
+    """Pass on each row, or a Duplicate naming the kept row it repeats."""
+    for row in rows:
+        duplicate = index.check(row)
+        yield row if duplicate is None else duplicate

@@ -1,0 +1,57 @@
+"""Where a workspace keeps its files and stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tunesmith.config import CONFIG_FILENAME, ProjectConfig, load_config
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A folder holding `tunesmith.yaml`, raw records, dataset versions, runs and stores."""
+
+    root: Path
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_FILENAME
+
+    @property
+    def raw_dir(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.root / "datasets"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / ".tunesmith"
+
+    def dataset_dir(self, name: str) -> Path:
+        return self.datasets_dir / name
+
+    def load_config(self) -> ProjectConfig:
+        return load_config(self.config_path)
+
+    def resolve(self, relative: str) -> Path:
+        """A path from the config, relative to the workspace root."""
+        path = Path(relative)
+        return path if path.is_absolute() else self.root / path
+
+
+def open_workspace(directory: Path | None = None) -> Workspace:
+    """The workspace at `directory`, or the nearest parent of the cwd holding tunesmith.yaml."""
+    if directory is not None:
+        return Workspace(directory.resolve())
+    here = Path.cwd().resolve()
+    for candidate in (here, *here.parents):
+        if (candidate / CONFIG_FILENAME).is_file():
+            return Workspace(candidate)
+    return Workspace(here)
