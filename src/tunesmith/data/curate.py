@@ -153,7 +153,7 @@ def _run(
                     reason = f"template field missing: '{missing[0]}' not in row"
                     reject(Rejection(item.source, item.row, FORMAT_STAGE, reason, missing[0]))
                     continue
-                yield normalise_row(item)
+                yield normalise_row(item, required)
 
     def usable(rows: Iterator[Row]) -> Iterator[Row]:
         for row in rows:

@@ -48,7 +48,10 @@ class DedupIndex:
     _template: MinHash = field(init=False)
 
     def __post_init__(self) -> None:
-        self.lsh = MinHashLSH(threshold=self.config.near_threshold, num_perm=self.config.num_perm)
+        # LSH only proposes candidates; exact Jaccard decides. Very high thresholds leave LSH
+        # too few bands, so candidates are gathered at 0.9 at most.
+        candidate_threshold = min(self.config.near_threshold, 0.9)
+        self.lsh = MinHashLSH(threshold=candidate_threshold, num_perm=self.config.num_perm)
         self._template = MinHash(num_perm=self.config.num_perm, seed=1, hashfunc=_identity)
 
     def key_text(self, row: Row) -> str:

@@ -70,13 +70,17 @@ def mask_rows(
                 chunk = list(islice(iterator, CHUNK))
                 if not chunk:
                     break
-                payload = [(row.fields, scan_fields) for row in chunk]
+                # Only the scanned fields cross the process boundary, and only they come back.
+                payload = [
+                    ({n: row.fields[n] for n in scan_fields if n in row.fields}, scan_fields)
+                    for row in chunk
+                ]
                 pending.append((chunk, pool.submit(_mask_chunk, payload)))
             if not pending:
                 return
             chunk, future = pending.popleft()
             for row, (fields, counts) in zip(chunk, future.result(), strict=True):
-                row.fields, row.findings = fields, counts
+                row.fields, row.findings = {**row.fields, **fields}, counts
                 yield row
             if on_done:
                 on_done(len(chunk))

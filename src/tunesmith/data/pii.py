@@ -22,13 +22,14 @@ from dataclasses import dataclass
 from faker import Faker
 from presidio_analyzer import (
     AnalyzerEngine,
+    EntityRecognizer,
     Pattern,
     PatternRecognizer,
     RecognizerRegistry,
     RecognizerResult,
 )
-from presidio_analyzer.nlp_engine import NoOpNlpEngine
-from presidio_analyzer.predefined_recognizers import IbanRecognizer, IpRecognizer, UsSsnRecognizer
+from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
+from presidio_analyzer.nlp_engine import NlpArtifacts, NoOpNlpEngine
 from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
@@ -39,6 +40,9 @@ from tunesmith.data.pii_recognizers import (
     DateOfBirthRecognizer,
     LexiconPersonRecognizer,
     OfflineEmailRecognizer,
+    PrefilteredIbanRecognizer,
+    PrefilteredIpRecognizer,
+    PrefilteredSsnRecognizer,
 )
 
 SCORE_THRESHOLD = 0.35
@@ -68,9 +72,9 @@ def build_analyzer(config: PiiConfig) -> AnalyzerEngine:
         "EMAIL_ADDRESS": OfflineEmailRecognizer,
         "PHONE_NUMBER": ContextPhoneRecognizer,
         "CREDIT_CARD": AnyGroupingCardRecognizer,
-        "IBAN_CODE": IbanRecognizer,
-        "US_SSN": UsSsnRecognizer,
-        "IP_ADDRESS": IpRecognizer,
+        "IBAN_CODE": PrefilteredIbanRecognizer,
+        "US_SSN": PrefilteredSsnRecognizer,
+        "IP_ADDRESS": PrefilteredIpRecognizer,
         "DATE_OF_BIRTH": DateOfBirthRecognizer,
     }
     registry = RecognizerRegistry(supported_languages=["en"])
@@ -80,7 +84,30 @@ def build_analyzer(config: PiiConfig) -> AnalyzerEngine:
         pattern = Pattern(custom.name, custom.pattern, 1.0)
         registry.add_recognizer(PatternRecognizer(custom.name, patterns=[pattern]))
     engine = NoOpNlpEngine(models=[{"lang_code": "en", "model_name": "none"}])
-    return AnalyzerEngine(registry=registry, nlp_engine=engine, supported_languages=["en"])
+    return AnalyzerEngine(
+        registry=registry,
+        nlp_engine=engine,
+        supported_languages=["en"],
+        context_aware_enhancer=_NoContextEnhancer(),
+    )
+
+
+class _NoContextEnhancer(ContextAwareEnhancer):
+    """Presidio's lemma enhancer needs NLP tokens we don't have; our recognisers read context
+    themselves, and the enhancer's deep copies cost a fifth of the analysis time."""
+
+    def __init__(self) -> None:
+        super().__init__(0, 0, 0, 0)
+
+    def enhance_using_context(
+        self,
+        text: str,
+        raw_results: list[RecognizerResult],
+        nlp_artifacts: NlpArtifacts,
+        recognizers: list[EntityRecognizer],
+        context: list[str] | None = None,
+    ) -> list[RecognizerResult]:
+        return raw_results
 
 
 def _resolve_overlaps(results: list[RecognizerResult]) -> list[RecognizerResult]:
@@ -90,6 +117,24 @@ def _resolve_overlaps(results: list[RecognizerResult]) -> list[RecognizerResult]
         if all(result.end <= k.start or result.start >= k.end for k in kept):
             kept.append(result)
     return sorted(kept, key=lambda r: r.start)
+
+
+def _merge_adjacent(text: str, results: list[RecognizerResult]) -> list[RecognizerResult]:
+    """Join same-type findings split only by spaces ("Takeshi" "Green"), as the anonymizer would."""
+    merged: list[RecognizerResult] = []
+    for result in results:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and last.entity_type == result.entity_type
+            and text[last.end : result.start].strip(" \t") == ""
+            and "\n" not in text[last.end : result.start]
+        ):
+            last.end = result.end
+            last.score = max(last.score, result.score)
+        else:
+            merged.append(result)
+    return merged
 
 
 class PiiMasker:
@@ -124,7 +169,7 @@ class PiiMasker:
         )
         results += self._name_columns(fields, offsets)
         findings = []
-        for result in _resolve_overlaps(results):
+        for result in _merge_adjacent(text, _resolve_overlaps(results)):
             for name, start, end in offsets:
                 if start <= result.start and result.end <= end:
                     findings.append(
@@ -185,7 +230,12 @@ class PiiMasker:
             return OperatorConfig("custom", {"lambda": lambda value: self.pseudonym(entity, value)})
 
         def placeholder(value: str) -> str:
-            return f"<{entity}_{numbering[(entity, _fold(value))]}>"
+            key = (entity, _fold(value))
+            if key not in numbering:  # the anonymizer joined spans we had kept apart
+                numbering[key] = 1 + max(
+                    (n for (e, _), n in numbering.items() if e == entity), default=0
+                )
+            return f"<{entity}_{numbering[key]}>"
 
         return OperatorConfig("custom", {"lambda": placeholder})
 

@@ -11,9 +11,16 @@ from __future__ import annotations
 import re
 
 import phonenumbers
+import regex
 from presidio_analyzer import LocalRecognizer, Pattern, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
-from presidio_analyzer.predefined_recognizers import CreditCardRecognizer, EmailRecognizer
+from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
+    EmailRecognizer,
+    IbanRecognizer,
+    IpRecognizer,
+    UsSsnRecognizer,
+)
 
 from tunesmith.data.names import common_words, name_lexicon
 
@@ -28,17 +35,49 @@ def _result(entity: str, start: int, end: int, score: float, name: str) -> Recog
     )
 
 
-class OfflineEmailRecognizer(EmailRecognizer):
+class _Prefiltered:
+    """Skip a recogniser's regexes on text that cannot hold its entity (most ticket text)."""
+
+    HINT: re.Pattern[str]
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        if not self.HINT.search(text):
+            return []
+        return super().analyze(text, entities, nlp_artifacts, regex_flags)  # type: ignore[misc]
+
+
+class PrefilteredIbanRecognizer(_Prefiltered, IbanRecognizer):
+    HINT = re.compile(r"[A-Za-z]{2}\d{2}")
+
+
+class PrefilteredSsnRecognizer(_Prefiltered, UsSsnRecognizer):
+    HINT = re.compile(r"\d{3}[- .]?\d{2}[- .]?\d{4}")
+
+
+class PrefilteredIpRecognizer(_Prefiltered, IpRecognizer):
+    HINT = re.compile(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:")
+
+
+class OfflineEmailRecognizer(_Prefiltered, EmailRecognizer):
     """Presidio's e-mail pattern, validated by the shape of the domain, not a suffix download."""
 
+    HINT = re.compile(r"@")
     _DOMAIN = re.compile(r"@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,24}$", re.IGNORECASE)
 
     def validate_result(self, pattern_text: str) -> bool:
         return bool(self._DOMAIN.search(pattern_text))
 
 
-class AnyGroupingCardRecognizer(CreditCardRecognizer):
+class AnyGroupingCardRecognizer(_Prefiltered, CreditCardRecognizer):
     """13–19 digits in any grouping of spaces or dashes; Presidio's Luhn check decides."""
+
+    HINT = re.compile(r"\d{4}")
 
     def __init__(self) -> None:
         pattern = Pattern("card any grouping", r"\b[3-6](?:[ -]?\d){12,18}\b", 0.3)
@@ -147,7 +186,8 @@ class DateOfBirthRecognizer(LocalRecognizer):
         ]
 
 
-_TOKEN = re.compile(r"[^\W\d_][\w'’]*(?:-[^\W\d_][\w'’]*)*")
+# Capitalised words only: scanning every word and filtering in Python cost twice as much.
+_TOKEN = regex.compile(r"(?<![\w'’-])\p{Lu}[\p{L}\p{M}'’]*(?:-\p{L}[\p{L}\p{M}'’]*)*")
 _TRIGGER = re.compile(
     r"(?:my name is|name is|name:|this is|i am|i'm|hi|hello|hey|dear|thanks|thank you|regards|"
     r"cheers|best|sincerely|spoke to|spoke with|talked to|speak to|colleague|customer|agent|"
@@ -196,7 +236,9 @@ class LexiconPersonRecognizer(LocalRecognizer):
             folded = folded.split("'")[0]  # "I’m", "We’ll"
         return folded in self.common or word.isupper() or len(word) == 1
 
-    def _inside_proper_noun(self, text: str, previous: re.Match[str], head: re.Match[str]) -> bool:
+    def _inside_proper_noun(
+        self, text: str, previous: regex.Match[str], head: regex.Match[str]
+    ) -> bool:
         word = previous.group()
         adjacent = text[previous.end() : head.start()] in (" ", "\u00a0")
         return adjacent and not self._common(word) and not self._is_name(word)
@@ -204,7 +246,7 @@ class LexiconPersonRecognizer(LocalRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        tokens = [m for m in _TOKEN.finditer(text) if m.group()[0].isupper()]
+        tokens = list(_TOKEN.finditer(text))
         results: list[RecognizerResult] = []
         i = 0
         while i < len(tokens):
@@ -217,20 +259,30 @@ class LexiconPersonRecognizer(LocalRecognizer):
             i = j + 1
         return results
 
-    def _name_at(self, text: str, tokens: list[re.Match[str]], i: int) -> tuple[int, float] | None:
+    def _name_at(
+        self, text: str, tokens: list[regex.Match[str]], i: int
+    ) -> tuple[int, float] | None:
         """(index of the last token, score) of a name starting at token i, else None."""
         head = tokens[i]
         word = head.group()
-        triggered = bool(_TRIGGER.search(text[max(0, head.start() - 16) : head.start()]))
-        nxt = self._adjacent(text, tokens, i)
-        paired = nxt is not None and word in self.first and nxt.group() in self.last
-        if self._common(word) and not paired:
+        is_name = word in self.first or word in self.last
+        common = self._common(word)
+        nxt = self._adjacent(text, tokens, i) if not (common and word not in self.first) else None
+        # "Maria Garcia", or an unknown given name before a known surname ("Xin Castillo").
+        paired = nxt is not None and nxt.group() in self.last and not self._common(nxt.group())
+        paired = paired and (word in self.first or (not is_name and not common))
+        if common and not paired:
             # "Hi Can," or "Regards,\nGrace": an everyday word counts only as the whole
             # addressee of a greeting or sign-off.
-            if not (triggered and self._is_name(word) and _ENDS_CLAUSE.match(text, head.end())):
+            if not (
+                is_name and _ENDS_CLAUSE.match(text, head.end()) and self._triggered(text, head)
+            ):
                 return None
-        elif not (paired or triggered or self._is_name(word)):
-            return None
+            triggered = True
+        else:
+            triggered = self._triggered(text, head)
+            if not (is_name or paired or triggered):
+                return None
         if (
             not (triggered or paired)
             and i > 0
@@ -246,12 +298,17 @@ class LexiconPersonRecognizer(LocalRecognizer):
                 break
             j += 1
         after = self._adjacent(text, tokens, j)
-        if after is not None and after.group().lower() in _ORGANISATION_WORDS:
-            return None  # "Birch Interiors", "Sakura Design"
+        run = [t.group().lower() for t in tokens[i : j + 1]]
+        if any(w in _ORGANISATION_WORDS for w in [*run, after.group().lower() if after else ""]):
+            return None  # "Birch Interiors", "Tidewater Marine", "Sakura Design"
         return j, 0.85 if (triggered or paired or j > i) else 0.6
 
     @staticmethod
-    def _adjacent(text: str, tokens: list[re.Match[str]], j: int) -> re.Match[str] | None:
+    def _triggered(text: str, head: regex.Match[str]) -> bool:
+        return bool(_TRIGGER.search(text, max(0, head.start() - 16), head.start()))
+
+    @staticmethod
+    def _adjacent(text: str, tokens: list[regex.Match[str]], j: int) -> regex.Match[str] | None:
         if j + 1 < len(tokens) and text[tokens[j].end() : tokens[j + 1].start()] in _NAME_GAPS:
             return tokens[j + 1]
         return None

@@ -41,8 +41,10 @@ def infer_format(path: Path) -> str:
 
 def _undecodable_field(fields: dict[str, str]) -> str | None:
     for name, value in fields.items():
-        # surrogateescape turns invalid UTF-8 bytes into lone surrogates we can spot here.
-        if any("\udc80" <= ch <= "\udcff" for ch in value):
+        # surrogateescape turns invalid UTF-8 bytes into lone surrogates, which cannot encode.
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
             return name
     return None
 

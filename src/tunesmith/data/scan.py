@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from tunesmith.data.pii import PiiMasker
 from tunesmith.data.quality import check_quality
 from tunesmith.data.readers import read_source
 from tunesmith.data.records import Rejection
+
+_ID_NAME = re.compile(r"(?:^|_)id$", re.IGNORECASE)
 
 
 @dataclass
@@ -54,8 +57,11 @@ def scan_file(
         row = normalise_row(item)
         fields = [name for name in row.fields if name not in pii.skip_fields]
         if index is None:
-            index = DedupIndex(dedup or DedupConfig(), fields)
-        rejection = check_quality(row, fields, quality or QualityConfig())
+            dedup = dedup or DedupConfig()
+            # Ids differ on every row; comparing them would hide every duplicate.
+            compared = dedup.fields or [f for f in fields if not _ID_NAME.search(f)]
+            index = DedupIndex(dedup, compared)
+        rejection = check_quality(row, index.fields, quality or QualityConfig())
         if rejection is not None:
             result.quarantined[f"{rejection.stage}: {rejection.reason.split(':')[0]}"] += 1
             continue

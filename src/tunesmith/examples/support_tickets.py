@@ -827,7 +827,7 @@ def _cosmetic(rng: random.Random, op: str, text: str) -> str:
         return text[: m.start()] + new + text[m.end() :]
     if op == "quotes":
         if any(q in text for q in "’“”"):
-            return text.translate(str.maketrans("’“”", "'\"\""))
+            return text.translate(str.maketrans("’“”", '\'""'))
         parts = text.replace("'", "’").split('"')
         quotes = ["“" if k % 2 == 0 else "”" for k in range(len(parts) - 1)] + [""]
         return "".join(p + q for p, q in zip(parts, quotes, strict=True))

@@ -1,0 +1,53 @@
+"""The README's commands, run as a user would (through the Typer app)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tunesmith.cli import app
+
+runner = CliRunner()
+
+
+def test_init_then_curate_as_in_the_readme(tmp_path: Path) -> None:
+    ws = tmp_path / "demo"
+    result = runner.invoke(app, ["init", str(ws), "--example", "support-tickets", "--rows", "200"])
+    assert result.exit_code == 0, result.output
+    assert (ws / "tunesmith.yaml").is_file() and (ws / "raw" / "tickets.csv").is_file()
+    result = runner.invoke(app, ["curate", "--workspace", str(ws)])
+    assert result.exit_code == 0, result.output
+    assert "support-tickets v1" in result.output and "reconcile" in result.output
+    manifest = json.loads((ws / "datasets/support-tickets/v1/manifest.json").read_text())
+    assert manifest["counts"]["read"] == 200
+    again = runner.invoke(app, ["curate", "--workspace", str(ws)])
+    assert again.exit_code == 0 and "unchanged" in again.output
+
+
+def test_init_refuses_non_empty_folder_and_unknown_example(tmp_path: Path) -> None:
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("")
+    result = runner.invoke(app, ["init", str(tmp_path / "full")])
+    assert result.exit_code == 1 and "not empty" in result.output
+    result = runner.invoke(app, ["init", str(tmp_path / "new"), "--example", "nope"])
+    assert result.exit_code == 1 and "unknown example" in result.output
+
+
+def test_invalid_config_gives_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "tunesmith.yaml").write_text(
+        "data:\n  name: x\n  sources: [{path: a.csv}]\n  template: {user: '{{ q }}'}\n"
+        "  split: {val: 2}\n"
+    )
+    result = runner.invoke(app, ["curate", "--workspace", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "data.split.val" in result.output and "Traceback" not in result.output
+
+
+def test_data_scan_prints_findings(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"body": "Call me on +44 20 7946 0958 about order 5512093381 today"}\n')
+    result = runner.invoke(app, ["data", "scan", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "PII PHONE_NUMBER" in result.output
