@@ -27,7 +27,8 @@ WorkspaceOption = Annotated[
 
 
 def _fail(message: str) -> typer.Exit:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, markup=True)
+    err_console.print("[red]error:[/red] ", end="")
+    err_console.print(message, highlight=False, markup=False, soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -77,7 +78,7 @@ def curate(workspace: WorkspaceOption = None) -> None:
                 progress.advance(tasks[stage], n)
 
             result = run_curate(ws, config.data, progress=tick)
-    except (ConfigError, SourceError, FileNotFoundError, ValueError) as err:
+    except (ConfigError, SourceError, OSError, ValueError) as err:
         raise _fail(str(err)) from None
     counts = result.manifest["counts"]
     table = Table(title=f"{config.data.name} {result.version}", show_header=True)
@@ -119,7 +120,7 @@ def scan(
                 quality=data.quality if data else None,
                 on_row=lambda: progress.advance(task),
             )
-    except (ConfigError, SourceError, ValueError) as err:
+    except (ConfigError, SourceError, OSError, ValueError) as err:
         raise _fail(str(err)) from None
     table = Table(title=f"scan of {file}")
     table.add_column("finding")

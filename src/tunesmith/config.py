@@ -190,7 +190,7 @@ def parse_config(raw: object, source: str = CONFIG_FILENAME) -> ProjectConfig:
         return ProjectConfig.model_validate(raw)
     except ValidationError as err:
         problems = [f"{_field_path(e['loc']) or '<root>'}: {e['msg']}" for e in err.errors()]
-        raise ConfigError(f"{source}: invalid configuration\n  " + "\n  ".join(problems)) from None
+        raise ConfigError(f"{source}: " + "; ".join(problems)) from None
 
 
 def load_config(path: Path) -> ProjectConfig:

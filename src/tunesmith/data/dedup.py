@@ -58,10 +58,17 @@ class DedupIndex:
         return match_key("\n".join(row.fields.get(name, "") for name in self.fields))
 
     def shingle_hashes(self, key: str) -> np.ndarray:
+        """Sorted unique 32-bit hashes of the key's word n-grams (one hash per word, mixed)."""
         words = _WORD.findall(key)
-        size = self.config.shingle_size
-        grams = [" ".join(words[i : i + size]) for i in range(max(1, len(words) - size + 1))]
-        return np.unique(np.array([zlib.crc32(g.encode()) for g in grams], dtype=np.uint32))
+        word_hashes = np.fromiter(
+            (zlib.crc32(w.encode()) for w in words), dtype=np.uint64, count=len(words)
+        )
+        size = min(self.config.shingle_size, max(1, len(words)))
+        count = max(1, len(words) - size + 1)
+        mixed = np.zeros(count, dtype=np.uint64)
+        for offset in range(size):
+            mixed = mixed * np.uint64(0x9E3779B1) + word_hashes[offset : offset + count]
+        return np.unique((mixed ^ (mixed >> np.uint64(29))).astype(np.uint32))
 
     def check(self, row: Row) -> Duplicate | None:
         """Register `row`; return a Duplicate if an earlier kept row already covers it."""
@@ -74,12 +81,9 @@ class DedupIndex:
         self.exact[digest] = row.id
         self.kept[row.id] = {"id": row.id, "source": row.source, "row": row.row}
         hashes = self.shingle_hashes(key)
-        minhash = MinHash(
-            num_perm=self.config.num_perm,
-            hashfunc=_identity,
-            permutations=self._template.permutations,
-            scheme=self._template.scheme,
-        )
+        # One MinHash reused: LSH keeps band digests, not the object.
+        minhash = self._template
+        minhash.clear()
         minhash.update_batch(hashes.tolist())
         best_id, best_sim = None, 0.0
         for candidate in self.lsh.query(minhash):
