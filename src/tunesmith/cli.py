@@ -17,6 +17,8 @@ from tunesmith.workspace import open_workspace
 app = typer.Typer(help="tunesmith: curate, fine-tune and operate small language models on-prem.")
 data_app = typer.Typer(help="Inspect raw data without writing anything.")
 app.add_typer(data_app, name="data")
+models_app = typer.Typer(help="Base models: import and inspect.")
+app.add_typer(models_app, name="models")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -137,6 +139,53 @@ def scan(
     for name, n in sorted(result.pii_by_field.items()):
         table.add_row(f"PII in field '{name}'", str(n))
     console.print(table)
+
+
+@models_app.command("import")
+def models_import(workspace: WorkspaceOption = None) -> None:
+    """Import the configured base model into the workspace cache (GGUF -> safetensors)."""
+    from tunesmith.models.base import BaseModelError, resolve_base_model
+
+    ws = open_workspace(workspace)
+    try:
+        config = ws.load_config()
+        with console.status("importing base model (first time: about a minute)"):
+            model = resolve_base_model(config.base_model, ws.state_dir / "models", ws.root)
+    except (ConfigError, BaseModelError, OSError) as err:
+        raise _fail(str(err)) from None
+    console.print(f"{model.name}: {model.path}\nweights sha256 {model.weights_sha256}")
+
+
+@app.command("train")
+def train_command(
+    workspace: WorkspaceOption = None,
+    resume: Annotated[
+        str | None, typer.Option(help="Run id to continue from its last complete checkpoint.")
+    ] = None,
+) -> None:
+    """Fine-tune the base model on a dataset version; writes runs/<run-id>/."""
+    from tunesmith.models.base import BaseModelError
+    from tunesmith.train.callbacks import LossDivergedError
+    from tunesmith.train.run import TrainInputError, train
+
+    ws = open_workspace(workspace)
+    try:
+        config = ws.load_config()
+        with _progress() as progress:
+            task = progress.add_task("train", total=None)
+
+            def show(step: int, total: int, metrics: dict[str, float]) -> None:
+                shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+                progress.update(task, completed=step, total=total, description=f"train {shown}")
+
+            result = train(ws, config, resume=resume, on_progress=show)
+    except (ConfigError, BaseModelError, TrainInputError, LossDivergedError, OSError) as err:
+        raise _fail(str(err)) from None
+    best = "n/a" if result.best_val_loss is None else f"{result.best_val_loss:.4f}"
+    console.print(
+        f"run {result.run_id}: {result.steps} steps, best val loss {best}"
+        f"{' (stopped early)' if result.stopped_early else ''}\n{result.path}/adapter"
+    )
 
 
 def main() -> None:

@@ -173,9 +173,65 @@ class DataConfig(_Strict):
         return self
 
 
+class BaseModelConfig(_Strict):
+    name: str = Field(
+        default="smollm2-135m-instruct",
+        description="Bundled base model to import, or a label for `path`.",
+    )
+    path: str | None = Field(
+        default=None, description="Local Hugging Face model folder used instead of a bundled one."
+    )
+
+
+class TrainConfig(_Strict):
+    dataset: str = Field(
+        default="latest", description="Dataset version of data.name: 'latest' or 'vN'."
+    )
+    method: Literal["lora", "dora", "full"] = Field(
+        default="lora", description="What is trained: LoRA or DoRA adapters, or all weights."
+    )
+    lora_r: int = Field(default=16, ge=1, description="Adapter rank.")
+    lora_alpha: int = Field(default=32, ge=1, description="Adapter scaling numerator.")
+    lora_dropout: float = Field(default=0.05, ge=0, lt=1, description="Dropout on adapter input.")
+    target_modules: list[str] = Field(
+        default=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        description="Linear layers that get adapters.",
+    )
+    learning_rate: float = Field(default=2e-4, gt=0, description="Peak learning rate.")
+    epochs: float = Field(default=1.0, gt=0, description="Passes over the train split.")
+    max_steps: int | None = Field(
+        default=None, ge=1, description="Optimizer steps; overrides epochs."
+    )
+    batch_size: int = Field(default=8, ge=1, description="Sequences per micro-batch.")
+    grad_accum: int = Field(default=1, ge=1, description="Micro-batches per optimizer step.")
+    warmup_ratio: float = Field(default=0.05, ge=0, lt=1, description="Share of steps warming up.")
+    scheduler: Literal["linear", "cosine", "constant_with_warmup"] = Field(
+        default="cosine", description="Learning-rate schedule after warm-up."
+    )
+    weight_decay: float = Field(default=0.0, ge=0, description="AdamW weight decay.")
+    seed: int = Field(default=0, description="Seed of initialisation, dropout and data order.")
+    max_length: int = Field(default=512, ge=8, description="Longest tokenised sequence.")
+    truncation: Literal["drop", "truncate"] = Field(
+        default="drop", description="Longer sequences are dropped or cut; either way counted."
+    )
+    loss_on: Literal["assistant", "all"] = Field(
+        default="assistant", description="Tokens that carry loss."
+    )
+    eval_steps: int = Field(default=50, ge=1, description="Validation loss every N steps.")
+    save_steps: int = Field(default=50, ge=1, description="Checkpoint every N steps.")
+    logging_steps: int = Field(default=5, ge=1, description="Train loss logged every N steps.")
+    early_stopping_patience: int | None = Field(
+        default=3, ge=1, description="Evaluations without improvement before stopping."
+    )
+
+
 class ProjectConfig(_Strict):
     project: str = Field(default="tunesmith-project", description="Human name of the project.")
+    base_model: BaseModelConfig = Field(
+        default_factory=BaseModelConfig, description="The model to fine-tune."
+    )
     data: DataConfig = Field(description="Curation: sources, template, PII, dedup, split.")
+    train: TrainConfig = Field(default_factory=TrainConfig, description="Fine-tuning.")
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

@@ -1,0 +1,1 @@
+"""Base models: resolve, import and cache the model a workspace fine-tunes."""

@@ -1,0 +1,1 @@
+"""Supervised fine-tuning of a base model on a dataset version."""

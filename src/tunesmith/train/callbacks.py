@@ -1,0 +1,123 @@
+"""Trainer callbacks: metrics.jsonl with real tokens/s, NaN guard, complete-checkpoint markers."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+COMPLETE_MARKER = "COMPLETE"
+
+
+class LossDivergedError(RuntimeError):
+    """Training produced a non-finite or exploding loss; the last good checkpoint stays."""
+
+
+class MetricsWriter(TrainerCallback):
+    """Appends one JSON line per log event: step, train/val loss, lr, real tokens/s."""
+
+    def __init__(
+        self,
+        path: Path,
+        real_tokens: Callable[[], int],
+        on_metrics: Callable[[dict[str, float], int], None] | None = None,
+    ) -> None:
+        self.path = path
+        self.real_tokens = real_tokens
+        self.on_metrics = on_metrics
+        self._last_time = time.perf_counter()
+        self._last_tokens = 0
+
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if not logs:
+            return
+        record: dict[str, float] = {"step": state.global_step}
+        now, tokens = time.perf_counter(), self.real_tokens()
+        if "loss" in logs:
+            record["train_loss"] = float(logs["loss"])
+            elapsed = max(now - self._last_time, 1e-9)
+            record["tokens_per_s"] = round((tokens - self._last_tokens) / elapsed, 1)
+            self._last_time, self._last_tokens = now, tokens
+        if "eval_loss" in logs:
+            record["val_loss"] = float(logs["eval_loss"])
+        if "learning_rate" in logs:
+            record["lr"] = float(logs["learning_rate"])
+        if len(record) == 1:
+            return
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+        if self.on_metrics:
+            self.on_metrics({k: v for k, v in record.items() if k != "step"}, state.global_step)
+
+
+class DivergenceGuard(TrainerCallback):
+    """Stops on NaN/inf loss or a loss far above the best seen, before saving anything."""
+
+    def __init__(self, explode_factor: float = 20.0) -> None:
+        self.explode_factor = explode_factor
+        self.best = math.inf
+        self.reason: str | None = None
+
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is None:
+            return
+        if not math.isfinite(loss):
+            self.reason = f"loss is {loss} at step {state.global_step}"
+        elif loss > self.explode_factor * self.best and self.best < math.inf:
+            self.reason = (
+                f"loss exploded to {loss:.3g} at step {state.global_step} (best {self.best:.3g})"
+            )
+        else:
+            self.best = min(self.best, loss)
+            return
+        control.should_training_stop = True
+        control.should_save = False
+
+
+class CompleteMarker(TrainerCallback):
+    """Marks a checkpoint folder complete only after the Trainer has written all of it.
+
+    The Trainer writes checkpoints in place; resume only trusts folders carrying the marker,
+    so a run killed mid-save resumes from the previous complete checkpoint.
+    """
+
+    def on_save(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        **kwargs: Any,
+    ) -> None:
+        folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if folder.is_dir():
+            (folder / COMPLETE_MARKER).write_text(str(state.global_step))
+
+
+def latest_complete_checkpoint(folder: Path) -> Path | None:
+    """The newest checkpoint with its marker; incomplete ones are ignored."""
+    candidates = [
+        p
+        for p in folder.glob("checkpoint-*")
+        if (p / COMPLETE_MARKER).is_file() and p.name[11:].isdigit()
+    ]
+    return max(candidates, key=lambda p: int(p.name[11:]), default=None)

@@ -1,0 +1,59 @@
+"""MLflow tracking: the embedded store by default, a server when TUNESMITH_MLFLOW_URI says so."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow.data.dataset_source_registry import resolve_dataset_source
+from mlflow.data.meta_dataset import MetaDataset
+
+URI_ENV = "TUNESMITH_MLFLOW_URI"
+
+
+def tracking_uri(state_dir: Path) -> str:
+    """`$TUNESMITH_MLFLOW_URI`, else SQLite in the workspace's `.tunesmith/mlflow.db`."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    return os.environ.get(URI_ENV) or f"sqlite:///{(state_dir / 'mlflow.db').resolve()}"
+
+
+class Tracker:
+    """One MLflow run mirroring a tunesmith run."""
+
+    def __init__(self, state_dir: Path, experiment: str, run_name: str) -> None:
+        mlflow.set_tracking_uri(tracking_uri(state_dir))
+        if mlflow.get_experiment_by_name(experiment) is None:
+            artifacts = (state_dir / "mlartifacts").resolve().as_uri()
+            mlflow.create_experiment(experiment, artifact_location=artifacts)
+        mlflow.set_experiment(experiment)
+        existing = mlflow.search_runs(
+            filter_string=f"tags.tunesmith_run = '{run_name}'", output_format="list"
+        )
+        run_id = existing[0].info.run_id if existing else None
+        self.run = mlflow.start_run(
+            run_id=run_id, run_name=run_name, tags={"tunesmith_run": run_name}
+        )
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+
+    def log_dataset(self, name: str, digest: str, uri: str) -> None:
+        """The dataset version as an MLflow input, identified by our full-content digest."""
+        dataset = MetaDataset(resolve_dataset_source(uri), name=name, digest=digest[:36])
+        mlflow.log_input(dataset, context="training", tags={"sha256": digest})
+
+    def log_metrics(self, metrics: dict[str, float], step: int) -> None:
+        mlflow.log_metrics(metrics, step=step)
+
+    def log_artifacts(self, folder: Path, path: str | None = None) -> None:
+        mlflow.log_artifacts(str(folder), artifact_path=path)
+
+    def log_files(self, files: list[Path]) -> None:
+        for file in files:
+            if file.is_file():
+                mlflow.log_artifact(str(file))
+
+    def end(self, status: str = "FINISHED") -> None:
+        mlflow.end_run(status=status)

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tunesmith.config import load_config
+from tunesmith.data.curate import curate
+from tunesmith.train.run import TrainInputError, train
+from tunesmith.workspace import Workspace
+
+TRAIN = {
+    "lora_r": 4,
+    "lora_alpha": 8,
+    "learning_rate": 5e-3,
+    "max_steps": 12,
+    "batch_size": 4,
+    "eval_steps": 4,
+    "save_steps": 4,
+    "logging_steps": 2,
+    "max_length": 384,
+    "warmup_ratio": 0.0,
+    "early_stopping_patience": None,
+}
+
+
+def _workspace(root: Path, tiny_model_dir: Path, **train: object) -> Workspace:
+    raw = yaml.safe_load((root / "tunesmith.yaml").read_text())
+    raw["base_model"] = {"name": "tiny-llama", "path": str(tiny_model_dir)}
+    raw["train"] = {**TRAIN, **train}
+    (root / "tunesmith.yaml").write_text(yaml.safe_dump(raw))
+    ws = Workspace(root)
+    curate(ws, ws.load_config().data, workers=1)
+    return ws
+
+
+def test_lora_run_learns_and_writes_a_complete_run_folder(
+    workspace: Path, tiny_model_dir: Path
+) -> None:
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    ws = _workspace(workspace, tiny_model_dir)
+    result = train(ws, load_config(ws.config_path))
+    run = result.path
+    for name in ("config.yaml", "lineage.json", "metrics.jsonl", "loss.png", "summary.json"):
+        assert (run / name).is_file(), name
+    assert (run / "adapter" / "adapter_config.json").is_file()
+    assert (run / "adapter" / "adapter_model.safetensors").is_file()
+    metrics = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    train_losses = [m["train_loss"] for m in metrics if "train_loss" in m]
+    assert train_losses[-1] < train_losses[0]
+    assert any("val_loss" in m for m in metrics)
+    assert all(m["tokens_per_s"] > 0 for m in metrics if "tokens_per_s" in m)
+    lineage = json.loads((run / "lineage.json").read_text())
+    assert lineage["dataset"]["version"] == "v1"
+    assert lineage["dataset"]["files"]["train.jsonl"]
+    assert len(lineage["base_model"]["weights_sha256"]) == 64
+    assert lineage["hardware"]["device"] == "cpu" and lineage["hardware"]["bf16"] is False
+    assert lineage["counts"]["train"]["records"] > 0
+
+    base = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    tuned = PeftModel.from_pretrained(base, run / "adapter")
+    changed = [n for n, p in tuned.named_parameters() if "lora_B" in n and p.abs().sum() > 0]
+    assert changed, "LoRA B matrices are still zero: nothing was learned"
+
+    import mlflow
+
+    runs = mlflow.search_runs(
+        experiment_names=["support-router"], filter_string=f"tags.tunesmith_run = '{result.run_id}'"
+    )
+    assert len(runs) == 1 and runs.iloc[0]["status"] == "FINISHED"
+    assert (workspace / ".tunesmith" / "mlflow.db").is_file()
+
+
+def test_interrupted_run_resumes_to_the_same_adapter(
+    workspace: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    import shutil
+
+    from safetensors.torch import load_file
+
+    other = tmp_path / "other"
+    shutil.copytree(workspace, other)
+    ws = _workspace(workspace, tiny_model_dir)
+    config = load_config(ws.config_path)
+    straight = train(ws, config)
+
+    class Interrupted(Exception):
+        pass
+
+    def crash(step: int, total: int, metrics: dict[str, float]) -> None:
+        if step >= 6:
+            raise Interrupted  # dies between checkpoint-4 and checkpoint-8
+
+    ws2 = _workspace(other, tiny_model_dir)
+    with pytest.raises(Interrupted):
+        train(ws2, config, on_progress=crash)
+    (run_id,) = [p.name for p in (other / "runs").iterdir()]
+    checkpoints = sorted(p.name for p in (other / "runs" / run_id / "checkpoints").iterdir())
+    assert checkpoints == ["checkpoint-4"]
+    resumed = train(ws2, config, resume=run_id)
+    assert resumed.steps == straight.steps == 12
+    a = load_file(straight.path / "adapter" / "adapter_model.safetensors")
+    b = load_file(resumed.path / "adapter" / "adapter_model.safetensors")
+    assert a.keys() == b.keys()
+    for key in a:
+        assert (a[key] - b[key]).abs().max() < 1e-5, key
+    with pytest.raises(TrainInputError, match="already finished"):
+        train(ws2, config, resume=run_id)
+
+
+def test_missing_dataset_version_is_a_clear_error(workspace: Path, tiny_model_dir: Path) -> None:
+    ws = _workspace(workspace, tiny_model_dir, dataset="v7")
+    with pytest.raises(TrainInputError, match="v7 does not exist"):
+        train(ws, load_config(ws.config_path))
