@@ -101,13 +101,12 @@ def test_bad_inputs_are_quarantined_with_reasons(tmp_path: Path) -> None:
     config = {
         "data": {
             "name": "bad",
-            "sources": [{"path": "raw/a.csv"}, {"path": "raw/empty.csv"}],
+            "sources": [{"path": "raw/a.csv"}],
             "template": {"user": "{{ question }}", "assistant": "{{ answer }}"},
             "quality": {"min_chars": 10, "max_chars": 100_000},
         }
     }
     (root / "tunesmith.yaml").write_text(yaml.safe_dump(config))
-    (root / "raw" / "empty.csv").write_text("")
     good = "How do I reset the password of my account?"
     rows = [
         b"question,answer\n",
@@ -170,3 +169,101 @@ def test_missing_source_fails_with_its_path(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"raw/none\.csv"):
         _run(root)
     assert not (root / "datasets" / "x" / "v1").exists()
+
+
+def _qa_workspace(root: Path, data: dict, files: dict[str, bytes | str]) -> Path:
+    (root / "raw").mkdir(parents=True)
+    for name, content in files.items():
+        target = root / "raw" / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+    template = {"user": "{{ question }}", "assistant": "{{ answer }}"}
+    (root / "tunesmith.yaml").write_text(
+        yaml.safe_dump({"data": {"name": "qa", "template": template, **data}})
+    )
+    return root
+
+
+def test_empty_source_and_config_typos_are_clear_errors(tmp_path: Path) -> None:
+    from tunesmith.data.readers import SourceError
+
+    empty = _qa_workspace(tmp_path / "a", {"sources": [{"path": "raw/e.csv"}]}, {"e.csv": ""})
+    with pytest.raises(SourceError, match="no rows"):
+        _run(empty)
+    typo = _qa_workspace(
+        tmp_path / "b",
+        {"sources": [{"path": "raw/q.csv"}], "dedup": {"fields": ["questoin"]}},
+        {"q.csv": "question,answer\nWhere is my parcel from last week?,On its way.\n"},
+    )
+    with pytest.raises(SourceError, match=r"data.dedup.fields\[0\] 'questoin' is not a column"):
+        _run(typo)
+    assert not list((typo / "datasets" / "qa").glob(".staging-*"))
+
+
+def test_a_row_that_fails_its_template_never_hides_its_duplicate(tmp_path: Path) -> None:
+    root = _qa_workspace(
+        tmp_path / "ws",
+        {"sources": [{"path": "raw/q.csv"}], "dedup": {"fields": ["question"]}},
+        {
+            "q.csv": "question,answer\nMy parcel never arrived please help,\n"
+            "My parcel never arrived please help,We resent it today.\n"
+        },
+    )
+    result = _run(root)
+    counts = result.manifest["counts"]
+    assert counts["kept"] == 1 and counts["quarantined"] == 1
+    (record,) = _records(result.path)
+    assert record["messages"][-1]["content"] == "We resent it today."
+
+
+def test_exact_copy_of_a_near_duplicate_joins_the_kept_rows_cluster(tmp_path: Path) -> None:
+    base = "The invoice for March shows the wrong amount and the VAT number is missing again"
+    rows = [base, base + " today", base + " today"]
+    csv = "question,answer\n" + "".join(f"{q},Fixed it.\n" for q in rows)
+    root = _qa_workspace(
+        tmp_path / "ws",
+        {"sources": [{"path": "raw/q.csv"}], "dedup": {"fields": ["question"]}},
+        {"q.csv": csv},
+    )
+    clusters = _run(root).manifest["duplicate_clusters"]
+    assert len(clusters) == 1 and clusters[0]["kept"]["row"] == 1
+    assert [(m["row"], m["kind"]) for m in clusters[0]["members"]] == [(2, "near"), (3, "exact")]
+
+
+def test_folder_of_csvs_bom_jsonl_and_template_errors(tmp_path: Path) -> None:
+    root = _qa_workspace(
+        tmp_path / "ws",
+        {
+            "sources": [{"path": "raw/parts", "format": "csv"}, {"path": "raw/b.jsonl"}],
+            "template": {"user": "{{ question }}", "assistant": "{{ '%.2f' | format(answer) }}"},
+        },
+        {
+            "parts/1.csv": "question,answer\nHow much is the premium plan per month?,12\n",
+            "parts/2.csv": "question,answer\nHow much is the basic plan per month?,5\n",
+            "b.jsonl": "\ufeff"
+            + json.dumps({"question": "And the enterprise plan, per year?", "answer": 99.5}),
+        },
+    )
+    # Every field is text, so the float format fails on all three rows: quarantined, not a crash.
+    result = _run(root)
+    counts = result.manifest["counts"]
+    assert counts["read"] == 3 and counts["kept"] == 0 and counts["quarantined"] == 3
+    quarantine = [
+        json.loads(x) for x in (result.path / "quarantine.jsonl").read_text().splitlines()
+    ]
+    sources = {q["source"] for q in quarantine}
+    assert sources == {"raw/parts/1.csv", "raw/parts/2.csv", "raw/b.jsonl"}
+    assert all("TypeError" in q["reason"] for q in quarantine)  # the BOM line parsed
+
+
+def test_personal_data_in_the_id_field_is_refused(workspace: Path) -> None:
+    from tunesmith.data.readers import SourceError
+
+    raw = yaml.safe_load((workspace / "tunesmith.yaml").read_text())
+    raw["data"]["sources"][0]["id_field"] = "customer_email"
+    (workspace / "tunesmith.yaml").write_text(yaml.safe_dump(raw))
+    with pytest.raises(SourceError, match="holds personal data"):
+        _run(workspace)

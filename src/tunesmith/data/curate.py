@@ -13,14 +13,13 @@ from pathlib import Path
 from tunesmith import __version__
 from tunesmith.config import DataConfig
 from tunesmith.data.dedup import DedupIndex, Duplicate, deduplicate
-from tunesmith.data.normalise import normalise_row
 from tunesmith.data.parallel import default_workers, mask_rows
-from tunesmith.data.quality import check_quality
-from tunesmith.data.readers import read_source
+from tunesmith.data.readers import infer_format, source_files
 from tunesmith.data.records import Rejection, Row
 from tunesmith.data.report import plot_lengths, render_report
 from tunesmith.data.split import SPLITS, assign_splits
-from tunesmith.data.template import FORMAT_STAGE, ChatTemplate
+from tunesmith.data.stream import checked_rows
+from tunesmith.data.template import ChatTemplate
 from tunesmith.data.version import (
     fingerprint,
     latest_version,
@@ -58,7 +57,8 @@ def _source_inputs(workspace: Workspace, config: DataConfig) -> list[dict[str, o
         path = workspace.resolve(source.path)
         if not path.exists():
             raise FileNotFoundError(f"{source.path}: source not found in {workspace.root}")
-        inputs.append({"path": source.path, "sha256": sha256_tree(path)})
+        files = source_files(path, source.format or infer_format(path))
+        inputs.append({"path": source.path, "sha256": sha256_tree(path, files)})
     return inputs
 
 
@@ -139,30 +139,6 @@ def _run(
         rejected[rejection.stage] += 1
         reasons[f"{rejection.stage}: {rejection.reason.split(':')[0]}"] += 1
 
-    def read() -> Iterator[Row]:
-        for source in config.sources:
-            path = workspace.resolve(source.path)
-            for item in read_source(path, source.path, source.format, source.id_field):
-                read_counts[source.path] += 1
-                tick("read", 1)
-                if isinstance(item, Rejection):
-                    reject(item)
-                    continue
-                missing = [name for name in required if name not in item.fields]
-                if missing:
-                    reason = f"template field missing: '{missing[0]}' not in row"
-                    reject(Rejection(item.source, item.row, FORMAT_STAGE, reason, missing[0]))
-                    continue
-                yield normalise_row(item, required)
-
-    def usable(rows: Iterator[Row]) -> Iterator[Row]:
-        for row in rows:
-            rejection = check_quality(row, fields, config.quality)
-            if rejection is None:
-                yield row
-            else:
-                reject(rejection)
-
     index = DedupIndex(config.dedup, fields)
     duplicates: Counter[str] = Counter()
 
@@ -176,10 +152,9 @@ def _run(
     pii_found: Counter[str] = Counter()
     records_path = out / "records.tmp.jsonl"
     strata: list[tuple[str, str | None]] = []
-    seen_ids: set[str] = set()
     with records_path.open("w", encoding="utf-8") as records:
         masked = mask_rows(
-            unique(usable(read())),
+            unique(checked_rows(workspace, config, template, fields, reject, read_counts, tick)),
             config.pii,
             key,
             scan,
@@ -193,10 +168,6 @@ def _run(
             if isinstance(messages, Rejection):
                 reject(messages)
                 continue
-            if row.id in seen_ids:
-                reject(Rejection(row.source, row.row, "read", "duplicate id", id=row.id))
-                continue
-            seen_ids.add(row.id)
             meta = {"id": row.id, "source": row.source, "row": row.row}
             meta |= {name: row.fields.get(name, "") for name in config.meta_fields}
             if row.findings:

@@ -81,8 +81,6 @@ class DedupIndex:
         digest = hashlib.sha256(key.encode()).hexdigest()
         if digest in self.exact:
             return self._member(row, "exact", self.exact[digest], 1.0)
-        self.exact[digest] = row.id
-        self.kept[row.id] = {"id": row.id, "source": row.source, "row": row.row}
         hashes = self.shingle_hashes(key)
         # One MinHash reused: LSH keeps band digests, not the object.
         minhash = self._template
@@ -94,7 +92,11 @@ class DedupIndex:
             if sim >= self.config.near_threshold and (sim, candidate) > (best_sim, best_id or ""):
                 best_id, best_sim = candidate, sim
         if best_id is not None:
+            # Later exact copies of this row belong to the same cluster's kept row.
+            self.exact[digest] = best_id
             return self._member(row, "near", best_id, best_sim)
+        self.exact[digest] = row.id
+        self.kept[row.id] = {"id": row.id, "source": row.source, "row": row.row}
         self.lsh.insert(row.id, minhash, check_duplication=False)
         self.shingles[row.id] = hashes
         return None

@@ -1,4 +1,4 @@
-"""Stage 5, quality: reject rows with nothing to learn from, each with its reason."""
+"""Stage 3, quality: reject rows with nothing to learn from, each with its reason."""
 
 from __future__ import annotations
 
@@ -8,8 +8,18 @@ from tunesmith.data.records import Rejection, Row
 QUALITY_STAGE = "quality"
 
 
+def check_length(row: Row, fields: list[str], config: QualityConfig) -> Rejection | None:
+    """Any output field over max_chars; checked on raw text, before anything costly runs."""
+    for name in fields:
+        length = len(row.fields.get(name, ""))
+        if length > config.max_chars:
+            reason = f"too long: field of {length} chars > max_chars {config.max_chars}"
+            return Rejection(row.source, row.row, QUALITY_STAGE, reason, name, row.id)
+    return None
+
+
 def check_quality(row: Row, fields: list[str], config: QualityConfig) -> Rejection | None:
-    """The first rule `row` breaks, over the compared fields, or None when it is usable."""
+    """Empty or too short compared text, or None when the row is usable."""
     values = [row.fields.get(name, "") for name in fields]
     if not any(value.strip() for value in values):
         if not any(value.strip() for value in row.fields.values()):
@@ -20,8 +30,4 @@ def check_quality(row: Row, fields: list[str], config: QualityConfig) -> Rejecti
     if length < config.min_chars:
         reason = f"too short: {length} chars < min_chars {config.min_chars}"
         return Rejection(row.source, row.row, QUALITY_STAGE, reason, id=row.id)
-    if length > config.max_chars:
-        longest = max(fields, key=lambda name: len(row.fields.get(name, "")))
-        reason = f"too long: {length} chars > max_chars {config.max_chars}"
-        return Rejection(row.source, row.row, QUALITY_STAGE, reason, longest, row.id)
     return None

@@ -54,8 +54,13 @@ def _as_text(value: object) -> str:
         return ""
     if isinstance(value, str):
         return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, bytes):
+        # Invalid UTF-8 stays visible as surrogates, so the row is quarantined, not garbled.
+        return value.decode("utf-8", errors="surrogateescape")
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
     return str(value)
 
 
@@ -82,10 +87,14 @@ def _read_csv(path: Path, source: str, id_field: str | None) -> Iterator[Row | R
         if header is None:
             return
         header = [name.strip().lstrip("\ufeff") for name in header]
-        for number, values in enumerate(reader, start=1):
+        repeated = sorted({name for name in header if header.count(name) > 1 or not name})
+        if repeated:
+            raise SourceError(f"{path}: header has empty or repeated column names {repeated}")
+        number = 0
+        for values in reader:
             if not values:
-                yield Rejection(source, number, READ_STAGE, "blank line")
-                continue
+                continue  # a blank line is not a record
+            number += 1
             if len(values) != len(header):
                 reason = f"malformed CSV row: expected {len(header)} fields, got {len(values)}"
                 yield Rejection(source, number, READ_STAGE, reason)
@@ -94,7 +103,7 @@ def _read_csv(path: Path, source: str, id_field: str | None) -> Iterator[Row | R
 
 
 def _read_jsonl(path: Path, source: str, id_field: str | None) -> Iterator[Row | Rejection]:
-    with path.open(encoding="utf-8", errors="surrogateescape") as handle:
+    with path.open(encoding="utf-8-sig", errors="surrogateescape") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -111,7 +120,7 @@ def _read_jsonl(path: Path, source: str, id_field: str | None) -> Iterator[Row |
 
 def _read_json(path: Path, source: str, id_field: str | None) -> Iterator[Row | Rejection]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError as err:
         raise SourceError(f"{path}: not UTF-8 ({err.reason} at byte {err.start})") from None
     except json.JSONDecodeError as err:
@@ -140,7 +149,10 @@ def _read_text(path: Path, source: str, id_field: str | None) -> Iterator[Row | 
     for number, file in enumerate(files, start=1):
         name = file.relative_to(path).as_posix() if path.is_dir() else file.name
         text = file.read_bytes().decode("utf-8", errors="surrogateescape")
-        yield _make(source, number, {"path": name, "text": text}, id_field)
+        row = _make(source, number, {"path": name, "text": text}, id_field)
+        if isinstance(row, Row) and id_field is None:
+            row.id = f"{source}/{name}"  # stable when other documents come and go
+        yield row
 
 
 READERS = {
@@ -152,10 +164,37 @@ READERS = {
 }
 
 
+SUFFIXES = {
+    "csv": (".csv",),
+    "jsonl": (".jsonl", ".ndjson"),
+    "json": (".json",),
+    "parquet": (".parquet", ".pq"),
+    "text": tuple(TEXT_SUFFIXES),
+}
+
+
+def source_files(path: Path, fmt: str) -> list[Path]:
+    """The files a source reads: itself, or its folder's files of that format, sorted."""
+    if path.is_file():
+        return [path]
+    return sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES[fmt])
+
+
 def read_source(
     path: Path, source: str, fmt: str | None = None, id_field: str | None = None
 ) -> Iterator[Row | Rejection]:
-    """Stream the rows of one source; `source` is the name recorded on every row."""
+    """Stream the rows of one source; `source` is the name recorded on every row.
+
+    A folder holds documents (`text`, the default) or files of one tabular format, read in
+    name order, each recorded as `<source>/<relative path>`.
+    """
     if not path.exists():
         raise SourceError(f"{path}: source not found")
-    return READERS[fmt or infer_format(path)](path, source, id_field)
+    fmt = fmt or infer_format(path)
+    if fmt == "text" or path.is_file():
+        return READERS[fmt](path, source, id_field)
+    return (
+        item
+        for file in source_files(path, fmt)
+        for item in READERS[fmt](file, f"{source}/{file.relative_to(path).as_posix()}", id_field)
+    )

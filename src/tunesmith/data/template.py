@@ -33,12 +33,20 @@ class ChatTemplate:
                 missing = _missing_name(str(err.message))
                 reason = f"template {role}: {err.message}"
                 return Rejection(row.source, row.row, FORMAT_STAGE, reason, missing, row.id)
+            except Exception as err:  # a filter on the wrong type, a bad format string...
+                reason = f"template {role}: {type(err).__name__}: {err}"
+                return Rejection(row.source, row.row, FORMAT_STAGE, reason, id=row.id)
             if not content and role != "system":
                 reason = f"template {role}: renders empty"
                 return Rejection(row.source, row.row, FORMAT_STAGE, reason, id=row.id)
             if content:
                 messages.append({"role": role, "content": content})
         return messages
+
+    def check(self, row: Row) -> Rejection | None:
+        """The rejection rendering `row` would give, or None."""
+        rendered = self.render(row)
+        return rendered if isinstance(rendered, Rejection) else None
 
 
 def _missing_name(message: str) -> str | None:

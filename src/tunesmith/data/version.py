@@ -26,15 +26,12 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def sha256_tree(path: Path) -> str:
-    """sha256 of a file, or of the sorted (relative path, file sha256) list of a folder."""
+def sha256_tree(path: Path, files: list[Path] | None = None) -> str:
+    """sha256 of a file, or of the sorted (relative path, sha256) list of a folder's files."""
     if path.is_file():
         return sha256_file(path)
-    entries = [
-        f"{p.relative_to(path).as_posix()}\x00{sha256_file(p)}"
-        for p in sorted(path.rglob("*"))
-        if p.is_file()
-    ]
+    chosen = files if files is not None else [p for p in path.rglob("*") if p.is_file()]
+    entries = [f"{p.relative_to(path).as_posix()}\x00{sha256_file(p)}" for p in sorted(chosen)]
     return hashlib.sha256("\n".join(entries).encode()).hexdigest()
 
 
@@ -70,10 +67,24 @@ def write_jsonl(path: Path, records: list[dict[str, object]]) -> None:
 def staging_dir(dataset_dir: Path) -> Path:
     """A fresh hidden folder beside the versions, on the same filesystem for the rename."""
     dataset_dir.mkdir(parents=True, exist_ok=True)
+    for stale in dataset_dir.glob(".staging-*"):
+        pid = stale.name.removeprefix(".staging-")
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)  # left by a killed run
     path = dataset_dir / f".staging-{os.getpid()}"
     shutil.rmtree(path, ignore_errors=True)
     path.mkdir()
     return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def publish(staging: Path, dataset_dir: Path, number: int) -> Path:
