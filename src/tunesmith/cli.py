@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,10 @@ from tunesmith.config import ConfigError
 from tunesmith.data.readers import SourceError
 from tunesmith.workspace import open_workspace
 
-app = typer.Typer(help="tunesmith: curate, fine-tune and operate small language models on-prem.")
+app = typer.Typer(
+    help="tunesmith: curate, fine-tune and operate small language models on-prem.",
+    pretty_exceptions_enable=False,
+)
 data_app = typer.Typer(help="Inspect raw data without writing anything.")
 app.add_typer(data_app, name="data")
 models_app = typer.Typer(help="Base models: import and inspect.")
@@ -189,4 +193,12 @@ def train_command(
 
 
 def main() -> None:
-    app()
+    """Entry point: an unexpected error is one line on stderr and exit code 2, not a traceback."""
+    try:
+        app()
+    except Exception as err:  # the known errors are handled per command; this is a bug
+        err_console.print(f"[red]internal error:[/red] {type(err).__name__}: {err}", markup=True)
+        err_console.print("Set TUNESMITH_DEBUG=1 for the traceback and please report it.")
+        if os.environ.get("TUNESMITH_DEBUG"):
+            raise
+        raise SystemExit(2) from None

@@ -129,3 +129,25 @@ def test_scan_reports_findings_without_writing(tmp_path) -> None:
     assert result.pii["EMAIL_ADDRESS"] == 1
     assert sum(result.quarantined.values()) == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("Hi, I'm Maria Al-Sayed from accounts.", "Hi, I'm <PERSON_1> from accounts."),
+        ("Thanks, Grace Hopper", "Thanks, <PERSON_1>"),
+        ("Regards, Will do", "Regards, Will do"),
+        ("My number is 07911123456", "My number is <PHONE_NUMBER_1>"),
+        ("order number 5512093381 please", "order number 5512093381 please"),
+        ("Running firmware 1.0.0.12 and version 10.2.3.4", None),
+        ("Date of birth 3 March 1985", "Date of birth <DATE_OF_BIRTH_1>"),
+    ],
+)
+def test_review_cases(masker: PiiMasker, text: str, masked: str | None) -> None:
+    assert masker.mask({"body": text})[0]["body"] == (masked or text)
+
+
+def test_only_person_name_columns_are_masked_whole(masker: PiiMasker) -> None:
+    fields = {"product_name": "Widget Pro", "hostname": "Web Prod", "customer_name": "Bob Stone"}
+    masked, _ = masker.mask(fields)
+    assert masked == {**fields, "customer_name": "<PERSON_1>"}

@@ -28,7 +28,9 @@ warehouse windows hello hi dear hey cheers best kind warm greetings morning afte
 please urgent still again today yesterday tomorrow week month year mr mrs ms dr sir madam
 german french spanish english italian dutch european american british camera phone tablet visa
 mastercard amex paypal iban ssn ip dob bill will mark hope joy grace faith summer rose lane
-street road avenue city park north south east west new saint st
+street road avenue city park north south east west new saint st safari firefox chrome edge
+okta azure google microsoft apple amazon atlas search exports patience royal mail dhl ups
+fedex postnl usps date time birth
 """.split()
 
 

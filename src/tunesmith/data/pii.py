@@ -47,6 +47,12 @@ from tunesmith.data.pii_recognizers import (
 
 SCORE_THRESHOLD = 0.35
 _FIELD_GAP = "\n\n\n"
+# "customer_name", "FirstName", "contact name"; not "product_name", "hostname", "filename".
+_NAME_COLUMN = re.compile(
+    r"(?:(?:customer|client|contact|first|last|full|given|family|middle|sur|agent|employee|"
+    r"person|patient)[ _-]?)?name",
+    re.IGNORECASE,
+)
 _NAME_VALUE = re.compile(r"[^\W\d_][\w'’.-]*(?: [^\W\d_][\w'’.-]*){0,4}")
 
 
@@ -195,7 +201,7 @@ class PiiMasker:
             is_name_column = (
                 name in self.config.name_fields
                 if self.config.name_fields is not None
-                else name.lower().endswith("name")
+                else bool(_NAME_COLUMN.fullmatch(name))
             )
             value = fields[name]
             if is_name_column and _NAME_VALUE.fullmatch(value):

@@ -61,7 +61,22 @@ class PrefilteredSsnRecognizer(_Prefiltered, UsSsnRecognizer):
 
 
 class PrefilteredIpRecognizer(_Prefiltered, IpRecognizer):
+    """IP addresses, except dotted numbers that context calls a version ("firmware 1.0.0.12")."""
+
     HINT = re.compile(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:")
+    _VERSION = re.compile(r"(?:version|ver\.?|v|build|firmware|release|rev)\s*$", re.IGNORECASE)
+
+    def analyze(
+        self,
+        text: str,
+        entities: list[str],
+        nlp_artifacts: NlpArtifacts | None = None,
+        regex_flags: int | None = None,
+    ) -> list[RecognizerResult]:
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
+        return [
+            r for r in results if not self._VERSION.search(text[max(0, r.start - 12) : r.start])
+        ]
 
 
 class OfflineEmailRecognizer(_Prefiltered, EmailRecognizer):
@@ -99,7 +114,8 @@ class ContextPhoneRecognizer(LocalRecognizer):
         r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|\d{3}-\d{2}-\d{4})$"
     )
     _PHONE_CONTEXT = re.compile(
-        r"(?:phone|call|tel|telephone|mobile|cell|fax|whatsapp|reach|contact|dial|ring)",
+        r"(?:phone|call|tel|telephone|mobile|cell|fax|whatsapp|reach|contact|dial|ring|"
+        r"(?:my|our|his|her|direct) (?:number|line)(?: is)?)",
         re.IGNORECASE,
     )
     _CANDIDATE = re.compile(
@@ -274,10 +290,12 @@ class LexiconPersonRecognizer(LocalRecognizer):
         if common and not paired:
             # "Hi Can," or "Regards,\nGrace": an everyday word counts only as the whole
             # addressee of a greeting or sign-off.
-            if not (
-                is_name and _ENDS_CLAUSE.match(text, head.end()) and self._triggered(text, head)
-            ):
-                return None
+            follower = self._adjacent(text, tokens, i)
+            addressee = _ENDS_CLAUSE.match(text, head.end()) or (
+                follower is not None and not self._common(follower.group())
+            )
+            if not (is_name and addressee and self._triggered(text, head)):
+                return None  # "Thanks, Grace Hopper" counts; "Regards, Will do" does not
             triggered = True
         else:
             triggered = self._triggered(text, head)
@@ -294,7 +312,9 @@ class LexiconPersonRecognizer(LocalRecognizer):
             follower = self._adjacent(text, tokens, j)
             if follower is None or self._common(follower.group()):
                 break
-            if not (self._is_name(follower.group()) or triggered or paired):
+            # After a known first name an unknown capitalised word is the surname ("Maria
+            # Al-Sayed"); after anything else only names extend the run.
+            if not (self._is_name(follower.group()) or triggered or paired or word in self.first):
                 break
             j += 1
         after = self._adjacent(text, tokens, j)
