@@ -34,11 +34,11 @@ from presidio_anonymizer import AnonymizerEngine
 from presidio_anonymizer.entities import OperatorConfig
 
 from tunesmith.config import PiiConfig
+from tunesmith.data.person import LexiconPersonRecognizer
 from tunesmith.data.pii_recognizers import (
     AnyGroupingCardRecognizer,
     ContextPhoneRecognizer,
     DateOfBirthRecognizer,
-    LexiconPersonRecognizer,
     OfflineEmailRecognizer,
     PrefilteredIbanRecognizer,
     PrefilteredIpRecognizer,
