@@ -1,0 +1,63 @@
+"""The README's `models import` and `train` commands through the CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from tunesmith.cli import app
+
+from .test_run import TRAIN
+
+runner = CliRunner()
+
+
+def test_train_command_on_a_local_base_model(workspace: Path, tiny_model_dir: Path) -> None:
+    raw = yaml.safe_load((workspace / "tunesmith.yaml").read_text())
+    raw["base_model"] = {"name": "tiny-llama", "path": str(tiny_model_dir)}
+    raw["train"] = {**TRAIN, "max_steps": 4}
+    (workspace / "tunesmith.yaml").write_text(yaml.safe_dump(raw))
+    assert runner.invoke(app, ["curate", "-w", str(workspace)]).exit_code == 0
+    result = runner.invoke(app, ["models", "import", "-w", str(workspace)])
+    assert result.exit_code == 0, result.output
+    assert "weights sha256" in result.output
+    result = runner.invoke(app, ["train", "-w", str(workspace)])
+    assert result.exit_code == 0, result.output
+    assert "4 steps" in result.output
+    (run,) = (workspace / "runs").iterdir()
+    result = runner.invoke(app, ["train", "-w", str(workspace), "--resume", run.name])
+    assert result.exit_code == 1 and "already finished" in result.output
+
+
+def test_base_model_folder_without_tokenizer_is_a_clear_error(
+    workspace: Path, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    broken = tmp_path / "no-tokenizer"
+    broken.mkdir()
+    for name in ("config.json", "model.safetensors"):
+        (broken / name).write_bytes((tiny_model_dir / name).read_bytes())
+    raw = yaml.safe_load((workspace / "tunesmith.yaml").read_text())
+    raw["base_model"] = {"name": "broken", "path": str(broken)}
+    (workspace / "tunesmith.yaml").write_text(yaml.safe_dump(raw))
+    result = runner.invoke(app, ["models", "import", "-w", str(workspace)])
+    assert result.exit_code == 1 and "no tokenizer" in result.output
+
+
+@pytest.mark.integration
+def test_import_the_bundled_smollm2(tmp_path: Path) -> None:
+    """GGUF -> cached safetensors once; the second resolve is a cache hit."""
+    import time
+
+    from tunesmith.config import BaseModelConfig
+    from tunesmith.models.base import resolve_base_model
+
+    first = resolve_base_model(BaseModelConfig(), tmp_path / "models", tmp_path)
+    assert (first.path / "model.safetensors").is_file()
+    assert (first.path / "tokenizer.json").is_file() and (first.path / "source.json").is_file()
+    start = time.perf_counter()
+    again = resolve_base_model(BaseModelConfig(), tmp_path / "models", tmp_path)
+    assert again.weights_sha256 == first.weights_sha256
+    assert time.perf_counter() - start < 10
