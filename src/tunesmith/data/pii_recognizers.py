@@ -48,7 +48,12 @@ class _Prefiltered:
     ) -> list[RecognizerResult]:
         if not self.HINT.search(text):
             return []
-        return super().analyze(text, entities, nlp_artifacts, regex_flags)  # type: ignore[misc]
+        results = super().analyze(text, entities, nlp_artifacts, regex_flags)  # type: ignore[misc]
+        return [r for r in results if self.keep(text, r)]
+
+    def keep(self, text: str, result: RecognizerResult) -> bool:
+        """Context veto on one match; the default keeps every match."""
+        return True
 
 
 class PrefilteredIbanRecognizer(_Prefiltered, IbanRecognizer):
@@ -65,17 +70,8 @@ class PrefilteredIpRecognizer(_Prefiltered, IpRecognizer):
     HINT = re.compile(r"\d\.\d{1,3}\.\d|[0-9A-Fa-f]:[0-9A-Fa-f]{0,4}:")
     _VERSION = re.compile(r"(?:version|ver\.?|v|build|firmware|release|rev)\s*$", re.IGNORECASE)
 
-    def analyze(
-        self,
-        text: str,
-        entities: list[str],
-        nlp_artifacts: NlpArtifacts | None = None,
-        regex_flags: int | None = None,
-    ) -> list[RecognizerResult]:
-        results = super().analyze(text, entities, nlp_artifacts, regex_flags)
-        return [
-            r for r in results if not self._VERSION.search(text[max(0, r.start - 12) : r.start])
-        ]
+    def keep(self, text: str, result: RecognizerResult) -> bool:
+        return not self._VERSION.search(text[max(0, result.start - 12) : result.start])
 
 
 class OfflineEmailRecognizer(_Prefiltered, EmailRecognizer):

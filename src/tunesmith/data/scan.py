@@ -31,7 +31,6 @@ class ScanResult:
     pii: Counter[str] = field(default_factory=Counter)
     pii_by_field: Counter[str] = field(default_factory=Counter)
     rows_with_pii: int = 0
-    examples: list[str] = field(default_factory=list)
 
 
 def scan_file(
