@@ -97,9 +97,13 @@ def import_gguf(gguf: Path, target: Path) -> None:
             del model.config.quantization_config
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        (staging / "source.json").write_text(
-            json.dumps({"gguf": gguf.name, "gguf_sha256": sha256_file(gguf)}, indent=2) + "\n"
-        )
+        # Recorded once here, so later resolves do not re-read half a GB of weights.
+        source = {
+            "gguf": gguf.name,
+            "gguf_sha256": sha256_file(gguf),
+            "weights_sha256": _weights_digest(staging),
+        }
+        (staging / "source.json").write_text(json.dumps(source, indent=2) + "\n")
         shutil.rmtree(target, ignore_errors=True)
         os.replace(staging, target)
     finally:
@@ -120,6 +124,6 @@ def resolve_base_model(config: BaseModelConfig, cache_dir: Path, workspace_root:
     if not (target / "config.json").is_file():
         import_gguf(_bundled_gguf(config.name), target)
     check_model_folder(target)
-    return BaseModel(
-        config.name, target, _weights_digest(target), f"package {BUNDLED[config.name][0]}"
-    )
+    recorded = json.loads((target / "source.json").read_text()).get("weights_sha256")
+    digest = recorded or _weights_digest(target)
+    return BaseModel(config.name, target, digest, f"package {BUNDLED[config.name][0]}")
