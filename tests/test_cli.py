@@ -51,3 +51,12 @@ def test_data_scan_prints_findings(tmp_path: Path) -> None:
     result = runner.invoke(app, ["data", "scan", str(path)])
     assert result.exit_code == 0, result.output
     assert "PII PHONE_NUMBER" in result.output
+
+
+def test_plan_prints_a_memory_and_gpu_hours_estimate() -> None:
+    args = ["plan", "--params", "7B", "--method", "qlora", "--seq-len", "2048", "--batch", "4"]
+    result = runner.invoke(app, [*args, "--tokens", "10M"])
+    assert result.exit_code == 0, result.output
+    assert "GPU-hours" in result.output and "fits" in result.output
+    result = runner.invoke(app, ["plan", "--params", "7X"])
+    assert result.exit_code == 1 and "7X" in result.output

@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from tunesmith.config import ConfigError
@@ -38,15 +45,10 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    )
+def _progress(eta: bool = False) -> Progress:
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
+    columns += [TimeElapsedColumn(), TimeRemainingColumn()] if eta else [TimeElapsedColumn()]
+    return Progress(*columns, console=err_console, transient=True)
 
 
 @app.command()
@@ -175,7 +177,7 @@ def train_command(
     ws = open_workspace(workspace)
     try:
         config = ws.load_config()
-        with _progress() as progress:
+        with _progress(eta=True) as progress:
             task = progress.add_task("train", total=None)
 
             def show(step: int, total: int, metrics: dict[str, float]) -> None:
@@ -192,6 +194,69 @@ def train_command(
     )
 
 
+@app.command("export")
+def export_command(
+    run: Annotated[str, typer.Argument(help="Run id under runs/.")],
+    merged: Annotated[
+        Path, typer.Option("--merged", help="Folder for merged full weights + tokenizer.")
+    ],
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Merge a run's adapter into its base; plain transformers loads the result."""
+    from tunesmith.train.export import ExportError, export_merged
+
+    ws = open_workspace(workspace)
+    try:
+        with console.status(f"merging {run}"):
+            path = export_merged(ws, run, merged)
+    except (ExportError, OSError) as err:
+        raise _fail(str(err)) from None
+    console.print(f"merged model written to {path}")
+
+
+@app.command("plan")
+def plan_command(
+    params: Annotated[str | None, typer.Option(help="Parameter count: 135M, 7B, 70B.")] = None,
+    model: Annotated[str | None, typer.Option(help="A known model name instead.")] = None,
+    method: Annotated[str, typer.Option(help="full, lora or qlora.")] = "lora",
+    seq_len: Annotated[int, typer.Option(help="Tokens per sequence.")] = 2048,
+    batch: Annotated[int, typer.Option(help="Sequences per micro-batch.")] = 1,
+    checkpointing: Annotated[
+        bool, typer.Option(help="Gradient checkpointing (recompute activations).")
+    ] = True,
+    lora_rank: Annotated[int, typer.Option(help="Adapter rank.")] = 16,
+    tokens: Annotated[str | None, typer.Option(help="Token budget for GPU-hours: 10M, 1B.")] = None,
+    device: Annotated[str, typer.Option(help="A100, H100, H200, L4, A10G, RTX4090, cpu.")] = "A100",
+    mfu: Annotated[float, typer.Option(help="Assumed model FLOPs utilisation.")] = 0.4,
+) -> None:
+    """Estimate memory and GPU-hours of a fine-tune before running it."""
+    from tunesmith.plan import estimate, summary_rows
+
+    if params is None and model is None:
+        raise _fail("give --params (e.g. 7B) or --model")
+    try:
+        plan = estimate(
+            params,
+            model=model,
+            method=method,
+            seq_len=seq_len,
+            batch=batch,
+            gradient_checkpointing=checkpointing,
+            lora_rank=lora_rank,
+            tokens=tokens,
+            device=device,
+            mfu=mfu,
+        )
+    except ValueError as err:
+        raise _fail(str(err)) from None
+    table = Table(title="training plan (estimate)", show_header=False)
+    table.add_column("what")
+    table.add_column("estimate", justify="right")
+    for label, value in summary_rows(plan):
+        table.add_row(label, value)
+    console.print(table)
+
+
 def main() -> None:
     """Entry point: an unexpected error is one line on stderr and exit code 2, not a traceback."""
     try:
@@ -202,3 +267,7 @@ def main() -> None:
         if os.environ.get("TUNESMITH_DEBUG"):
             raise
         raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -187,12 +187,15 @@ class TrainConfig(_Strict):
     dataset: str = Field(
         default="latest", description="Dataset version of data.name: 'latest' or 'vN'."
     )
-    method: Literal["lora", "dora", "full"] = Field(
-        default="lora", description="What is trained: LoRA or DoRA adapters, or all weights."
+    method: Literal["lora", "dora", "qlora", "full"] = Field(
+        default="lora",
+        description="LoRA or DoRA adapters, LoRA over a 4-bit NF4 base (qlora), or all weights.",
     )
     lora_r: int = Field(default=16, ge=1, description="Adapter rank.")
     lora_alpha: int = Field(default=32, ge=1, description="Adapter scaling numerator.")
-    lora_dropout: float = Field(default=0.05, ge=0, lt=1, description="Dropout on adapter input.")
+    lora_dropout: float = Field(
+        default=0.0, ge=0, lt=1, description="Dropout on adapter input; 0 skips a pass per layer."
+    )
     target_modules: list[str] = Field(
         default=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         description="Linear layers that get adapters.",
@@ -223,6 +226,16 @@ class TrainConfig(_Strict):
     early_stopping_patience: int | None = Field(
         default=3, ge=1, description="Evaluations without improvement before stopping."
     )
+
+    @model_validator(mode="after")
+    def _checkpoints_line_up_with_evaluations(self) -> TrainConfig:
+        # the best checkpoint is chosen among saved ones, so every save must follow an eval
+        if self.save_steps % self.eval_steps:
+            raise ValueError(
+                f"save_steps ({self.save_steps}) must be a multiple of eval_steps "
+                f"({self.eval_steps}) so the best checkpoint can be kept"
+            )
+        return self
 
 
 class ProjectConfig(_Strict):

@@ -30,6 +30,10 @@ def test_train_command_on_a_local_base_model(workspace: Path, tiny_model_dir: Pa
     (run,) = (workspace / "runs").iterdir()
     result = runner.invoke(app, ["train", "-w", str(workspace), "--resume", run.name])
     assert result.exit_code == 1 and "already finished" in result.output
+    merged = workspace / "merged"
+    result = runner.invoke(app, ["export", run.name, "--merged", str(merged), "-w", str(workspace)])
+    assert result.exit_code == 0, result.output
+    assert (merged / "model.safetensors").is_file() and (merged / "tokenizer.json").is_file()
 
 
 def test_base_model_folder_without_tokenizer_is_a_clear_error(

@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from tunesmith.config import load_config
@@ -103,6 +104,9 @@ def test_interrupted_run_resumes_to_the_same_adapter(
     assert checkpoints == ["checkpoint-4"]
     resumed = train(ws2, config, resume=run_id)
     assert resumed.steps == straight.steps == 12
+    logged = [json.loads(x) for x in (resumed.path / "metrics.jsonl").read_text().splitlines()]
+    steps = [m["step"] for m in logged if "train_loss" in m]
+    assert steps == sorted(set(steps)), "steps after the checkpoint were logged twice"
     a = load_file(straight.path / "adapter" / "adapter_model.safetensors")
     b = load_file(resumed.path / "adapter" / "adapter_model.safetensors")
     assert a.keys() == b.keys()
@@ -116,3 +120,18 @@ def test_missing_dataset_version_is_a_clear_error(workspace: Path, tiny_model_di
     ws = _workspace(workspace, tiny_model_dir, dataset="v7")
     with pytest.raises(TrainInputError, match="v7 does not exist"):
         train(ws, load_config(ws.config_path))
+
+
+def test_qlora_trains_adapters_over_an_nf4_base(workspace: Path, tiny_model_dir: Path) -> None:
+    from safetensors.torch import load_file
+
+    ws = _workspace(workspace, tiny_model_dir, method="qlora", max_steps=8)
+    result = train(ws, load_config(ws.config_path))
+    metrics = [json.loads(x) for x in (result.path / "metrics.jsonl").read_text().splitlines()]
+    losses = [m["train_loss"] for m in metrics if "train_loss" in m]
+    assert losses[-1] < losses[0]
+    adapter = load_file(result.path / "adapter" / "adapter_model.safetensors")
+    assert any("lora_B" in k and v.abs().sum() > 0 for k, v in adapter.items())
+    assert all(v.dtype == torch.float32 for v in adapter.values())
+    lineage = json.loads((result.path / "lineage.json").read_text())
+    assert lineage["base_model"]["quantization"] == "nf4-double-quant"

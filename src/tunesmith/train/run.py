@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from tunesmith import __version__
 from tunesmith.config import ProjectConfig, TrainConfig
 from tunesmith.data.version import latest_version
 from tunesmith.models.base import BaseModel, resolve_base_model
+from tunesmith.models.quantize import quantize_linear_weights, weight_bytes
 from tunesmith.train.callbacks import (
     CompleteMarker,
     DivergenceGuard,
@@ -117,6 +119,8 @@ def build_model(base: BaseModel, config: TrainConfig, dtype: torch.dtype) -> tup
     model = AutoModelForCausalLM.from_pretrained(base.path, dtype=dtype)
     if config.method == "full":
         return model, tokenizer
+    if config.method == "qlora":
+        quantize_linear_weights(model)
     lora = LoraConfig(
         r=config.lora_r,
         lora_alpha=config.lora_alpha,
@@ -181,7 +185,11 @@ def train(
             "path": str(dataset_path.relative_to(workspace.root)),
             "files": {n: f["sha256"] for n, f in manifest["files"].items()},
         },
-        "base_model": base.to_json(),
+        "base_model": {
+            **base.to_json(),
+            "quantization": "nf4-double-quant" if tc.method == "qlora" else None,
+            "weight_bytes_in_memory": weight_bytes(model),
+        },
         "tunesmith_version": __version__,
         "git_commit": _git_commit(workspace.root),
         "seed": tc.seed,
@@ -250,8 +258,14 @@ def train(
     if has_val and tc.early_stopping_patience:
         trainer.add_callback(EarlyStoppingCallback(tc.early_stopping_patience))
     checkpoint = latest_complete_checkpoint(checkpoints) if resume else None
+    if resume:
+        _forget_metrics_after(
+            run_dir / "metrics.jsonl", int(checkpoint.name[11:]) if checkpoint else 0
+        )
     try:
+        started = time.perf_counter()
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+        train_seconds = time.perf_counter() - started
     except BaseException:
         tracker.end("FAILED")
         raise
@@ -268,6 +282,10 @@ def train(
         "steps": trainer.state.global_step,
         "best_val_loss": best,
         "stopped_early": stopped_early,
+        # this process's share when resumed: tokens and seconds since the resume
+        "train_seconds": round(train_seconds, 2),
+        "real_tokens": trainer.real_tokens,
+        "real_tokens_per_s": round(trainer.real_tokens / max(train_seconds, 1e-9), 1),
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     tracker.log_artifacts(adapter_dir, "adapter")
@@ -287,3 +305,14 @@ def _as_dataset(rows: list[dict[str, list[int]]]) -> Any:
     from datasets import Dataset
 
     return Dataset.from_list([{**r, "length": len(r["input_ids"])} for r in rows])
+
+
+def _forget_metrics_after(path: Path, step: int) -> None:
+    """Drop lines logged after the checkpoint a resume starts from; they will be logged again."""
+    if not path.is_file():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if line and json.loads(line)["step"] <= step]
+    staging = path.with_suffix(".jsonl.tmp")
+    staging.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    staging.replace(path)

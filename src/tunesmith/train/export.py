@@ -1,0 +1,82 @@
+"""`tunesmith export RUN --merged DIR`: adapters folded into full weights plain transformers loads.
+
+A QLoRA adapter was trained against the NF4-rounded base, so it is merged into that base
+dequantised, not into the original weights: the exported model computes what was evaluated.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+
+from tunesmith.models.quantize import dequantize_linear_weights, quantize_linear_weights
+from tunesmith.workspace import Workspace
+
+
+class ExportError(ValueError):
+    """A run that cannot be exported, or a destination that would be overwritten."""
+
+
+def _finished_run(workspace: Workspace, run_id: str) -> tuple[Path, dict, str]:
+    run_dir = workspace.runs_dir / run_id
+    if not (run_dir / "lineage.json").is_file():
+        raise ExportError(f"run '{run_id}' not found in {workspace.runs_dir}")
+    if not (run_dir / "summary.json").is_file() or not (run_dir / "adapter").is_dir():
+        raise ExportError(f"run '{run_id}' has not finished; resume it before exporting")
+    lineage = json.loads((run_dir / "lineage.json").read_text(encoding="utf-8"))
+    import yaml
+
+    method = yaml.safe_load((run_dir / "config.yaml").read_text())["train"]["method"]
+    return run_dir, lineage, method
+
+
+def merged_model(workspace: Workspace, run_id: str) -> tuple[torch.nn.Module, Path, dict]:
+    """The run's model with adapters merged in, the folder holding its tokenizer, and lineage."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    run_dir, lineage, method = _finished_run(workspace, run_id)
+    adapter = run_dir / "adapter"
+    if method == "full":
+        return AutoModelForCausalLM.from_pretrained(adapter), adapter, lineage
+    base_path = Path(lineage["base_model"]["path"])
+    if not base_path.is_dir():
+        raise ExportError(f"base model of run '{run_id}' is missing: {base_path}")
+    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
+    if method == "qlora":
+        quantize_linear_weights(model)
+    model = PeftModel.from_pretrained(model, adapter)
+    if method == "qlora":
+        dequantize_linear_weights(model)
+    return model.merge_and_unload(), adapter, lineage
+
+
+def export_merged(workspace: Workspace, run_id: str, destination: Path) -> Path:
+    """Write merged safetensors, tokenizer and provenance to `destination`, all or nothing."""
+    from transformers import AutoTokenizer
+
+    if destination.exists() and any(destination.iterdir()):
+        raise ExportError(f"{destination} exists and is not empty")
+    model, tokenizer_dir, lineage = merged_model(workspace, run_id)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
+    try:
+        model.save_pretrained(staging)
+        AutoTokenizer.from_pretrained(tokenizer_dir).save_pretrained(staging)
+        provenance = {
+            "run_id": run_id,
+            "base_model": lineage["base_model"],
+            "dataset": lineage["dataset"],
+        }
+        (staging / "tunesmith-export.json").write_text(json.dumps(provenance, indent=2) + "\n")
+        if destination.exists():
+            destination.rmdir()
+        staging.rename(destination)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return destination
