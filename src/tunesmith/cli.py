@@ -172,7 +172,7 @@ def train_command(
     """Fine-tune the base model on a dataset version; writes runs/<run-id>/."""
     from tunesmith.models.base import BaseModelError
     from tunesmith.train.callbacks import LossDivergedError
-    from tunesmith.train.run import TrainInputError, train
+    from tunesmith.train.run import CheckpointWriteError, TrainInputError, train
 
     ws = open_workspace(workspace)
     try:
@@ -185,7 +185,14 @@ def train_command(
                 progress.update(task, completed=step, total=total, description=f"train {shown}")
 
             result = train(ws, config, resume=resume, on_progress=show)
-    except (ConfigError, BaseModelError, TrainInputError, LossDivergedError, OSError) as err:
+    except (
+        ConfigError,
+        BaseModelError,
+        TrainInputError,
+        LossDivergedError,
+        CheckpointWriteError,
+        OSError,
+    ) as err:
         raise _fail(str(err)) from None
     best = "n/a" if result.best_val_loss is None else f"{result.best_val_loss:.4f}"
     console.print(

@@ -135,3 +135,30 @@ def test_qlora_trains_adapters_over_an_nf4_base(workspace: Path, tiny_model_dir:
     assert all(v.dtype == torch.float32 for v in adapter.values())
     lineage = json.loads((result.path / "lineage.json").read_text())
     assert lineage["base_model"]["quantization"] == "nf4-double-quant"
+
+
+def test_full_disk_during_a_checkpoint_keeps_the_previous_one_and_resumes(
+    workspace: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from transformers import Trainer
+
+    from tunesmith.train.run import CheckpointWriteError
+
+    ws = _workspace(workspace, tiny_model_dir)
+    config = load_config(ws.config_path)
+    original = Trainer._save_optimizer_and_scheduler
+
+    def disk_fills_at_step_8(self: Trainer, output_dir: str) -> None:
+        if self.state.global_step == 8:  # the adapter is already written: a half checkpoint
+            raise OSError(errno.ENOSPC, "No space left on device")
+        original(self, output_dir)
+
+    monkeypatch.setattr(Trainer, "_save_optimizer_and_scheduler", disk_fills_at_step_8)
+    with pytest.raises(CheckpointWriteError, match=r"disk full.*checkpoint-8.*checkpoint-4 kept"):
+        train(ws, config)
+    (run,) = (workspace / "runs").iterdir()
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["checkpoint-4"]
+    monkeypatch.setattr(Trainer, "_save_optimizer_and_scheduler", original)
+    assert train(ws, config, resume=run.name).steps == 12

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -121,3 +122,13 @@ def latest_complete_checkpoint(folder: Path) -> Path | None:
         if (p / COMPLETE_MARKER).is_file() and p.name[11:].isdigit()
     ]
     return max(candidates, key=lambda p: int(p.name[11:]), default=None)
+
+
+def drop_incomplete_checkpoints(folder: Path) -> list[str]:
+    """Remove checkpoint folders without the marker (a save that failed); returns their names."""
+    removed = []
+    for path in sorted(folder.glob("checkpoint-*")):
+        if path.is_dir() and not (path / COMPLETE_MARKER).is_file():
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    return removed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import platform
 import subprocess
@@ -25,6 +26,7 @@ from tunesmith.train.callbacks import (
     DivergenceGuard,
     LossDivergedError,
     MetricsWriter,
+    drop_incomplete_checkpoints,
     latest_complete_checkpoint,
 )
 from tunesmith.train.plots import plot_loss
@@ -35,6 +37,10 @@ from tunesmith.workspace import Workspace
 
 class TrainInputError(ValueError):
     """A dataset, split or run that cannot be trained on; the message names it."""
+
+
+class CheckpointWriteError(RuntimeError):
+    """A checkpoint could not be written (disk full); the last complete one is kept."""
 
 
 @dataclass(frozen=True)
@@ -227,6 +233,7 @@ def train(
         eval_steps=tc.eval_steps,
         save_strategy="steps",
         save_steps=tc.save_steps,
+        save_total_limit=2,  # the best and the latest; with fewer, a crash could leave none
         load_best_model_at_end=has_val,
         metric_for_best_model="eval_loss",
         greater_is_better=False,
@@ -266,6 +273,17 @@ def train(
         started = time.perf_counter()
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         train_seconds = time.perf_counter() - started
+    except OSError as err:
+        tracker.end("FAILED")
+        if err.errno != errno.ENOSPC:
+            raise
+        removed = drop_incomplete_checkpoints(checkpoints)
+        good = latest_complete_checkpoint(checkpoints)
+        kept = f"{good.name} kept" if good else "no complete checkpoint yet"
+        raise CheckpointWriteError(
+            f"disk full while writing {', '.join(removed) or 'a checkpoint'} in {checkpoints} "
+            f"(removed); {kept}. Free space, then: tunesmith train --resume {run_id}"
+        ) from err
     except BaseException:
         tracker.end("FAILED")
         raise
@@ -286,6 +304,7 @@ def train(
         "train_seconds": round(train_seconds, 2),
         "real_tokens": trainer.real_tokens,
         "real_tokens_per_s": round(trainer.real_tokens / max(train_seconds, 1e-9), 1),
+        "padding_share": round(1 - trainer.real_tokens / max(trainer.batch_positions, 1), 4),
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     tracker.log_artifacts(adapter_dir, "adapter")

@@ -26,6 +26,7 @@ class SelectiveHeadTrainer(Trainer):
     """Trainer whose loss applies the LM head at label positions only, and counts real tokens."""
 
     real_tokens: int = 0
+    batch_positions: int = 0  # real tokens plus padding: what the decoder actually computed
 
     def compute_loss(
         self,
@@ -38,6 +39,7 @@ class SelectiveHeadTrainer(Trainer):
         attention_mask = inputs["attention_mask"]
         if model.training:
             self.real_tokens += int(attention_mask.sum())
+            self.batch_positions += attention_mask.numel()
         causal_lm = _causal_lm(model)
         decoder = causal_lm.get_decoder()
         hidden = decoder(input_ids=inputs["input_ids"], attention_mask=attention_mask)[0]
