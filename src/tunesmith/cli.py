@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Annotated
@@ -168,13 +169,25 @@ def train_command(
     resume: Annotated[
         str | None, typer.Option(help="Run id to continue from its last complete checkpoint.")
     ] = None,
+    nproc: Annotated[
+        int, typer.Option(min=1, help="Processes (DDP through torchrun; gloo on CPU).")
+    ] = 1,
 ) -> None:
     """Fine-tune the base model on a dataset version; writes runs/<run-id>/."""
     from tunesmith.models.base import BaseModelError
     from tunesmith.train.callbacks import LossDivergedError
+    from tunesmith.train.distributed import DistributedRunError, launch
     from tunesmith.train.run import CheckpointWriteError, TrainInputError, train
 
     ws = open_workspace(workspace)
+    if nproc > 1:
+        try:
+            run_id = launch(ws, nproc, resume)
+        except (ConfigError, TrainInputError, DistributedRunError) as err:
+            raise _fail(str(err)) from None
+        summary = (ws.runs_dir / run_id / "summary.json").read_text()
+        console.print(f"run {run_id} ({nproc} processes): {ws.runs_dir / run_id}\n{summary}")
+        return
     try:
         config = ws.load_config()
         with _progress(eta=True) as progress:
@@ -199,6 +212,12 @@ def train_command(
         f"run {result.run_id}: {result.steps} steps, best val loss {best}"
         f"{' (stopped early)' if result.stopped_early else ''}\n{result.path}/adapter"
     )
+    if result.val_loss_before is not None and result.best_val_loss is not None:
+        before, after = result.val_loss_before, result.best_val_loss
+        console.print(
+            f"validation loss: base model {before:.3f} -> tuned {after:.3f} "
+            f"(perplexity {math.exp(before):.1f} -> {math.exp(after):.1f})"
+        )
 
 
 @app.command("export")

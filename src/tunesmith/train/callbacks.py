@@ -132,3 +132,22 @@ def drop_incomplete_checkpoints(folder: Path) -> list[str]:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
     return removed
+
+
+def forget_metrics_after(path: Path, step: int) -> None:
+    """Drop lines logged after the checkpoint a resume starts from; they will be logged again."""
+    if not path.is_file():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if line and json.loads(line)["step"] <= step]
+    staging = path.with_suffix(".jsonl.tmp")
+    staging.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+    staging.replace(path)
+
+
+def val_loss_at_step_0(path: Path) -> float | None:
+    for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
+        record = json.loads(line)
+        if record["step"] == 0 and "val_loss" in record:
+            return float(record["val_loss"])
+    return None

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
-import platform
-import subprocess
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,9 +15,7 @@ from typing import Any
 import torch
 import yaml
 
-from tunesmith import __version__
 from tunesmith.config import ProjectConfig, TrainConfig
-from tunesmith.data.version import latest_version
 from tunesmith.models.base import BaseModel, resolve_base_model
 from tunesmith.models.quantize import quantize_linear_weights, weight_bytes
 from tunesmith.train.callbacks import (
@@ -27,16 +24,21 @@ from tunesmith.train.callbacks import (
     LossDivergedError,
     MetricsWriter,
     drop_incomplete_checkpoints,
+    forget_metrics_after,
     latest_complete_checkpoint,
+    val_loss_at_step_0,
 )
+from tunesmith.train.dataset import (
+    TrainInputError,
+    as_dataset,
+    encode_split,
+    read_split,
+    resolve_dataset,
+)
+from tunesmith.train.lineage import build_lineage, hardware
 from tunesmith.train.plots import plot_loss
-from tunesmith.train.tokenize import encode
 from tunesmith.train.tracking import Tracker
 from tunesmith.workspace import Workspace
-
-
-class TrainInputError(ValueError):
-    """A dataset, split or run that cannot be trained on; the message names it."""
 
 
 class CheckpointWriteError(RuntimeError):
@@ -51,67 +53,7 @@ class TrainResult:
     best_val_loss: float | None
     stopped_early: bool
     counts: dict[str, int]
-
-
-def hardware() -> dict[str, Any]:
-    """Device and precision chosen from the hardware, never from a library default."""
-    if torch.cuda.is_available():
-        bf16 = torch.cuda.is_bf16_supported()
-        return {"device": "cuda", "name": torch.cuda.get_device_name(0), "bf16": bf16}
-    # CPUs here lack native bf16 matmuls: bf16 ran ~17x slower than fp32 on the dev machine.
-    return {"device": "cpu", "name": platform.processor() or platform.machine(), "bf16": False}
-
-
-def resolve_dataset(workspace: Workspace, name: str, version: str) -> tuple[Path, dict[str, Any]]:
-    folder = workspace.dataset_dir(name)
-    if version == "latest":
-        latest = latest_version(folder)
-        if latest is None:
-            raise TrainInputError(
-                f"no versions of dataset '{name}' in {folder}; run `tunesmith curate`"
-            )
-        version = f"v{latest[0]}"
-    path = folder / version
-    if not (path / "manifest.json").is_file():
-        raise TrainInputError(f"dataset version {path} does not exist")
-    return path, json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-
-
-def _read_split(path: Path, split: str) -> list[dict[str, Any]]:
-    file = path / f"{split}.jsonl"
-    if not file.is_file():
-        raise TrainInputError(f"{file}: split missing")
-    return [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line]
-
-
-def _encode_split(
-    tokenizer: Any, records: list[dict[str, Any]], config: TrainConfig
-) -> tuple[list[dict[str, list[int]]], dict[str, int]]:
-    rows, counts = [], {"records": len(records), "truncated": 0, "dropped_too_long": 0}
-    for record in records:
-        encoded = encode(
-            tokenizer,
-            record["messages"],
-            config.max_length,
-            config.loss_on,
-            truncate=config.truncation == "truncate",
-        )
-        if encoded is None:
-            counts["dropped_too_long"] += 1
-            continue
-        counts["truncated"] += encoded.truncated
-        rows.append({"input_ids": encoded.input_ids, "labels": encoded.labels})
-    return rows, counts
-
-
-def _git_commit(root: Path) -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return out.stdout.strip() or None
+    val_loss_before: float | None = None
 
 
 def build_model(base: BaseModel, config: TrainConfig, dtype: torch.dtype) -> tuple[Any, Any]:
@@ -148,8 +90,14 @@ def train(
     config: ProjectConfig,
     resume: str | None = None,
     on_progress: Callable[[int, int, dict[str, float]], None] | None = None,
+    run_id: str | None = None,
 ) -> TrainResult:
-    """Fine-tune; with `resume`, continue that run from its last complete checkpoint."""
+    """Fine-tune; with `resume`, continue that run from its last complete checkpoint.
+
+    Under torchrun every process calls this with the same `run_id`; only rank 0 writes the
+    run folder, metrics and tracking, the Trainer shards batches and synchronises gradients.
+    """
+    is_main = int(os.environ.get("RANK", "0")) == 0
     from transformers import DataCollatorForSeq2Seq, EarlyStoppingCallback, TrainingArguments
 
     from tunesmith.train.trainer import SelectiveHeadTrainer
@@ -169,8 +117,9 @@ def train(
     dataset_path, manifest = resolve_dataset(workspace, config.data.name, version)
     version = manifest["version"]
     if not resume:
-        run_id = new_run_id(config, version)
+        run_id = run_id or new_run_id(config, version)
         run_dir = workspace.runs_dir / run_id
+    if not resume and is_main:
         run_dir.mkdir(parents=True)
         (run_dir / "config.yaml").write_text(
             yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
@@ -179,40 +128,39 @@ def train(
     dtype = torch.bfloat16 if hw["bf16"] else torch.float32
     base = resolve_base_model(config.base_model, workspace.state_dir / "models", workspace.root)
     model, tokenizer = build_model(base, tc, dtype)
-    train_rows, train_counts = _encode_split(tokenizer, _read_split(dataset_path, "train"), tc)
-    val_rows, val_counts = _encode_split(tokenizer, _read_split(dataset_path, "val"), tc)
+    train_rows, train_counts = encode_split(tokenizer, read_split(dataset_path, "train"), tc)
+    val_rows, val_counts = encode_split(tokenizer, read_split(dataset_path, "val"), tc)
     if not train_rows:
         raise TrainInputError(f"{dataset_path}/train.jsonl: no usable training sequences")
-    lineage = {
-        "run_id": run_id,
-        "dataset": {
+    lineage = build_lineage(
+        run_id,
+        {
             "name": config.data.name,
             "version": version,
             "path": str(dataset_path.relative_to(workspace.root)),
             "files": {n: f["sha256"] for n, f in manifest["files"].items()},
         },
-        "base_model": {
+        {
             **base.to_json(),
             "quantization": "nf4-double-quant" if tc.method == "qlora" else None,
             "weight_bytes_in_memory": weight_bytes(model),
         },
-        "tunesmith_version": __version__,
-        "git_commit": _git_commit(workspace.root),
-        "seed": tc.seed,
-        "hardware": {**hw, "torch": torch.__version__, "threads": torch.get_num_threads()},
-        "counts": {"train": train_counts, "val": val_counts},
-    }
-    (run_dir / "lineage.json").write_text(json.dumps(lineage, indent=2) + "\n")
-
-    tracker = Tracker(workspace.state_dir, config.project, run_id)
-    tracker.log_params(
-        {**tc.model_dump(), "base_model": base.name, "dataset": f"{config.data.name}/{version}"}
+        tc.seed,
+        {"train": train_counts, "val": val_counts},
+        workspace.root,
     )
-    tracker.log_dataset(
-        f"{config.data.name}/{version}",
-        manifest["fingerprint"],
-        dataset_path.resolve().as_uri(),
-    )
+    tracker = None
+    if is_main:
+        (run_dir / "lineage.json").write_text(json.dumps(lineage, indent=2) + "\n")
+        tracker = Tracker(workspace.state_dir, config.project, run_id)
+        tracker.log_params(
+            {**tc.model_dump(), "base_model": base.name, "dataset": f"{config.data.name}/{version}"}
+        )
+        tracker.log_dataset(
+            f"{config.data.name}/{version}",
+            manifest["fingerprint"],
+            dataset_path.resolve().as_uri(),
+        )
     checkpoints = run_dir / "checkpoints"
     has_val = bool(val_rows)
     args = TrainingArguments(
@@ -240,6 +188,7 @@ def train(
         train_sampling_strategy="group_by_length",
         bf16=hw["bf16"],
         use_cpu=hw["device"] == "cpu",
+        ddp_backend="gloo" if hw["device"] == "cpu" and _world_size() > 1 else None,
         report_to="none",
         disable_tqdm=True,
         remove_unused_columns=False,
@@ -249,33 +198,41 @@ def train(
     trainer = SelectiveHeadTrainer(
         model=model,
         args=args,
-        train_dataset=_as_dataset(train_rows),
-        eval_dataset=_as_dataset(val_rows) if has_val else None,
+        train_dataset=as_dataset(train_rows),
+        eval_dataset=as_dataset(val_rows) if has_val else None,
         data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100),
-        callbacks=[guard, CompleteMarker()],
+        callbacks=[guard, CompleteMarker()] if is_main else [guard],
     )
 
     def report(metrics: dict[str, float], step: int) -> None:
-        tracker.log_metrics(metrics, step)
+        if tracker:
+            tracker.log_metrics(metrics, step)
         if on_progress:
             on_progress(step, trainer.state.max_steps, metrics)
 
-    writer = MetricsWriter(run_dir / "metrics.jsonl", lambda: trainer.real_tokens, report)
-    trainer.add_callback(writer)
+    if is_main:
+        writer = MetricsWriter(run_dir / "metrics.jsonl", lambda: trainer.real_tokens, report)
+        trainer.add_callback(writer)
     if has_val and tc.early_stopping_patience:
         trainer.add_callback(EarlyStoppingCallback(tc.early_stopping_patience))
     checkpoint = latest_complete_checkpoint(checkpoints) if resume else None
-    if resume:
-        _forget_metrics_after(
+    if resume and is_main:
+        forget_metrics_after(
             run_dir / "metrics.jsonl", int(checkpoint.name[11:]) if checkpoint else 0
         )
+    if has_val and not resume:
+        # the base model's val loss, logged as step 0: the "before" number; without touching
+        # the RNG, so a resumed run draws the same data order as an uninterrupted one
+        with torch.random.fork_rng(devices=[]):
+            trainer.evaluate()
     try:
         started = time.perf_counter()
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         train_seconds = time.perf_counter() - started
     except OSError as err:
-        tracker.end("FAILED")
-        if err.errno != errno.ENOSPC:
+        if tracker:
+            tracker.end("FAILED")
+        if err.errno != errno.ENOSPC or not is_main:
             raise
         removed = drop_incomplete_checkpoints(checkpoints)
         good = latest_complete_checkpoint(checkpoints)
@@ -285,19 +242,24 @@ def train(
             f"(removed); {kept}. Free space, then: tunesmith train --resume {run_id}"
         ) from err
     except BaseException:
-        tracker.end("FAILED")
+        if tracker:
+            tracker.end("FAILED")
         raise
     if guard.reason:
-        tracker.end("FAILED")
+        if tracker:
+            tracker.end("FAILED")
         raise LossDivergedError(f"{guard.reason}; last good checkpoint kept in {checkpoints}")
     adapter_dir = run_dir / "adapter"
     trainer.save_model(str(adapter_dir))
-    tokenizer.save_pretrained(str(adapter_dir))
-    plot_loss(run_dir / "metrics.jsonl", run_dir / "loss.png")
     best = trainer.state.best_metric
     stopped_early = trainer.state.global_step < trainer.state.max_steps
+    if tracker is None:  # another rank of a distributed run: rank 0 writes the results
+        return TrainResult(run_id, run_dir, trainer.state.global_step, best, stopped_early, {})
+    tokenizer.save_pretrained(str(adapter_dir))
+    plot_loss(run_dir / "metrics.jsonl", run_dir / "loss.png")
     summary = {
         "steps": trainer.state.global_step,
+        "val_loss_before": val_loss_at_step_0(run_dir / "metrics.jsonl"),
         "best_val_loss": best,
         "stopped_early": stopped_early,
         # this process's share when resumed: tokens and seconds since the resume
@@ -316,22 +278,15 @@ def train(
     )
     tracker.end()
     return TrainResult(
-        run_id, run_dir, trainer.state.global_step, best, stopped_early, train_counts
+        run_id,
+        run_dir,
+        trainer.state.global_step,
+        best,
+        stopped_early,
+        train_counts,
+        summary["val_loss_before"],
     )
 
 
-def _as_dataset(rows: list[dict[str, list[int]]]) -> Any:
-    from datasets import Dataset
-
-    return Dataset.from_list([{**r, "length": len(r["input_ids"])} for r in rows])
-
-
-def _forget_metrics_after(path: Path, step: int) -> None:
-    """Drop lines logged after the checkpoint a resume starts from; they will be logged again."""
-    if not path.is_file():
-        return
-    lines = path.read_text(encoding="utf-8").splitlines()
-    kept = [line for line in lines if line and json.loads(line)["step"] <= step]
-    staging = path.with_suffix(".jsonl.tmp")
-    staging.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-    staging.replace(path)
+def _world_size() -> int:
+    return int(os.environ.get("WORLD_SIZE", "1"))

@@ -1,8 +1,9 @@
-"""transformers' Trainer with the loss computed only where labels are.
+"""transformers' Trainer with the LM head applied only where loss is taken.
 
 The 49k-token vocabulary projection is about a fifth of SmolLM2's compute; most positions of
-a chat (system prompt, user turn, padding) carry no loss. The decoder runs on the whole
-batch, then hidden states at label positions are gathered and only they meet the LM head.
+a chat (system prompt, user turn, padding) carry no loss. The model's own forward is called
+(so DDP synchronises gradients) with `logits_to_keep` set to the positions where any row of
+the batch has a label; length-grouped batches keep that union close to the exact set.
 """
 
 from __future__ import annotations
@@ -12,14 +13,9 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from transformers import Trainer
+from transformers.trainer_pt_utils import LengthGroupedSampler
 
 from tunesmith.train.tokenize import IGNORE
-
-
-def _causal_lm(model: torch.nn.Module) -> torch.nn.Module:
-    # PeftModel -> LoraModel -> *ForCausalLM; a plain model is already the causal LM.
-    get_base = getattr(model, "get_base_model", None)
-    return get_base() if callable(get_base) else model
 
 
 class SelectiveHeadTrainer(Trainer):
@@ -27,6 +23,18 @@ class SelectiveHeadTrainer(Trainer):
 
     real_tokens: int = 0
     batch_positions: int = 0  # real tokens plus padding: what the decoder actually computed
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
+        # Group lengths over the global batch (devices x accumulation) so N processes see the
+        # same sequences per optimizer step as one process accumulating N micro-batches.
+        sampler = super()._get_train_sampler(train_dataset)
+        if isinstance(sampler, LengthGroupedSampler):
+            sampler.batch_size = (
+                self.args.per_device_train_batch_size
+                * self.args.gradient_accumulation_steps
+                * self.args.world_size
+            )
+        return sampler
 
     def compute_loss(
         self,
@@ -38,15 +46,25 @@ class SelectiveHeadTrainer(Trainer):
         labels = inputs["labels"]
         attention_mask = inputs["attention_mask"]
         if model.training:
-            self.real_tokens += int(attention_mask.sum())
-            self.batch_positions += attention_mask.numel()
-        causal_lm = _causal_lm(model)
-        decoder = causal_lm.get_decoder()
-        hidden = decoder(input_ids=inputs["input_ids"], attention_mask=attention_mask)[0]
+            real = attention_mask.sum().reshape(1)
+            if self.args.world_size > 1:
+                real = self.accelerator.gather(real)
+            self.real_tokens += int(real.sum())
+            self.batch_positions += attention_mask.numel() * self.args.world_size
         targets = labels[:, 1:]
         keep = targets != IGNORE
-        logits = causal_lm.get_output_embeddings()(hidden[:, :-1][keep])
-        total = F.cross_entropy(logits.float(), targets[keep], reduction="sum")
+        # position p predicts token p+1: keep the hidden states before every labelled token
+        positions = keep.any(dim=0).nonzero().flatten()
+        out = model(
+            input_ids=inputs["input_ids"], attention_mask=attention_mask, logits_to_keep=positions
+        )
+        logits = out.logits[keep[:, positions]]
+        total = F.cross_entropy(
+            logits.float(), targets[:, positions][keep[:, positions]], reduction="sum"
+        )
         count = num_items_in_batch if num_items_in_batch is not None else keep.sum()
         loss = total / torch.clamp(torch.as_tensor(count, dtype=total.dtype), min=1)
+        if num_items_in_batch is not None and self.args.average_tokens_across_devices:
+            # the count is global across processes while DDP averages gradients: undo that
+            loss = loss * self.accelerator.num_processes
         return (loss, {"logits": logits}) if return_outputs else loss
