@@ -21,6 +21,8 @@ demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
 	$(VENV)/bin/tunesmith init $(DEMO_DIR) --example support-tickets
 	$(VENV)/bin/tunesmith curate --workspace $(DEMO_DIR)
+	$(VENV)/bin/tunesmith models import --workspace $(DEMO_DIR)
+	$(VENV)/bin/tunesmith train --workspace $(DEMO_DIR)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
@@ -37,6 +39,8 @@ format: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/pii.py
 	$(PY) bench/curate.py
+	$(PY) bench/train.py
+	$(PY) bench/quality.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache
