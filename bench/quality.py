@@ -114,8 +114,7 @@ def main() -> None:
             "",
             *table,
             "",
-            f"Lift: **{tuned_acc - base_acc:+.3f}** accuracy "
-            f"({tuned_acc / max(base_acc, 1e-9):.1f}x).",
+            f"Lift: **{tuned_acc - base_acc:+.3f}** accuracy.",
         ]
     )
     print(body)

@@ -212,6 +212,12 @@ def train_command(
         f"run {result.run_id}: {result.steps} steps, best val loss {best}"
         f"{' (stopped early)' if result.stopped_early else ''}\n{result.path}/adapter"
     )
+    counts = result.counts
+    console.print(
+        f"train sequences: {counts['records'] - counts['dropped_too_long']} used, "
+        f"{counts['truncated']} truncated, {counts['dropped_too_long']} dropped as longer than "
+        "train.max_length"
+    )
     if result.val_loss_before is not None and result.best_val_loss is not None:
         before, after = result.val_loss_before, result.best_val_loss
         console.print(

@@ -27,6 +27,7 @@ def test_train_command_on_a_local_base_model(workspace: Path, tiny_model_dir: Pa
     result = runner.invoke(app, ["train", "-w", str(workspace)])
     assert result.exit_code == 0, result.output
     assert "4 steps" in result.output
+    assert "validation loss: base model" in result.output and "train sequences:" in result.output
     (run,) = (workspace / "runs").iterdir()
     result = runner.invoke(app, ["train", "-w", str(workspace), "--resume", run.name])
     assert result.exit_code == 1 and "already finished" in result.output

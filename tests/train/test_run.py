@@ -162,3 +162,14 @@ def test_full_disk_during_a_checkpoint_keeps_the_previous_one_and_resumes(
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["checkpoint-4"]
     monkeypatch.setattr(Trainer, "_save_optimizer_and_scheduler", original)
     assert train(ws, config, resume=run.name).steps == 12
+
+
+def test_empty_or_too_long_train_split_is_a_clear_error(
+    workspace: Path, tiny_model_dir: Path
+) -> None:
+    ws = _workspace(workspace, tiny_model_dir, max_length=16)
+    with pytest.raises(TrainInputError, match=r"all \d+ sequences are longer than .*\(16\)"):
+        train(ws, load_config(ws.config_path))
+    (ws.dataset_dir("support-tickets") / "v1" / "train.jsonl").write_text("")
+    with pytest.raises(TrainInputError, match="the train split is empty"):
+        train(ws, load_config(ws.config_path))

@@ -9,6 +9,9 @@ stay unquantised, as in the QLoRA paper.
 
 from __future__ import annotations
 
+import ctypes
+import sys
+
 import torch
 from torch import nn
 
@@ -44,7 +47,26 @@ def quantize_linear_weights(model: nn.Module, skip: tuple[str, ...] = ("lm_head"
             to_nf4(weight, BLOCK, _scaler_block(blocks)), requires_grad=False
         )
         count += 1
+        _release_freed_memory()
+    _own_remaining_tensors(model)
+    _release_freed_memory()
     return count
+
+
+def _release_freed_memory() -> None:
+    # Quantising allocates large temporaries per layer; glibc keeps the freed heap, which
+    # would leave QLoRA's resident memory above LoRA's. Hand it back to the OS.
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _own_remaining_tensors(model: nn.Module) -> None:
+    # transformers may hand out tensors that view the memory-mapped checkpoint; while any one
+    # of them lives the whole file stays mapped, and the dense weights' pages with it.
+    nf4 = _nf4_tensor_type()
+    for tensor in [*model.parameters(), *model.buffers()]:
+        if not isinstance(tensor.data, nf4):
+            tensor.data = tensor.data.clone()
 
 
 def dequantize_linear_weights(model: nn.Module, dtype: torch.dtype = torch.float32) -> int:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from secrets import token_hex
 from typing import Any
 
 import torch
@@ -82,7 +83,8 @@ def build_model(base: BaseModel, config: TrainConfig, dtype: torch.dtype) -> tup
 
 def new_run_id(config: ProjectConfig, dataset_version: str) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return f"{config.data.name}-{dataset_version}-{config.train.method}-{stamp}"
+    # the suffix keeps two runs started in the same second apart
+    return f"{config.data.name}-{dataset_version}-{config.train.method}-{stamp}-{token_hex(2)}"
 
 
 def train(
@@ -119,11 +121,6 @@ def train(
     if not resume:
         run_id = run_id or new_run_id(config, version)
         run_dir = workspace.runs_dir / run_id
-    if not resume and is_main:
-        run_dir.mkdir(parents=True)
-        (run_dir / "config.yaml").write_text(
-            yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
-        )
     hw = hardware()
     dtype = torch.bfloat16 if hw["bf16"] else torch.float32
     base = resolve_base_model(config.base_model, workspace.state_dir / "models", workspace.root)
@@ -131,7 +128,13 @@ def train(
     train_rows, train_counts = encode_split(tokenizer, read_split(dataset_path, "train"), tc)
     val_rows, val_counts = encode_split(tokenizer, read_split(dataset_path, "val"), tc)
     if not train_rows:
-        raise TrainInputError(f"{dataset_path}/train.jsonl: no usable training sequences")
+        file, total = dataset_path / "train.jsonl", train_counts["records"]
+        if not total:
+            raise TrainInputError(f"{file}: the train split is empty")
+        raise TrainInputError(
+            f"{file}: all {total} sequences are longer than train.max_length "
+            f"({tc.max_length}) and train.truncation is '{tc.truncation}'"
+        )
     lineage = build_lineage(
         run_id,
         {
@@ -149,6 +152,11 @@ def train(
         {"train": train_counts, "val": val_counts},
         workspace.root,
     )
+    if not resume and is_main:  # only now: a run refused for its inputs leaves no folder
+        run_dir.mkdir(parents=True)
+        (run_dir / "config.yaml").write_text(
+            yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+        )
     tracker = None
     if is_main:
         (run_dir / "lineage.json").write_text(json.dumps(lineage, indent=2) + "\n")
