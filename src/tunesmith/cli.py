@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -291,6 +292,10 @@ def plan_command(
 
 def main() -> None:
     """Entry point: an unexpected error is one line on stderr and exit code 2, not a traceback."""
+    # library deprecation notices and per-file loading bars are for library developers
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         app()
     except Exception as err:  # the known errors are handled per command; this is a bug

@@ -100,7 +100,12 @@ def train(
     run folder, metrics and tracking, the Trainer shards batches and synchronises gradients.
     """
     is_main = int(os.environ.get("RANK", "0")) == 0
-    from transformers import DataCollatorForSeq2Seq, EarlyStoppingCallback, TrainingArguments
+    from transformers import (
+        DataCollatorForSeq2Seq,
+        EarlyStoppingCallback,
+        PrinterCallback,
+        TrainingArguments,
+    )
 
     from tunesmith.train.trainer import SelectiveHeadTrainer
 
@@ -211,6 +216,8 @@ def train(
         data_collator=DataCollatorForSeq2Seq(tokenizer, padding=True, label_pad_token_id=-100),
         callbacks=[guard, CompleteMarker()] if is_main else [guard],
     )
+
+    trainer.remove_callback(PrinterCallback)  # metrics go to metrics.jsonl and the progress bar
 
     def report(metrics: dict[str, float], step: int) -> None:
         if tracker:

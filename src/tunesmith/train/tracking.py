@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,9 @@ from mlflow.data.dataset_source_registry import resolve_dataset_source
 from mlflow.data.meta_dataset import MetaDataset
 
 URI_ENV = "TUNESMITH_MLFLOW_URI"
+
+# MLflow announces every schema migration of the embedded store at INFO
+logging.getLogger("mlflow").setLevel(logging.WARNING)
 
 
 def tracking_uri(state_dir: Path) -> str:
@@ -41,7 +46,11 @@ class Tracker:
 
     def log_dataset(self, name: str, digest: str, uri: str) -> None:
         """The dataset version as an MLflow input, identified by our full-content digest."""
-        dataset = MetaDataset(resolve_dataset_source(uri), name=name, digest=digest[:36])
+        with warnings.catch_warnings():
+            # two MLflow plugins claim file:// URIs and it warns which one it picked; either is fine
+            warnings.simplefilter("ignore", UserWarning)
+            source = resolve_dataset_source(uri)
+        dataset = MetaDataset(source, name=name, digest=digest[:36])
         mlflow.log_input(dataset, context="training", tags={"sha256": digest})
 
     def log_metrics(self, metrics: dict[str, float], step: int) -> None:
