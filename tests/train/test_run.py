@@ -173,3 +173,48 @@ def test_empty_or_too_long_train_split_is_a_clear_error(
     (ws.dataset_dir("support-tickets") / "v1" / "train.jsonl").write_text("")
     with pytest.raises(TrainInputError, match="the train split is empty"):
         train(ws, load_config(ws.config_path))
+
+
+@pytest.mark.parametrize("method", ["dora", "full"])
+def test_dora_and_full_fine_tuning_change_what_they_should(
+    workspace: Path, tiny_model_dir: Path, tmp_path: Path, method: str
+) -> None:
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    from tunesmith.train.export import export_merged
+
+    ws = _workspace(workspace, tiny_model_dir, method=method, max_steps=4, eval_steps=4)
+    result = train(ws, load_config(ws.config_path))
+    saved = result.path / "adapter"
+    if method == "dora":
+        weights = load_file(saved / "adapter_model.safetensors")
+        assert any("lora_magnitude_vector" in k for k in weights), "no DoRA magnitudes saved"
+    else:
+        before = AutoModelForCausalLM.from_pretrained(tiny_model_dir).state_dict()
+        after = AutoModelForCausalLM.from_pretrained(saved).state_dict()
+        moved = [k for k in before if not torch.equal(before[k], after[k])]
+        assert len(moved) > len(before) // 2, "full fine-tuning left most weights unchanged"
+    merged = export_merged(ws, result.run_id, tmp_path / "merged")
+    assert AutoModelForCausalLM.from_pretrained(merged).num_parameters() > 0
+
+
+def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(
+    workspace: Path, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tunesmith.train.callbacks import LossDivergedError, latest_complete_checkpoint
+    from tunesmith.train.trainer import SelectiveHeadTrainer
+
+    original = SelectiveHeadTrainer.compute_loss
+
+    def poisoned(self: SelectiveHeadTrainer, model: object, inputs: object, **kw: object) -> object:
+        loss = original(self, model, inputs, **kw)
+        return loss * float("nan") if self.state.global_step >= 6 and model.training else loss
+
+    monkeypatch.setattr(SelectiveHeadTrainer, "compute_loss", poisoned)
+    ws = _workspace(workspace, tiny_model_dir)
+    with pytest.raises(LossDivergedError, match=r"loss is nan at step 8.*last good checkpoint"):
+        train(ws, load_config(ws.config_path))
+    (run,) = (workspace / "runs").iterdir()
+    assert latest_complete_checkpoint(run / "checkpoints").name == "checkpoint-4"
+    assert not (run / "summary.json").exists() and not (run / "adapter").exists()

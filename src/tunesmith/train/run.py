@@ -190,6 +190,7 @@ def train(
         seed=tc.seed,
         data_seed=tc.seed,
         logging_steps=tc.logging_steps,
+        logging_nan_inf_filter=False,  # the divergence guard must see a NaN, not a stand-in
         eval_strategy="steps" if has_val else "no",
         eval_steps=tc.eval_steps,
         save_strategy="steps",
