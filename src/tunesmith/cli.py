@@ -32,6 +32,8 @@ data_app = typer.Typer(help="Inspect raw data without writing anything.")
 app.add_typer(data_app, name="data")
 models_app = typer.Typer(help="Base models: import and inspect.")
 app.add_typer(models_app, name="models")
+audit_app = typer.Typer(help="The append-only, hash-chained audit log.")
+app.add_typer(audit_app, name="audit")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -287,6 +289,43 @@ def plan_command(
     table.add_column("estimate", justify="right")
     for label, value in summary_rows(plan):
         table.add_row(label, value)
+    console.print(table)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    workspace: WorkspaceOption = None,
+    head: Annotated[
+        str | None, typer.Option(help="A head hash recorded earlier that must still be there.")
+    ] = None,
+) -> None:
+    """Check every entry's hash and link; exit 1 naming the first bad entry."""
+    from tunesmith.governance import audit
+
+    ws = open_workspace(workspace)
+    report = audit.verify(audit.audit_path(ws.state_dir), expected_head=head)
+    if not report.ok:
+        raise _fail(report.message)
+    console.print(report.message)
+
+
+@audit_app.command("log")
+def audit_log(workspace: WorkspaceOption = None) -> None:
+    """List the audit entries: when, who, what, on which subject."""
+    from tunesmith.governance import audit
+
+    ws = open_workspace(workspace)
+    try:
+        entries = audit.entries(audit.audit_path(ws.state_dir))
+    except audit.AuditError as err:
+        raise _fail(str(err)) from None
+    table = Table(title=f"audit log of {ws.root}")
+    for column in ("seq", "time", "actor", "action", "subject", "hash"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(
+            str(entry.seq), entry.time, entry.actor, entry.action, entry.subject, entry.hash[:12]
+        )
     console.print(table)
 
 

@@ -31,6 +31,16 @@ def test_train_command_on_a_local_base_model(workspace: Path, tiny_model_dir: Pa
     (run,) = (workspace / "runs").iterdir()
     result = runner.invoke(app, ["train", "-w", str(workspace), "--resume", run.name])
     assert result.exit_code == 1 and "already finished" in result.output
+    result = runner.invoke(app, ["audit", "verify", "-w", str(workspace)])
+    assert result.exit_code == 0 and "2 entries" in result.output, result.output
+    result = runner.invoke(app, ["audit", "log", "-w", str(workspace)])
+    assert "curate" in result.output and "train" in result.output, result.output
+    log = workspace / ".tunesmith" / "audit.jsonl"
+    original = log.read_text()
+    log.write_text(original.replace('"action":"train"', '"action":"trian"'))
+    result = runner.invoke(app, ["audit", "verify", "-w", str(workspace)])
+    assert result.exit_code == 1 and "line 2" in result.output, result.output
+    log.write_text(original)
     merged = workspace / "merged"
     result = runner.invoke(app, ["export", run.name, "--merged", str(merged), "-w", str(workspace)])
     assert result.exit_code == 0, result.output

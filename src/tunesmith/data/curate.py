@@ -29,6 +29,7 @@ from tunesmith.data.version import (
     staging_dir,
     write_json,
 )
+from tunesmith.governance import audit
 from tunesmith.workspace import Workspace
 
 Progress = Callable[[str, int], None]
@@ -113,6 +114,15 @@ def curate(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    counts = manifest["counts"]
+    audit.append(
+        audit.audit_path(workspace.state_dir),
+        "curate",
+        f"{config.name}/v{number}",
+        inputs={str(s["path"]): str(s["sha256"]) for s in sources},
+        outputs={name: f["sha256"] for name, f in manifest["files"].items()},
+        details={"fingerprint": digest, "read": counts["read"], "kept": counts["kept"]},
+    )
     return CurateResult(path, f"v{number}", True, manifest)
 
 

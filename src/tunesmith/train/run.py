@@ -17,6 +17,7 @@ import torch
 import yaml
 
 from tunesmith.config import ProjectConfig, TrainConfig
+from tunesmith.governance import audit
 from tunesmith.models.base import BaseModel, resolve_base_model
 from tunesmith.models.quantize import quantize_linear_weights, weight_bytes
 from tunesmith.train.callbacks import (
@@ -285,6 +286,17 @@ def train(
         "padding_share": round(1 - trainer.real_tokens / max(trainer.batch_positions, 1), 4),
     }
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    audit.append(
+        audit.audit_path(workspace.state_dir),
+        "train",
+        run_id,
+        inputs={
+            **{f"{dataset_path.name}/{n}": d for n, d in lineage["dataset"]["files"].items()},
+            f"base_model/{base.name}": base.weights_sha256,
+        },
+        outputs={f.name: audit.file_digest(f) for f in sorted(adapter_dir.glob("*.safetensors"))},
+        details={"method": tc.method, "steps": summary["steps"], "best_val_loss": best},
+    )
     tracker.log_artifacts(adapter_dir, "adapter")
     tracker.log_files(
         [

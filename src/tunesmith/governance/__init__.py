@@ -1,0 +1,31 @@
+"""Governance: the hash-chained audit log of every stage (`tunesmith audit log|verify`)."""
+
+from tunesmith.governance.audit import (
+    ACTIONS,
+    ACTOR_ENV,
+    GENESIS_HASH,
+    AuditEntry,
+    AuditError,
+    VerifyReport,
+    append,
+    audit_path,
+    entries,
+    entry_hash,
+    file_digest,
+    verify,
+)
+
+__all__ = [
+    "ACTIONS",
+    "ACTOR_ENV",
+    "GENESIS_HASH",
+    "AuditEntry",
+    "AuditError",
+    "VerifyReport",
+    "append",
+    "audit_path",
+    "entries",
+    "entry_hash",
+    "file_digest",
+    "verify",
+]
