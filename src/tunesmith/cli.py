@@ -21,7 +21,6 @@ from rich.progress import (
 from rich.table import Table
 
 from tunesmith.config import ConfigError
-from tunesmith.data.readers import SourceError
 from tunesmith.workspace import open_workspace
 
 app = typer.Typer(
@@ -77,6 +76,7 @@ def init(
 def curate(workspace: WorkspaceOption = None) -> None:
     """Curate raw records into a versioned, PII-masked, deduplicated ChatML dataset."""
     from tunesmith.data.curate import curate as run_curate
+    from tunesmith.data.readers import SourceError
 
     ws = open_workspace(workspace)
     try:
@@ -118,6 +118,7 @@ def scan(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Print PII, duplicate and quality findings for one file; writes nothing."""
+    from tunesmith.data.readers import SourceError
     from tunesmith.data.scan import scan_file
 
     ws = open_workspace(workspace)
