@@ -330,6 +330,37 @@ def audit_log(workspace: WorkspaceOption = None) -> None:
     console.print(table)
 
 
+@app.command("lineage")
+def lineage_command(
+    source: Annotated[str | None, typer.Option(help="Source file as named in the config.")] = None,
+    row: Annotated[int | None, typer.Option(help="Row number in that source (1-based).")] = None,
+    run: Annotated[str | None, typer.Option(help="Run id to trace back to its sources.")] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Which dataset versions and runs hold a source row, or what a run was made from."""
+    from tunesmith.governance.lineage import trace_run, trace_source_row
+
+    ws = open_workspace(workspace)
+    if run:
+        try:
+            traced = trace_run(ws, run)
+        except FileNotFoundError as err:
+            raise _fail(str(err)) from None
+        console.print_json(data=traced)
+        return
+    if source is None or row is None:
+        raise _fail("give --source and --row, or --run")
+    appearances, runs = trace_source_row(ws, source, row)
+    table = Table(title=f"{source} row {row}")
+    table.add_column("dataset version")
+    table.add_column("in the data", justify="center")
+    table.add_column("how", overflow="fold")
+    for appearance in appearances:
+        table.add_row(appearance.dataset, "yes" if appearance.carried else "no", appearance.how)
+    console.print(table)
+    console.print("runs trained on it: " + (", ".join(runs) if runs else "none"))
+
+
 def main() -> None:
     """Entry point: an unexpected error is one line on stderr and exit code 2, not a traceback."""
     # library deprecation notices and per-file loading bars are for library developers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,22 @@ def test_train_command_on_a_local_base_model(workspace: Path, tiny_model_dir: Pa
     result = runner.invoke(app, ["audit", "verify", "-w", str(workspace)])
     assert result.exit_code == 1 and "line 2" in result.output, result.output
     log.write_text(original)
+    version = workspace / "datasets" / "support-tickets" / "v1"
+    manifest = json.loads((version / "manifest.json").read_text())
+    kept = json.loads((version / "train.jsonl").read_text().splitlines()[0])["meta"]
+    member = manifest["duplicate_clusters"][0]["members"][0]
+    quarantined = json.loads((version / "quarantine.jsonl").read_text().splitlines()[0])
+    for traced, expected, carried in (
+        (kept, "kept in train", True),
+        (member, "duplicate of", True),
+        (quarantined, "quarantined at", False),
+    ):
+        args = ["lineage", "--source", traced["source"], "--row", str(traced["row"])]
+        result = runner.invoke(app, [*args, "-w", str(workspace)])
+        assert result.exit_code == 0 and expected in result.output, result.output
+        assert (run.name in result.output.replace("\n", "")) is carried, result.output
+    result = runner.invoke(app, ["lineage", "--run", run.name, "-w", str(workspace)])
+    assert result.exit_code == 0 and manifest["sources"][0]["sha256"] in result.output
     merged = workspace / "merged"
     result = runner.invoke(app, ["export", run.name, "--merged", str(merged), "-w", str(workspace)])
     assert result.exit_code == 0, result.output

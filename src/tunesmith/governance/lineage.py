@@ -1,0 +1,111 @@
+"""Where a source row went, and where a run came from: the answer to an erasure request.
+
+A source row can sit in a dataset version directly (in a split), through a duplicate (its
+content is represented by the kept row of its cluster), or not at all (quarantined). Every
+run trained on a version that holds it, directly or through a duplicate, carries it too.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tunesmith.workspace import Workspace
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(frozen=True)
+class RowAppearance:
+    """One dataset version's treatment of the row; `carried` when its content is in a split."""
+
+    dataset: str
+    carried: bool
+    how: str
+
+
+def _versions(workspace: Workspace) -> list[tuple[str, Path, dict[str, Any]]]:
+    found = []
+    for manifest in sorted(workspace.datasets_dir.glob("*/v*/manifest.json")):
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        found.append((f"{data['name']}/{data['version']}", manifest.parent, data))
+    return found
+
+
+def _split_of(folder: Path, source: str, row: int) -> str | None:
+    for split in SPLITS:
+        file = folder / f"{split}.jsonl"
+        for line in file.read_text(encoding="utf-8").splitlines() if file.is_file() else []:
+            meta = json.loads(line).get("meta", {})
+            if meta.get("source") == source and meta.get("row") == row:
+                return split
+    return None
+
+
+def _appearance(name: str, folder: Path, manifest: dict, source: str, row: int) -> RowAppearance:
+    split = _split_of(folder, source, row)
+    if split:
+        return RowAppearance(name, True, f"kept in {split}")
+    for cluster in manifest.get("duplicate_clusters", []):
+        for member in cluster["members"]:
+            if member["source"] == source and member["row"] == row:
+                kept = cluster["kept"]
+                kept_split = _split_of(folder, kept["source"], kept["row"])
+                return RowAppearance(
+                    name,
+                    True,
+                    f"{member['kind']} duplicate of {kept['source']} row {kept['row']}, "
+                    f"kept in {kept_split}",
+                )
+    quarantine = folder / "quarantine.jsonl"
+    for line in quarantine.read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        if entry["source"] == source and entry["row"] == row:
+            return RowAppearance(name, False, f"quarantined at {entry['stage']}: {entry['reason']}")
+    return RowAppearance(name, False, "not read (the row did not exist in this version's input)")
+
+
+def runs_on(workspace: Workspace, datasets: set[str]) -> list[str]:
+    """Run ids whose lineage names one of these dataset versions."""
+    runs = []
+    for lineage_file in sorted(workspace.runs_dir.glob("*/lineage.json")):
+        lineage = json.loads(lineage_file.read_text(encoding="utf-8"))
+        if f"{lineage['dataset']['name']}/{lineage['dataset']['version']}" in datasets:
+            runs.append(lineage["run_id"])
+    return runs
+
+
+def trace_source_row(
+    workspace: Workspace, source: str, row: int
+) -> tuple[list[RowAppearance], list[str]]:
+    """Each dataset version's treatment of `source` row `row`, and the runs that carry it."""
+    appearances = [
+        _appearance(name, folder, manifest, source, row)
+        for name, folder, manifest in _versions(workspace)
+        if any(s["path"] == source for s in manifest["sources"])
+    ]
+    carried = {a.dataset for a in appearances if a.carried}
+    return appearances, runs_on(workspace, carried)
+
+
+def trace_run(workspace: Workspace, run_id: str) -> dict[str, Any]:
+    """A run back to its dataset version, that version's source files and the base weights."""
+    lineage_file = workspace.runs_dir / run_id / "lineage.json"
+    if not lineage_file.is_file():
+        raise FileNotFoundError(f"run '{run_id}' not found in {workspace.runs_dir}")
+    lineage = json.loads(lineage_file.read_text(encoding="utf-8"))
+    dataset = lineage["dataset"]
+    manifest_file = workspace.root / dataset["path"] / "manifest.json"
+    manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    return {
+        "run_id": run_id,
+        "dataset": f"{dataset['name']}/{dataset['version']}",
+        "dataset_files": dataset["files"],
+        "sources": {s["path"]: s["sha256"] for s in manifest["sources"]},
+        "base_model": {
+            "name": lineage["base_model"]["name"],
+            "weights_sha256": lineage["base_model"]["weights_sha256"],
+        },
+    }
