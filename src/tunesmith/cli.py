@@ -77,6 +77,7 @@ def curate(workspace: WorkspaceOption = None) -> None:
     """Curate raw records into a versioned, PII-masked, deduplicated ChatML dataset."""
     from tunesmith.data.curate import curate as run_curate
     from tunesmith.data.readers import SourceError
+    from tunesmith.governance.audit import AuditError
 
     ws = open_workspace(workspace)
     try:
@@ -90,7 +91,7 @@ def curate(workspace: WorkspaceOption = None) -> None:
                 progress.advance(tasks[stage], n)
 
             result = run_curate(ws, config.data, progress=tick)
-    except (ConfigError, SourceError, OSError, ValueError) as err:
+    except (ConfigError, SourceError, AuditError, OSError, ValueError) as err:
         raise _fail(str(err)) from None
     counts = result.manifest["counts"]
     table = Table(title=f"{config.data.name} {result.version}", show_header=True)
@@ -178,6 +179,7 @@ def train_command(
     ] = 1,
 ) -> None:
     """Fine-tune the base model on a dataset version; writes runs/<run-id>/."""
+    from tunesmith.governance.audit import AuditError
     from tunesmith.models.base import BaseModelError
     from tunesmith.train.callbacks import LossDivergedError
     from tunesmith.train.distributed import DistributedRunError, launch
@@ -208,6 +210,7 @@ def train_command(
         TrainInputError,
         LossDivergedError,
         CheckpointWriteError,
+        AuditError,
         OSError,
     ) as err:
         raise _fail(str(err)) from None
@@ -350,7 +353,10 @@ def lineage_command(
         return
     if source is None or row is None:
         raise _fail("give --source and --row, or --run")
-    appearances, runs = trace_source_row(ws, source, row)
+    try:
+        appearances, runs = trace_source_row(ws, source, row)
+    except LookupError as err:
+        raise _fail(str(err)) from None
     table = Table(title=f"{source} row {row}")
     table.add_column("dataset version")
     table.add_column("in the data", justify="center")

@@ -56,6 +56,9 @@ def test_train_command_on_a_local_base_model(workspace: Path, tiny_model_dir: Pa
         result = runner.invoke(app, [*args, "-w", str(workspace)])
         assert result.exit_code == 0 and expected in result.output, result.output
         assert (run.name in result.output.replace("\n", "")) is carried, result.output
+    args = ["lineage", "--source", "./raw/tickets.csv", "--row", "1", "-w", str(workspace)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 1 and "no dataset version was built from" in result.output
     result = runner.invoke(app, ["lineage", "--run", run.name, "-w", str(workspace)])
     assert result.exit_code == 0 and manifest["sources"][0]["sha256"] in result.output
     merged = workspace / "merged"

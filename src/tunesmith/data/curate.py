@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tunesmith import __version__
 from tunesmith.config import DataConfig
@@ -84,6 +85,7 @@ def curate(
     latest = latest_version(dataset_dir)
     if latest is not None and latest[1].get("fingerprint") == digest:
         path = dataset_dir / f"v{latest[0]}"
+        _record_in_audit_log(workspace, latest[1], only_if_missing=True)
         return CurateResult(path, f"v{latest[0]}", False, latest[1])
 
     staging = staging_dir(dataset_dir)
@@ -114,15 +116,7 @@ def curate(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    counts = manifest["counts"]
-    audit.append(
-        audit.audit_path(workspace.state_dir),
-        "curate",
-        f"{config.name}/v{number}",
-        inputs={str(s["path"]): str(s["sha256"]) for s in sources},
-        outputs={name: f["sha256"] for name, f in manifest["files"].items()},
-        details={"fingerprint": digest, "read": counts["read"], "kept": counts["kept"]},
-    )
+    _record_in_audit_log(workspace, manifest)
     return CurateResult(path, f"v{number}", True, manifest)
 
 
@@ -242,3 +236,29 @@ def _estimate_rows(workspace: Workspace, config: DataConfig) -> int:
         for p in (workspace.resolve(s.path) for s in config.sources)
     )
     return size // 400
+
+
+def _record_in_audit_log(
+    workspace: Workspace, manifest: dict[str, Any], only_if_missing: bool = False
+) -> None:
+    """The version in the audit log: sources in, split files out. A version published by a
+    run whose audit append failed is recorded the next time curate finds it unchanged."""
+    log = audit.audit_path(workspace.state_dir)
+    subject = f"{manifest['name']}/{manifest['version']}"
+    if only_if_missing and any(
+        e.action == "curate" and e.subject == subject for e in audit.entries(log)
+    ):
+        return
+    counts = manifest["counts"]
+    audit.append(
+        log,
+        "curate",
+        subject,
+        inputs={str(s["path"]): str(s["sha256"]) for s in manifest["sources"]},
+        outputs={name: f["sha256"] for name, f in manifest["files"].items()},
+        details={
+            "fingerprint": manifest["fingerprint"],
+            "read": counts["read"],
+            "kept": counts["kept"],
+        },
+    )

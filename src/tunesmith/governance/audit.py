@@ -178,7 +178,7 @@ def append(
         raise ValueError(f"action must be a lowercase name such as {ACTIONS[:3]}, got {action!r}")
     if not subject:
         raise ValueError("subject must name what the action was about (a dataset, a run id)")
-    who = actor or os.environ.get(ACTOR_ENV) or getpass.getuser()
+    who = actor or os.environ.get(ACTOR_ENV) or _login()
     # Checked before the file is touched, so a bad argument never leaves a trace in the log.
     body = {
         "actor": who,
@@ -218,13 +218,26 @@ def append(
         data = _canonical(record) + b"\n"
         # One write with O_APPEND: the line lands whole at the end; a short write is finished
         # under the lock rather than left for the next writer to extend.
-        written = os.write(fd, data)
-        while written < len(data):
-            written += os.write(fd, data[written:])
-        os.fsync(fd)
+        size = os.fstat(fd).st_size
+        try:
+            written = os.write(fd, data)
+            while written < len(data):
+                written += os.write(fd, data[written:])
+            os.fsync(fd)
+        except OSError:
+            # a half-written line would make every later append refuse: take it back
+            os.ftruncate(fd, size)
+            raise
     finally:
         os.close(fd)
     return AuditEntry(**record)
+
+
+def _login() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # containers run as a uid with no passwd entry
+        return f"uid:{os.getuid()}"
 
 
 def _check_line(

@@ -53,12 +53,10 @@ def _appearance(name: str, folder: Path, manifest: dict, source: str, row: int) 
             if member["source"] == source and member["row"] == row:
                 kept = cluster["kept"]
                 kept_split = _split_of(folder, kept["source"], kept["row"])
-                return RowAppearance(
-                    name,
-                    True,
-                    f"{member['kind']} duplicate of {kept['source']} row {kept['row']}, "
-                    f"kept in {kept_split}",
-                )
+                of = f"{member['kind']} duplicate of {kept['source']} row {kept['row']}"
+                if kept_split is None:  # the kept row itself failed a later check
+                    return RowAppearance(name, False, f"{of}, which is not in the data either")
+                return RowAppearance(name, True, f"{of}, kept in {kept_split}")
     quarantine = folder / "quarantine.jsonl"
     for line in quarantine.read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
@@ -86,6 +84,10 @@ def trace_source_row(
         for name, folder, manifest in _versions(workspace)
         if any(s["path"] == source for s in manifest["sources"])
     ]
+    if not appearances:
+        # a silent "none" would wrongly clear an erasure request for a misspelt path
+        known = sorted({s["path"] for _, _, m in _versions(workspace) for s in m["sources"]})
+        raise LookupError(f"no dataset version was built from '{source}'; sources: {known}")
     carried = {a.dataset for a in appearances if a.carried}
     return appearances, runs_on(workspace, carried)
 

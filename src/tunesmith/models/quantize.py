@@ -1,6 +1,6 @@
 """QLoRA's frozen base: linear weights in 4-bit NF4 with double-quantised scales.
 
-On CPU (and wherever bitsandbytes does not run) the weights become torchao NF4 tensors: 4-bit
+On CPU as on GPU the weights become torchao NF4 tensors (plain PyTorch, no bitsandbytes): 4-bit
 NormalFloat codes in blocks of 64 with one scale per block, and those scales themselves
 quantised to 8 bits in blocks of up to 256 (the paper's double quantisation). A forward
 dequantises one layer at a time; adapters stay in full precision. Embeddings and the LM head
@@ -9,6 +9,7 @@ stay unquantised, as in the QLoRA paper.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import sys
 
@@ -57,7 +58,9 @@ def _release_freed_memory() -> None:
     # Quantising allocates large temporaries per layer; glibc keeps the freed heap, which
     # would leave QLoRA's resident memory above LoRA's. Hand it back to the OS.
     if sys.platform.startswith("linux"):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        # not glibc (musl): nothing to hand back this way
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def _own_remaining_tensors(model: nn.Module) -> None:

@@ -34,6 +34,16 @@ class MetricsWriter(TrainerCallback):
         self._last_time = time.perf_counter()
         self._last_tokens = 0
 
+    def on_train_begin(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        **kwargs: Any,
+    ) -> None:
+        # tokens/s counts training only, not the base model's evaluation or checkpoint loading
+        self._last_time, self._last_tokens = time.perf_counter(), self.real_tokens()
+
     def on_log(
         self,
         args: TrainingArguments,
@@ -138,16 +148,25 @@ def forget_metrics_after(path: Path, step: int) -> None:
     """Drop lines logged after the checkpoint a resume starts from; they will be logged again."""
     if not path.is_file():
         return
-    lines = path.read_text(encoding="utf-8").splitlines()
-    kept = [line for line in lines if line and json.loads(line)["step"] <= step]
+    kept = [json.dumps(r) for r in read_metrics(path) if r["step"] <= step]
     staging = path.with_suffix(".jsonl.tmp")
     staging.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
     staging.replace(path)
 
 
 def val_loss_at_step_0(path: Path) -> float | None:
-    for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
-        record = json.loads(line)
+    for record in read_metrics(path):
         if record["step"] == 0 and "val_loss" in record:
             return float(record["val_loss"])
     return None
+
+
+def read_metrics(path: Path) -> list[dict[str, Any]]:
+    """metrics.jsonl's records; a line torn by a crash mid-append is skipped, not fatal."""
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return records

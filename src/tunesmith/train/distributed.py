@@ -8,6 +8,7 @@ shards batches and all-reduces gradients: gloo on CPU, NCCL on GPUs.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -24,10 +25,13 @@ def launch(workspace: Workspace, nproc: int, resume: str | None = None) -> str:
     """Run `train` in `nproc` local processes and wait; returns the run id."""
     from tunesmith.train.run import new_run_id
 
+    config = workspace.load_config()
+    if config.train.method == "qlora":
+        # DDP broadcasts every parameter at start-up; NF4 tensor subclasses are not tested there
+        raise DistributedRunError("method qlora runs in one process; drop --nproc")
     if resume:
         run_id = resume
     else:
-        config = workspace.load_config()
         _, manifest = resolve_dataset(workspace, config.data.name, config.train.dataset)
         run_id = new_run_id(config, manifest["version"])
     command = [
@@ -42,11 +46,15 @@ def launch(workspace: Workspace, nproc: int, resume: str | None = None) -> str:
         run_id,
         *(["--resume"] if resume else []),
     ]
-    finished = subprocess.run(command, check=False)
+    # torchrun would pin every process to one thread; share the cores out instead
+    threads = os.environ.get("OMP_NUM_THREADS") or str(max(1, (os.cpu_count() or 1) // nproc))
+    finished = subprocess.run(command, check=False, env={**os.environ, "OMP_NUM_THREADS": threads})
     if finished.returncode != 0:
+        started = (workspace.runs_dir / run_id / "config.yaml").is_file()
+        resume_hint = f"; resume with: tunesmith train --nproc {nproc} --resume {run_id}"
+        hint = resume_hint if started else ""
         raise DistributedRunError(
-            f"distributed run {run_id} failed (exit {finished.returncode}); "
-            f"resume with: tunesmith train --nproc {nproc} --resume {run_id}"
+            f"distributed run {run_id} failed (exit {finished.returncode}), see above{hint}"
         )
     return run_id
 

@@ -7,6 +7,7 @@ dequantised, not into the original weights: the exported model computes what was
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -46,7 +47,9 @@ def merged_model(workspace: Workspace, run_id: str) -> tuple[torch.nn.Module, Pa
     base_path = Path(lineage["base_model"]["path"])
     if not base_path.is_dir():
         raise ExportError(f"base model of run '{run_id}' is missing: {base_path}")
-    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32)
+    # NF4 codes depend on the dtype quantised from: use the one the run trained in
+    trained_in = torch.bfloat16 if lineage["hardware"].get("bf16") else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=trained_in)
     if method == "qlora":
         quantize_linear_weights(model)
     model = PeftModel.from_pretrained(model, adapter)
@@ -73,6 +76,9 @@ def export_merged(workspace: Workspace, run_id: str, destination: Path) -> Path:
             "dataset": lineage["dataset"],
         }
         (staging / "tunesmith-export.json").write_text(json.dumps(provenance, indent=2) + "\n")
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; a server may run as another user
         if destination.exists():
             destination.rmdir()
         staging.rename(destination)

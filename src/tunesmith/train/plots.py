@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -10,9 +9,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from tunesmith.train.callbacks import read_metrics
+
 
 def plot_loss(metrics_path: Path, out: Path) -> None:
-    records = [json.loads(line) for line in metrics_path.read_text().splitlines() if line]
+    records = read_metrics(metrics_path)
     fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
     for key, label in (("train_loss", "train"), ("val_loss", "validation")):
         points = [(r["step"], r[key]) for r in records if key in r]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import os
 import time
 from collections.abc import Callable
@@ -108,7 +109,7 @@ def train(
         TrainingArguments,
     )
 
-    from tunesmith.train.trainer import SelectiveHeadTrainer
+    from tunesmith.train.trainer import CheckpointSaveError, SelectiveHeadTrainer
 
     if resume:
         run_dir = workspace.runs_dir / resume
@@ -209,6 +210,10 @@ def train(
         remove_unused_columns=False,
         dataloader_num_workers=0,
     )
+    if _world_size() == 1 and args.n_gpu > 1:
+        # one process over several GPUs would be nn.DataParallel, which splits every tensor
+        # argument (logits_to_keep too) across replicas; several GPUs are used via --nproc
+        args._n_gpu = 1
     guard = DivergenceGuard()
     trainer = SelectiveHeadTrainer(
         model=model,
@@ -237,25 +242,26 @@ def train(
         forget_metrics_after(
             run_dir / "metrics.jsonl", int(checkpoint.name[11:]) if checkpoint else 0
         )
-    if has_val and not resume:
-        # the base model's val loss, logged as step 0: the "before" number; without touching
-        # the RNG, so a resumed run draws the same data order as an uninterrupted one
-        with torch.random.fork_rng(devices=[]):
-            trainer.evaluate()
     try:
+        if has_val and not resume:
+            # the base model's val loss, logged as step 0: the "before" number; without
+            # touching the RNG, so a resumed run draws the data order of an unbroken one
+            with torch.random.fork_rng(devices=[]):
+                trainer.evaluate()
         started = time.perf_counter()
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         train_seconds = time.perf_counter() - started
-    except OSError as err:
+    except CheckpointSaveError as err:
         if tracker:
             tracker.end("FAILED")
-        if err.errno != errno.ENOSPC or not is_main:
+        if not is_main:
             raise
         removed = drop_incomplete_checkpoints(checkpoints)
         good = latest_complete_checkpoint(checkpoints)
         kept = f"{good.name} kept" if good else "no complete checkpoint yet"
+        cause = "disk full" if _disk_full(err) else f"could not write a checkpoint ({err})"
         raise CheckpointWriteError(
-            f"disk full while writing {', '.join(removed) or 'a checkpoint'} in {checkpoints} "
+            f"{cause} while writing {', '.join(removed) or 'a checkpoint'} in {checkpoints} "
             f"(removed); {kept}. Free space, then: tunesmith train --resume {run_id}"
         ) from err
     except BaseException:
@@ -285,18 +291,12 @@ def train(
         "real_tokens_per_s": round(trainer.real_tokens / max(train_seconds, 1e-9), 1),
         "padding_share": round(1 - trainer.real_tokens / max(trainer.batch_positions, 1), 4),
     }
+    try:
+        _record_in_audit_log(workspace, config, run_id, lineage, base, adapter_dir, summary)
+    except BaseException:
+        tracker.end("FAILED")  # no summary.json yet, so the run can be resumed
+        raise
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    audit.append(
-        audit.audit_path(workspace.state_dir),
-        "train",
-        run_id,
-        inputs={
-            **{f"{dataset_path.name}/{n}": d for n, d in lineage["dataset"]["files"].items()},
-            f"base_model/{base.name}": base.weights_sha256,
-        },
-        outputs={f.name: audit.file_digest(f) for f in sorted(adapter_dir.glob("*.safetensors"))},
-        details={"method": tc.method, "steps": summary["steps"], "best_val_loss": best},
-    )
     tracker.log_artifacts(adapter_dir, "adapter")
     tracker.log_files(
         [
@@ -318,3 +318,48 @@ def train(
 
 def _world_size() -> int:
     return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _disk_full(err: BaseException) -> bool:
+    cause: BaseException | None = err
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno == errno.ENOSPC:
+            return True
+        text = str(cause)
+        if "No space left" in text or "os error 28" in text or "file write failed" in text:
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _record_in_audit_log(
+    workspace: Workspace,
+    config: ProjectConfig,
+    run_id: str,
+    lineage: dict[str, Any],
+    base: BaseModel,
+    adapter_dir: Path,
+    summary: dict[str, Any],
+) -> None:
+    """The finished run in the audit log: the data and base weights in, the adapter out."""
+    dataset = lineage["dataset"]
+    best = summary["best_val_loss"]
+    audit.append(
+        audit.audit_path(workspace.state_dir),
+        "train",
+        run_id,
+        inputs={
+            **{
+                f"{dataset['name']}/{dataset['version']}/{name}": digest
+                for name, digest in dataset["files"].items()
+                if name in ("train.jsonl", "val.jsonl")
+            },
+            f"base_model/{base.name}": base.weights_sha256,
+        },
+        outputs={f.name: audit.file_digest(f) for f in sorted(adapter_dir.glob("*.safetensors"))},
+        details={
+            "method": config.train.method,
+            "steps": summary["steps"],
+            "best_val_loss": best if best is not None and math.isfinite(best) else None,
+        },
+    )

@@ -18,11 +18,23 @@ from transformers.trainer_pt_utils import LengthGroupedSampler
 from tunesmith.train.tokenize import IGNORE
 
 
+class CheckpointSaveError(RuntimeError):
+    """Writing a checkpoint failed (most often a full disk); the cause is chained."""
+
+
 class SelectiveHeadTrainer(Trainer):
     """Trainer whose loss applies the LM head at label positions only, and counts real tokens."""
 
     real_tokens: int = 0
     batch_positions: int = 0  # real tokens plus padding: what the decoder actually computed
+
+    def _save_checkpoint(self, model: Any, trial: Any) -> None:
+        # A full disk surfaces as OSError, safetensors' SafetensorError or torch.save's
+        # RuntimeError depending on which file was being written; name them all alike.
+        try:
+            super()._save_checkpoint(model, trial)
+        except Exception as err:
+            raise CheckpointSaveError(f"{type(err).__name__}: {err}") from err
 
     def _get_train_sampler(self, train_dataset: Any = None) -> Any:
         # Group lengths over the global batch (devices x accumulation) so N processes see the
@@ -46,11 +58,11 @@ class SelectiveHeadTrainer(Trainer):
         labels = inputs["labels"]
         attention_mask = inputs["attention_mask"]
         if model.training:
-            real = attention_mask.sum().reshape(1)
-            if self.args.world_size > 1:
-                real = self.accelerator.gather(real)
-            self.real_tokens += int(real.sum())
-            self.batch_positions += attention_mask.numel() * self.args.world_size
+            counts = torch.stack([attention_mask.sum(), torch.tensor(attention_mask.numel())])
+            if self.args.world_size > 1:  # ranks pad to their own longest sequence
+                counts = self.accelerator.gather(counts.reshape(1, 2)).sum(dim=0)
+            self.real_tokens += int(counts[0])
+            self.batch_positions += int(counts[1])
         targets = labels[:, 1:]
         keep = targets != IGNORE
         # position p predicts token p+1: keep the hidden states before every labelled token
