@@ -43,3 +43,16 @@ def test_merged_export_loads_in_plain_transformers_and_matches_the_adapter(
         export_merged(ws, result.run_id, out)
     with pytest.raises(ExportError, match="not found"):
         export_merged(ws, "no-such-run", tmp_path / "x")
+    if method == "lora":  # the base folder is shared by the session: alter a copy of the run's
+        import json
+        import shutil
+
+        moved = tmp_path / "base-copy"
+        shutil.copytree(tiny_model_dir, moved)
+        lineage_file = result.path / "lineage.json"
+        lineage = json.loads(lineage_file.read_text())
+        lineage["base_model"]["path"] = str(moved)
+        lineage_file.write_text(json.dumps(lineage))
+        (moved / "model.safetensors").write_bytes(b"changed")
+        with pytest.raises(ExportError, match="has changed since run"):
+            export_merged(ws, result.run_id, tmp_path / "y")

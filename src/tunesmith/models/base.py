@@ -46,7 +46,8 @@ class BaseModel:
         }
 
 
-def _weights_digest(folder: Path) -> str:
+def weights_digest(folder: Path) -> str:
+    """sha256 of the weights file, or of the sorted per-shard digests for a sharded model."""
     files = sorted(folder.glob("*.safetensors")) or sorted(folder.glob("*.bin"))
     if not files:
         raise BaseModelError(f"{folder}: no *.safetensors or *.bin weights")
@@ -101,7 +102,7 @@ def import_gguf(gguf: Path, target: Path) -> None:
         source = {
             "gguf": gguf.name,
             "gguf_sha256": sha256_file(gguf),
-            "weights_sha256": _weights_digest(staging),
+            "weights_sha256": weights_digest(staging),
         }
         (staging / "source.json").write_text(json.dumps(source, indent=2) + "\n")
         shutil.rmtree(target, ignore_errors=True)
@@ -116,7 +117,7 @@ def resolve_base_model(config: BaseModelConfig, cache_dir: Path, workspace_root:
         folder = Path(config.path)
         folder = folder if folder.is_absolute() else workspace_root / folder
         check_model_folder(folder)
-        return BaseModel(config.name, folder.resolve(), _weights_digest(folder), "local folder")
+        return BaseModel(config.name, folder.resolve(), weights_digest(folder), "local folder")
     if config.name not in BUNDLED:
         known = ", ".join(sorted(BUNDLED))
         raise BaseModelError(f"unknown base model '{config.name}'; bundled: {known}; or set path")
@@ -125,5 +126,5 @@ def resolve_base_model(config: BaseModelConfig, cache_dir: Path, workspace_root:
         import_gguf(_bundled_gguf(config.name), target)
     check_model_folder(target)
     recorded = json.loads((target / "source.json").read_text()).get("weights_sha256")
-    digest = recorded or _weights_digest(target)
+    digest = recorded or weights_digest(target)
     return BaseModel(config.name, target, digest, f"package {BUNDLED[config.name][0]}")

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from tunesmith.models.base import weights_digest
 from tunesmith.models.quantize import dequantize_linear_weights, quantize_linear_weights
 from tunesmith.workspace import Workspace
 
@@ -47,6 +48,13 @@ def merged_model(workspace: Workspace, run_id: str) -> tuple[torch.nn.Module, Pa
     base_path = Path(lineage["base_model"]["path"])
     if not base_path.is_dir():
         raise ExportError(f"base model of run '{run_id}' is missing: {base_path}")
+    # merging into other weights than the adapter was trained on would export a different model
+    recorded = lineage["base_model"]["weights_sha256"]
+    if weights_digest(base_path) != recorded:
+        raise ExportError(
+            f"base model at {base_path} has changed since run '{run_id}' "
+            f"(weights sha256 no longer {recorded[:12]}…)"
+        )
     # NF4 codes depend on the dtype quantised from: use the one the run trained in
     trained_in = torch.bfloat16 if lineage["hardware"].get("bf16") else torch.float32
     model = AutoModelForCausalLM.from_pretrained(base_path, dtype=trained_in)
