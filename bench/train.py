@@ -57,31 +57,27 @@ def _records(dataset: Path) -> list[list[dict[str, str]]]:
 
 
 def flops_per_real_token(model_dir: Path, dataset: Path) -> tuple[float, float]:
-    """FLOPs LoRA needs per real token on this dataset, and the parameter count N."""
+    """FLOPs per real token on this dataset: what LoRA needs, and PaLM's 6N count."""
     from transformers import AutoConfig, AutoTokenizer
 
+    from tunesmith.plan import ModelShape, adapter_params
     from tunesmith.train.tokenize import IGNORE, encode
 
     cfg = AutoConfig.from_pretrained(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    d, ffn, layers, vocab = (
-        cfg.hidden_size,
-        cfg.intermediate_size,
-        cfg.num_hidden_layers,
-        cfg.vocab_size,
+    shape = ModelShape(
+        name=cfg.model_type,
+        nominal=0,
+        layers=cfg.num_hidden_layers,
+        hidden=cfg.hidden_size,
+        intermediate=cfg.intermediate_size,
+        heads=cfg.num_attention_heads,
+        kv_heads=cfg.num_key_value_heads,
+        vocab=cfg.vocab_size,
     )
-    kv = cfg.num_key_value_heads * (d // cfg.num_attention_heads)
-    shapes = {
-        "q_proj": (d, d),
-        "k_proj": (d, kv),
-        "v_proj": (d, kv),
-        "o_proj": (d, d),
-        "gate_proj": (d, ffn),
-        "up_proj": (d, ffn),
-        "down_proj": (ffn, d),
-    }
-    n_linear = layers * sum(i * o for i, o in shapes.values())
-    n_lora = layers * sum(LORA["lora_r"] * (i + o) for n, (i, o) in shapes.items() if n in TARGETS)
+    d, layers, vocab = shape.hidden, shape.layers, shape.vocab
+    n_linear = layers * sum(i * o for i, o in shape.linears().values())
+    n_lora = adapter_params(shape, LORA["lora_r"], TARGETS)
     tokens = loss_positions = attention = 0
     for messages in _records(dataset):
         encoded = encode(tokenizer, messages, 10_000)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from tunesmith.data.version import sha256_file
 from tunesmith.governance import (
     ACTOR_ENV,
     GENESIS_HASH,
@@ -20,7 +19,6 @@ from tunesmith.governance import (
     audit_path,
     entries,
     entry_hash,
-    file_digest,
     verify,
 )
 
@@ -198,12 +196,6 @@ def test_actor_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.delenv(ACTOR_ENV)
     assert append(path, "promote", "run-1").actor  # the login name
     assert verify(path).ok
-
-
-def test_file_digest_matches_the_dataset_fingerprint(tmp_path: Path) -> None:
-    data = tmp_path / "train.jsonl"
-    data.write_bytes(b"x" * (3 << 20) + b"tail")
-    assert file_digest(data) == sha256_file(data) == hashlib.sha256(data.read_bytes()).hexdigest()
 
 
 def _append_many(path: str, name: str, count: int, start: Event) -> None:

@@ -20,6 +20,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from faker import Faker
+
+# before any Presidio import, so it does not pull in transformers
+import tunesmith.data.presidio_light  # noqa: F401
+
+# isort: split
 from presidio_analyzer import (
     AnalyzerEngine,
     EntityRecognizer,

@@ -11,6 +11,11 @@ from __future__ import annotations
 import re
 
 import phonenumbers
+
+# before any Presidio import, so it does not pull in transformers
+import tunesmith.data.presidio_light  # noqa: F401
+
+# isort: split
 from presidio_analyzer import LocalRecognizer, Pattern, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import (

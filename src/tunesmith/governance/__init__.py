@@ -11,7 +11,6 @@ from tunesmith.governance.audit import (
     audit_path,
     entries,
     entry_hash,
-    file_digest,
     verify,
 )
 
@@ -26,6 +25,5 @@ __all__ = [
     "audit_path",
     "entries",
     "entry_hash",
-    "file_digest",
     "verify",
 ]

@@ -84,19 +84,6 @@ def audit_path(state_dir: Path) -> Path:
     return state_dir / "audit.jsonl"
 
 
-def file_digest(path: Path) -> str:
-    """sha256 of a file, read in 1 MiB blocks.
-
-    Same digest as `tunesmith.data.version.sha256_file`, which is not imported because the
-    `tunesmith.data` package loads Presidio (seconds) and every stage records digests here.
-    """
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _canonical(record: dict[str, Any]) -> bytes:
     # One byte string per content: key order and spacing can't change a hash; NaN is refused
     # because it is not JSON and would not read back everywhere.

@@ -34,25 +34,27 @@ def _versions(workspace: Workspace) -> list[tuple[str, Path, dict[str, Any]]]:
     return found
 
 
-def _split_of(folder: Path, source: str, row: int) -> str | None:
+def _split_index(folder: Path) -> dict[tuple[str, int], str]:
+    """(source, row) -> split, read once per version."""
+    index = {}
     for split in SPLITS:
         file = folder / f"{split}.jsonl"
         for line in file.read_text(encoding="utf-8").splitlines() if file.is_file() else []:
             meta = json.loads(line).get("meta", {})
-            if meta.get("source") == source and meta.get("row") == row:
-                return split
-    return None
+            index[(meta.get("source"), meta.get("row"))] = split
+    return index
 
 
 def _appearance(name: str, folder: Path, manifest: dict, source: str, row: int) -> RowAppearance:
-    split = _split_of(folder, source, row)
+    splits = _split_index(folder)
+    split = splits.get((source, row))
     if split:
         return RowAppearance(name, True, f"kept in {split}")
     for cluster in manifest.get("duplicate_clusters", []):
         for member in cluster["members"]:
             if member["source"] == source and member["row"] == row:
                 kept = cluster["kept"]
-                kept_split = _split_of(folder, kept["source"], kept["row"])
+                kept_split = splits.get((kept["source"], kept["row"]))
                 of = f"{member['kind']} duplicate of {kept['source']} row {kept['row']}"
                 if kept_split is None:  # the kept row itself failed a later check
                     return RowAppearance(name, False, f"{of}, which is not in the data either")
@@ -79,14 +81,15 @@ def trace_source_row(
     workspace: Workspace, source: str, row: int
 ) -> tuple[list[RowAppearance], list[str]]:
     """Each dataset version's treatment of `source` row `row`, and the runs that carry it."""
+    versions = _versions(workspace)
     appearances = [
         _appearance(name, folder, manifest, source, row)
-        for name, folder, manifest in _versions(workspace)
+        for name, folder, manifest in versions
         if any(s["path"] == source for s in manifest["sources"])
     ]
     if not appearances:
         # a silent "none" would wrongly clear an erasure request for a misspelt path
-        known = sorted({s["path"] for _, _, m in _versions(workspace) for s in m["sources"]})
+        known = sorted({s["path"] for _, _, m in versions for s in m["sources"]})
         raise LookupError(f"no dataset version was built from '{source}'; sources: {known}")
     carried = {a.dataset for a in appearances if a.carried}
     return appearances, runs_on(workspace, carried)

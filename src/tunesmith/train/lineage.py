@@ -38,6 +38,7 @@ def build_lineage(
     seed: int,
     counts: dict[str, dict[str, int]],
     root: Path,
+    hw: dict[str, Any],
 ) -> dict[str, Any]:
     """The lineage.json record of one run."""
     return {
@@ -47,6 +48,6 @@ def build_lineage(
         "tunesmith_version": __version__,
         "git_commit": _git_commit(root),
         "seed": seed,
-        "hardware": {**hardware(), "torch": torch.__version__, "threads": torch.get_num_threads()},
+        "hardware": {**hw, "torch": torch.__version__, "threads": torch.get_num_threads()},
         "counts": counts,
     }

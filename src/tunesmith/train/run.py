@@ -18,6 +18,7 @@ import torch
 import yaml
 
 from tunesmith.config import ProjectConfig, TrainConfig
+from tunesmith.data.version import sha256_file
 from tunesmith.governance import audit
 from tunesmith.models.base import BaseModel, resolve_base_model
 from tunesmith.models.quantize import quantize_linear_weights, weight_bytes
@@ -158,6 +159,7 @@ def train(
         tc.seed,
         {"train": train_counts, "val": val_counts},
         workspace.root,
+        hw,
     )
     if not resume and is_main:  # only now: a run refused for its inputs leaves no folder
         run_dir.mkdir(parents=True)
@@ -356,7 +358,7 @@ def _record_in_audit_log(
             },
             f"base_model/{base.name}": base.weights_sha256,
         },
-        outputs={f.name: audit.file_digest(f) for f in sorted(adapter_dir.glob("*.safetensors"))},
+        outputs={f.name: sha256_file(f) for f in sorted(adapter_dir.glob("*.safetensors"))},
         details={
             "method": config.train.method,
             "steps": summary["steps"],

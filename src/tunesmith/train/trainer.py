@@ -70,10 +70,9 @@ class SelectiveHeadTrainer(Trainer):
         out = model(
             input_ids=inputs["input_ids"], attention_mask=attention_mask, logits_to_keep=positions
         )
-        logits = out.logits[keep[:, positions]]
-        total = F.cross_entropy(
-            logits.float(), targets[:, positions][keep[:, positions]], reduction="sum"
-        )
+        kept = keep[:, positions]
+        logits = out.logits[kept]
+        total = F.cross_entropy(logits.float(), targets[:, positions][kept], reduction="sum")
         count = num_items_in_batch if num_items_in_batch is not None else keep.sum()
         loss = total / torch.clamp(torch.as_tensor(count, dtype=total.dtype), min=1)
         if num_items_in_batch is not None and self.args.average_tokens_across_devices:
