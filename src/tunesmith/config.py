@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import jinja2
 import yaml
@@ -238,6 +238,97 @@ class TrainConfig(_Strict):
         return self
 
 
+class TaskConfig(_Strict):
+    type: Literal["classification", "extraction", "generation"] = Field(
+        default="generation", description="What the assistant answer is, which sets the metrics."
+    )
+    labels: list[str] | None = Field(
+        default=None, description="Allowed labels of a classification task."
+    )
+    label_field: str | None = Field(
+        default=None,
+        description="Meta field with the gold label; else it is read from the reference answer.",
+    )
+    answer_prefix: str = Field(
+        default="", description="Text before the label in an answer, e.g. 'Queue: '."
+    )
+    instruction: str | None = Field(
+        default=None,
+        description="Base-model instruction for the prompt comparison; default built from labels.",
+    )
+    json_schema: dict[str, Any] | None = Field(
+        default=None, description="JSON Schema an extraction answer must validate against."
+    )
+
+    @model_validator(mode="after")
+    def _type_has_what_it_needs(self) -> TaskConfig:
+        if self.type == "classification":
+            if not self.labels or len(self.labels) < 2:
+                raise ValueError("a classification task needs task.labels (at least two)")
+            if len(set(self.labels)) != len(self.labels):
+                raise ValueError("task.labels has duplicates")
+        if self.type == "extraction":
+            if self.json_schema is None:
+                raise ValueError("an extraction task needs task.json_schema")
+            from jsonschema import Draft202012Validator, SchemaError
+
+            try:
+                Draft202012Validator.check_schema(self.json_schema)
+            except SchemaError as err:
+                raise ValueError(
+                    f"task.json_schema is not a valid JSON Schema: {err.message}"
+                ) from None
+        return self
+
+
+class GatesConfig(_Strict):
+    min: dict[str, float] = Field(
+        default_factory=dict, description="Metric -> lowest value allowed, e.g. accuracy: 0.8."
+    )
+    max_regression: dict[str, float] = Field(
+        default_factory=dict,
+        description="Metric -> largest drop allowed against the champion on the same rows.",
+    )
+    min_slice_ratio: float | None = Field(
+        default=None, gt=0, le=1, description="Lowest worst-slice / best-slice metric ratio."
+    )
+
+
+class EvalConfig(_Strict):
+    split: Literal["test", "val"] = Field(default="test", description="Split that is scored.")
+    classify_by: Literal["scoring", "generation"] = Field(
+        default="scoring",
+        description="Labels by log-likelihood of each allowed label, or by free generation.",
+    )
+    max_new_tokens: int = Field(default=128, ge=1, description="Longest generated answer.")
+    batch_size: int = Field(default=8, ge=1, description="Rows per forward pass.")
+    few_shot: int = Field(
+        default=5, ge=0, description="Train examples in the few-shot prompt of --compare."
+    )
+    slices: list[str] = Field(
+        default_factory=list, description="Meta fields whose values get their own metrics."
+    )
+    slice_floor: float | None = Field(
+        default=None, ge=0, description="A slice whose main metric is below this is flagged."
+    )
+    min_slice_rows: int = Field(
+        default=10, ge=1, description="Slices with fewer rows are reported but not judged."
+    )
+    gates: GatesConfig = Field(default_factory=GatesConfig, description="Promotion gates.")
+
+
+class RegistryConfig(_Strict):
+    model_name: str | None = Field(
+        default=None, description="Registered model name; default: the project name."
+    )
+    required_approvals: int = Field(
+        default=1, ge=0, description="Distinct human approvals needed to become champion."
+    )
+    approvers: list[str] = Field(
+        default_factory=list, description="Who may approve; empty means anyone named."
+    )
+
+
 class ProjectConfig(_Strict):
     project: str = Field(default="tunesmith-project", description="Human name of the project.")
     base_model: BaseModelConfig = Field(
@@ -245,6 +336,18 @@ class ProjectConfig(_Strict):
     )
     data: DataConfig = Field(description="Curation: sources, template, PII, dedup, split.")
     train: TrainConfig = Field(default_factory=TrainConfig, description="Fine-tuning.")
+    task: TaskConfig = Field(default_factory=TaskConfig, description="What the model answers.")
+    eval: EvalConfig = Field(default_factory=EvalConfig, description="Evaluation and gates.")
+    registry: RegistryConfig = Field(
+        default_factory=RegistryConfig, description="Model versions, approvals, promotion."
+    )
+
+    @model_validator(mode="after")
+    def _fields_exist(self) -> ProjectConfig:
+        for field in [*self.eval.slices, self.task.label_field]:
+            if field is not None and field not in self.data.meta_fields:
+                raise ValueError(f"'{field}' is used by task/eval but not in data.meta_fields")
+        return self
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

@@ -9,49 +9,21 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
+from tunesmith.cli.common import (
+    WorkspaceOption,
+    app,
+    audit_app,
+    console,
+    data_app,
+    err_console,
+    fail,
+    models_app,
+    progress_bar,
+)
 from tunesmith.config import ConfigError
 from tunesmith.workspace import open_workspace
-
-app = typer.Typer(
-    help="tunesmith: curate, fine-tune and operate small language models on-prem.",
-    pretty_exceptions_enable=False,
-)
-data_app = typer.Typer(help="Inspect raw data without writing anything.")
-app.add_typer(data_app, name="data")
-models_app = typer.Typer(help="Base models: import and inspect.")
-app.add_typer(models_app, name="models")
-audit_app = typer.Typer(help="The append-only, hash-chained audit log.")
-app.add_typer(audit_app, name="audit")
-console = Console()
-err_console = Console(stderr=True)
-
-WorkspaceOption = Annotated[
-    Path | None,
-    typer.Option("--workspace", "-w", help="Workspace folder (default: nearest tunesmith.yaml)."),
-]
-
-
-def _fail(message: str) -> typer.Exit:
-    err_console.print("[red]error:[/red] ", end="")
-    err_console.print(message, highlight=False, markup=False, soft_wrap=True)
-    return typer.Exit(code=1)
-
-
-def _progress(eta: bool = False) -> Progress:
-    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
-    columns += [TimeElapsedColumn(), TimeRemainingColumn()] if eta else [TimeElapsedColumn()]
-    return Progress(*columns, console=err_console, transient=True)
 
 
 @app.command()
@@ -68,7 +40,7 @@ def init(
     try:
         path = create_workspace(directory, example, rows)
     except (FileExistsError, KeyError) as err:
-        raise _fail(str(err).strip("'\"")) from None
+        raise fail(str(err).strip("'\"")) from None
     console.print(f"Workspace ready: [bold]{path}[/bold]. Next: tunesmith curate -w {path}")
 
 
@@ -82,7 +54,7 @@ def curate(workspace: WorkspaceOption = None) -> None:
     ws = open_workspace(workspace)
     try:
         config = ws.load_config()
-        with _progress() as progress:
+        with progress_bar() as progress:
             tasks: dict[str, int] = {}
 
             def tick(stage: str, n: int) -> None:
@@ -92,7 +64,7 @@ def curate(workspace: WorkspaceOption = None) -> None:
 
             result = run_curate(ws, config.data, progress=tick)
     except (ConfigError, SourceError, AuditError, OSError, ValueError) as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     counts = result.manifest["counts"]
     table = Table(title=f"{config.data.name} {result.version}", show_header=True)
     table.add_column("stage")
@@ -125,7 +97,7 @@ def scan(
     ws = open_workspace(workspace)
     try:
         data = ws.load_config().data if ws.config_path.is_file() else None
-        with _progress() as progress:
+        with progress_bar() as progress:
             task = progress.add_task(" scan", total=None)
             result = scan_file(
                 file,
@@ -135,7 +107,7 @@ def scan(
                 on_row=lambda: progress.advance(task),
             )
     except (ConfigError, SourceError, OSError, ValueError) as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     table = Table(title=f"scan of {file}")
     table.add_column("finding")
     table.add_column("count", justify="right")
@@ -164,7 +136,7 @@ def models_import(workspace: WorkspaceOption = None) -> None:
         with console.status("importing base model (first time: about a minute)"):
             model = resolve_base_model(config.base_model, ws.state_dir / "models", ws.root)
     except (ConfigError, BaseModelError, OSError) as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     console.print(f"{model.name}: {model.path}\nweights sha256 {model.weights_sha256}")
 
 
@@ -190,13 +162,13 @@ def train_command(
         try:
             run_id = launch(ws, nproc, resume)
         except (ConfigError, TrainInputError, DistributedRunError) as err:
-            raise _fail(str(err)) from None
+            raise fail(str(err)) from None
         summary = (ws.runs_dir / run_id / "summary.json").read_text()
         console.print(f"run {run_id} ({nproc} processes): {ws.runs_dir / run_id}\n{summary}")
         return
     try:
         config = ws.load_config()
-        with _progress(eta=True) as progress:
+        with progress_bar(eta=True) as progress:
             task = progress.add_task("train", total=None)
 
             def show(step: int, total: int, metrics: dict[str, float]) -> None:
@@ -213,7 +185,7 @@ def train_command(
         AuditError,
         OSError,
     ) as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     best = "n/a" if result.best_val_loss is None else f"{result.best_val_loss:.4f}"
     console.print(
         f"run {result.run_id}: {result.steps} steps, best val loss {best}"
@@ -249,7 +221,7 @@ def export_command(
         with console.status(f"merging {run}"):
             path = export_merged(ws, run, merged)
     except (ExportError, OSError) as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     console.print(f"merged model written to {path}")
 
 
@@ -272,7 +244,7 @@ def plan_command(
     from tunesmith.plan import estimate, summary_rows
 
     if params is None and model is None:
-        raise _fail("give --params (e.g. 7B) or --model")
+        raise fail("give --params (e.g. 7B) or --model")
     try:
         plan = estimate(
             params,
@@ -287,7 +259,7 @@ def plan_command(
             mfu=mfu,
         )
     except ValueError as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     table = Table(title="training plan (estimate)", show_header=False)
     table.add_column("what")
     table.add_column("estimate", justify="right")
@@ -309,7 +281,7 @@ def audit_verify(
     ws = open_workspace(workspace)
     report = audit.verify(audit.audit_path(ws.state_dir), expected_head=head)
     if not report.ok:
-        raise _fail(report.message)
+        raise fail(report.message)
     console.print(report.message)
 
 
@@ -322,7 +294,7 @@ def audit_log(workspace: WorkspaceOption = None) -> None:
     try:
         entries = audit.entries(audit.audit_path(ws.state_dir))
     except audit.AuditError as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     table = Table(title=f"audit log of {ws.root}")
     for column in ("seq", "time", "actor", "action", "subject", "hash"):
         table.add_column(column, overflow="fold")
@@ -348,15 +320,15 @@ def lineage_command(
         try:
             traced = trace_run(ws, run)
         except FileNotFoundError as err:
-            raise _fail(str(err)) from None
+            raise fail(str(err)) from None
         console.print_json(data=traced)
         return
     if source is None or row is None:
-        raise _fail("give --source and --row, or --run")
+        raise fail("give --source and --row, or --run")
     try:
         appearances, runs = trace_source_row(ws, source, row)
     except LookupError as err:
-        raise _fail(str(err)) from None
+        raise fail(str(err)) from None
     table = Table(title=f"{source} row {row}")
     table.add_column("dataset version")
     table.add_column("in the data", justify="center")
