@@ -357,3 +357,7 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# each stage's commands register themselves on `app` when their module is imported
+from tunesmith.cli import evaluate, governance, registry  # noqa: E402, F401

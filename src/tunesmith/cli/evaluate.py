@@ -1,0 +1,3 @@
+"""`tunesmith` commands of the evaluate stage."""
+
+from __future__ import annotations

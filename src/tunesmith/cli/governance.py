@@ -1,0 +1,3 @@
+"""`tunesmith` commands of the governance stage."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""`tunesmith` commands of the registry stage."""
+
+from __future__ import annotations
