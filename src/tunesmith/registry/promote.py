@@ -1,0 +1,227 @@
+"""Approvals, promotion to `champion` / `challenger`, and rollback of the champion.
+
+Each action is appended to the audit log before it takes effect in MLflow, so nothing
+becomes champion without being on the record.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlflow.exceptions import MlflowException
+
+from tunesmith.config import RegistryConfig
+from tunesmith.governance import audit
+from tunesmith.registry.record import RegistryError, failed_gates
+from tunesmith.registry.store import (
+    ALIASES,
+    ModelVersion,
+    alias_version,
+    check_name,
+    client,
+    resolve,
+    set_tags,
+    store_exists,
+)
+from tunesmith.workspace import Workspace
+
+_HISTORY = re.compile(r"^promotion\.(\d+)$")
+
+
+@dataclass(frozen=True)
+class Promotion:
+    name: str
+    version: int
+    alias: str
+    by: str
+    at: str
+    previous: int | None  # the version the alias pointed at before, if any
+    action: str = "promote"  # or "rollback"
+    cleared: list[str] = field(default_factory=list)  # aliases this version gave up
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}/{self.version}"
+
+
+def _numbers(gate: dict[str, Any]) -> str:
+    detail = gate.get("detail") or f"{gate.get('value')} vs threshold {gate.get('threshold')}"
+    return f"{gate.get('metric')} {detail}"
+
+
+def gate_problem(mv: ModelVersion) -> str | None:
+    """Why the version's eval does not allow promotion, None when its gates passed."""
+    result = mv.record.get("eval")
+    if result is None:
+        return (
+            f"{mv.ref} has no eval report: evaluate run {mv.run_id}, then register it again "
+            "to attach the report"
+        )
+    failed = failed_gates(mv.record)
+    if failed:
+        reasons = "; ".join(f"gate '{g.get('gate')}' failed: {_numbers(g)}" for g in failed)
+        return f"{mv.ref} did not pass its eval gates: {reasons}"
+    if result.get("passed") is None:
+        return f"{mv.ref} was evaluated without gates (eval.passed is null): configure eval.gates"
+    if result.get("passed") is not True:
+        return f"{mv.ref} did not pass its eval gates (eval.passed is {result.get('passed')})"
+    return None
+
+
+def approvers(mv: ModelVersion, policy: RegistryConfig) -> list[str]:
+    """Distinct people whose approval of the current record counts under the policy."""
+    names = {a["by"] for a in mv.current_approvals() if a.get("by")}
+    if policy.approvers:
+        names &= set(policy.approvers)
+    return sorted(names)
+
+
+def approval_problem(mv: ModelVersion, policy: RegistryConfig) -> str | None:
+    have = approvers(mv, policy)
+    need = policy.required_approvals
+    if len(have) >= need:
+        return None
+    stale = len(mv.approvals) - len(mv.current_approvals())
+    note = f"; {stale} earlier approval(s) were of a previous record" if stale else ""
+    who = f" ({', '.join(have)})" if have else ""
+    return (
+        f"{mv.ref} needs {need} distinct approval(s) to become champion, has {len(have)}{who}"
+        f"{note}: tunesmith approve {mv.ref} --by NAME"
+    )
+
+
+def approve(ws: Workspace, ref: str, by: str, note: str, policy: RegistryConfig) -> ModelVersion:
+    """Record `by`'s approval of the version's current record."""
+    by = by.strip()
+    if not by:
+        raise RegistryError("an approval needs the approver's name (--by)")
+    if policy.approvers and by not in policy.approvers:
+        raise RegistryError(
+            f"'{by}' may not approve: registry.approvers lists {', '.join(policy.approvers)}"
+        )
+    mv = resolve(ws, ref)
+    for given in mv.current_approvals():
+        if given.get("by") == by:
+            raise RegistryError(f"{mv.ref} is already approved by {by} (at {given.get('at')})")
+    entry = audit.append(
+        audit.audit_path(ws.state_dir),
+        "approve",
+        mv.ref,
+        inputs={"record.json": mv.record_sha256},
+        details={"note": note, "run": mv.run_id},
+        actor=by,
+    )
+    n = len(mv.approvals) + 1
+    tags = {"by": by, "at": entry.time, "note": note, "record": mv.record_sha256}
+    set_tags(client(ws), mv.name, mv.version, {f"approval.{n}.{k}": v for k, v in tags.items()})
+    return resolve(ws, mv.ref)
+
+
+def history(ws: Workspace, name: str) -> list[dict[str, Any]]:
+    """Every promotion and rollback of `name`, oldest first."""
+    check_name(name)
+    if not store_exists(ws):
+        raise LookupError(f"no registered model '{name}'")
+    try:
+        tags = client(ws).get_registered_model(name).tags or {}
+    except MlflowException as err:
+        if err.error_code == "RESOURCE_DOES_NOT_EXIST":
+            raise LookupError(f"no registered model '{name}'") from None
+        raise
+    numbered = [(int(m[1]), v) for k, v in tags.items() if (m := _HISTORY.match(k))]
+    return [json.loads(value) for _, value in sorted(numbered)]
+
+
+def _promote(
+    ws: Workspace,
+    mv: ModelVersion,
+    alias: str,
+    policy: RegistryConfig,
+    by: str | None,
+    action: str,
+) -> Promotion:
+    if alias not in ALIASES:
+        raise RegistryError(f"alias must be one of {', '.join(ALIASES)}, got '{alias}'")
+    problem = gate_problem(mv)
+    if problem is None and alias == "champion":
+        problem = approval_problem(mv, policy)
+    if problem:
+        raise RegistryError(f"cannot make {mv.ref} {alias}: {problem}")
+    mlflow = client(ws)
+    previous = alias_version(mlflow, mv.name, alias)
+    if previous == mv.version:
+        raise RegistryError(f"{mv.ref} is already {alias}")
+    if alias == "challenger" and "champion" in mv.aliases:
+        raise RegistryError(f"{mv.ref} is the champion; a challenger must be another version")
+    cleared = ["challenger"] if alias == "champion" and "challenger" in mv.aliases else []
+    entry = audit.append(
+        audit.audit_path(ws.state_dir),
+        action,
+        mv.ref,
+        inputs={"record.json": mv.record_sha256},
+        details={
+            "alias": alias,
+            "previous": f"{mv.name}/{previous}" if previous is not None else None,
+            "approvers": approvers(mv, policy),
+            "cleared": cleared,
+            "run": mv.run_id,
+        },
+        actor=by,
+    )
+    mlflow.set_registered_model_alias(mv.name, alias, str(mv.version))
+    # a challenger that became champion is no longer challenging anyone
+    for gone in cleared:
+        mlflow.delete_registered_model_alias(mv.name, gone)
+    stamp = {f"promoted.{alias}.by": entry.actor, f"promoted.{alias}.at": entry.time}
+    set_tags(mlflow, mv.name, mv.version, stamp)
+    seq = len(history(ws, mv.name)) + 1
+    step = {
+        "action": action,
+        "alias": alias,
+        "version": mv.version,
+        "previous": previous,
+        "by": entry.actor,
+        "at": entry.time,
+    }
+    mlflow.set_registered_model_tag(mv.name, f"promotion.{seq}", json.dumps(step))
+    return Promotion(mv.name, mv.version, alias, entry.actor, entry.time, previous, action, cleared)
+
+
+def promote(
+    ws: Workspace, ref: str, alias: str, policy: RegistryConfig, by: str | None = None
+) -> Promotion:
+    """Point `alias` at the version: its gates must have passed, and champion needs approvals."""
+    return _promote(ws, resolve(ws, ref), alias, policy, by, "promote")
+
+
+def champion_stack(steps: list[dict[str, Any]]) -> list[int]:
+    """Champions in the order they took over; a rollback removes the one it replaced."""
+    stack: list[int] = []
+    for step in steps:
+        if step["alias"] != "champion":
+            continue
+        if step["action"] == "rollback":
+            stack.pop()
+        else:
+            stack.append(step["version"])
+    return stack
+
+
+def rollback(ws: Workspace, name: str, policy: RegistryConfig, by: str | None = None) -> Promotion:
+    """Make the previous champion champion again; it must still pass gates and approvals."""
+    stack = champion_stack(history(ws, name))
+    current = alias_version(client(ws), name, "champion")
+    if current is None:
+        raise RegistryError(f"'{name}' has no champion to roll back from")
+    if not stack or stack[-1] != current:
+        raise RegistryError(
+            f"'{name}' champion is version {current} but its promotion history ends at "
+            f"{stack[-1] if stack else 'none'}: the alias was moved outside tunesmith; "
+            "promote a version explicitly"
+        )
+    if len(stack) < 2:
+        raise RegistryError(f"'{name}' has no previous champion to roll back to")
+    return _promote(ws, resolve(ws, f"{name}/{stack[-2]}"), "champion", policy, by, "rollback")

@@ -1,0 +1,171 @@
+"""`tunesmith register RUN`: a finished run becomes a version of a registered model."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlflow import MlflowClient
+from mlflow.entities import Run
+from mlflow.exceptions import MlflowException
+
+from tunesmith.config import ProjectConfig
+from tunesmith.governance import audit
+from tunesmith.registry.record import (
+    RegistryError,
+    RunRecord,
+    build_record,
+    description,
+    eval_tags,
+    flat_tags,
+)
+from tunesmith.registry.store import (
+    ModelVersion,
+    check_name,
+    client,
+    record_artifact,
+    set_tags,
+    to_version,
+)
+from tunesmith.train.tracking import URI_ENV
+from tunesmith.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Registered:
+    version: ModelVersion
+    created: bool  # False: the run was already this model's version
+    eval_updated: bool  # True: an existing version took a new eval report
+
+
+def default_name(config: ProjectConfig) -> str:
+    return config.registry.model_name or config.project
+
+
+def _mlflow_run(mlflow: MlflowClient, ws: Workspace, run_id: str, project: str) -> Run:
+    """The MLflow run the train stage opened for this run, or a new one if the store lacks it."""
+    experiments = [e.experiment_id for e in mlflow.search_experiments()]
+    if experiments:
+        found = mlflow.search_runs(
+            experiments, filter_string=f"tags.tunesmith_run = '{run_id}'", max_results=1
+        )
+        if found:
+            return found[0]
+    # A run trained against another store (or before tracking) still registers: its files
+    # are on disk, so a run is opened here to hold them, named and tagged as train would.
+    experiment = mlflow.get_experiment_by_name(project)
+    if experiment is None:
+        local = None if os.environ.get(URI_ENV) else (ws.state_dir / "mlartifacts").resolve()
+        experiment_id = mlflow.create_experiment(
+            project, artifact_location=local.as_uri() if local else None
+        )
+    else:
+        experiment_id = experiment.experiment_id
+    run = mlflow.create_run(experiment_id, tags={"tunesmith_run": run_id}, run_name=run_id)
+    mlflow.set_terminated(run.info.run_id)
+    return mlflow.get_run(run.info.run_id)
+
+
+def _log_adapter(mlflow: MlflowClient, run: Run, adapter_dir: Path) -> None:
+    """Adapter files as run artifacts, unless training already logged all of them."""
+    logged = {Path(f.path).name for f in mlflow.list_artifacts(run.info.run_id, "adapter")}
+    local = {p.name for p in adapter_dir.iterdir() if p.is_file()}
+    if not local <= logged:
+        mlflow.log_artifacts(run.info.run_id, str(adapter_dir), "adapter")
+
+
+def _ensure_model(mlflow: MlflowClient, name: str) -> None:
+    try:
+        mlflow.create_registered_model(name, description="Fine-tuned adapters from tunesmith.")
+    except MlflowException as err:
+        if err.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
+
+
+def _existing(mlflow: MlflowClient, name: str, run_id: str) -> ModelVersion | None:
+    found = mlflow.search_model_versions(f"name = '{name}' and tags.tunesmith_run = '{run_id}'")
+    if not found:
+        return None
+    first = min(found, key=lambda mv: int(mv.version))
+    return to_version(mlflow, mlflow.get_model_version(name, first.version))
+
+
+def _refresh(mlflow: MlflowClient, ws: Workspace, mv: ModelVersion, built: RunRecord) -> bool:
+    """Take a new eval report onto an existing version; refuse any other change to the run."""
+    if built.record == mv.record:
+        return False
+    changed = sorted(k for k in built.record.keys() | mv.record.keys() if k != "eval")
+    changed = [k for k in changed if built.record.get(k) != mv.record.get(k)]
+    if changed:
+        raise RegistryError(
+            f"run '{built.run_id}' changed since it was registered as {mv.ref} "
+            f"({', '.join(changed)} differ); train a new run instead"
+        )
+    audit.append(
+        audit.audit_path(ws.state_dir),
+        "register",
+        mv.ref,
+        inputs=built.inputs,
+        outputs={"record.json": built.sha256},
+        details={"run": built.run_id, "eval_updated": True, **_verdict(built)},
+    )
+    mlrun_id = mlflow.get_model_version(mv.name, str(mv.version)).run_id
+    mlflow.log_text(mlrun_id, built.text, record_artifact(mv.name))
+    fresh = eval_tags(built.record)
+    for key in mv.tags:
+        if key.startswith("eval.") and key not in fresh:
+            mlflow.delete_model_version_tag(mv.name, str(mv.version), key)
+    set_tags(mlflow, mv.name, mv.version, {**fresh, "record.sha256": built.sha256})
+    text = description(mv.name, mv.version, built.record, record_artifact(mv.name))
+    mlflow.update_model_version(mv.name, str(mv.version), description=text)
+    return True
+
+
+def _verdict(built: RunRecord) -> dict[str, object]:
+    result = built.record.get("eval")
+    return {"eval_passed": None if result is None else result["passed"]}
+
+
+def register(ws: Workspace, run_id: str, name: str) -> Registered:
+    """Register runs/<run_id>/ as a version of `name`; the same run again returns its version."""
+    check_name(name)
+    built = build_record(ws.runs_dir, ws.state_dir, run_id)
+    mlflow = client(ws)
+    existing = _existing(mlflow, name, run_id)
+    if existing is not None:
+        updated = _refresh(mlflow, ws, existing, built)
+        version = to_version(mlflow, mlflow.get_model_version(name, str(existing.version)))
+        return Registered(version if updated else existing, created=False, eval_updated=updated)
+    project = str((built.record.get("training") or {}).get("project") or name)
+    mlrun = _mlflow_run(mlflow, ws, run_id, project)
+    _log_adapter(mlflow, mlrun, ws.runs_dir / run_id / "adapter")
+    _ensure_model(mlflow, name)
+    artifact = record_artifact(name)
+    mlflow.log_text(mlrun.info.run_id, built.text, artifact)
+    created = mlflow.create_model_version(
+        name,
+        f"{mlrun.info.artifact_uri}/adapter",
+        run_id=mlrun.info.run_id,
+        tags=flat_tags(built.record),
+        await_creation_for=0,
+    )
+    version = int(created.version)
+    mlflow.update_model_version(
+        name, created.version, description=description(name, version, built.record, artifact)
+    )
+    try:
+        audit.append(
+            audit.audit_path(ws.state_dir),
+            "register",
+            f"{name}/{version}",
+            inputs=built.inputs,
+            outputs={"record.json": built.sha256},
+            details={"run": run_id, "mlflow_run": mlrun.info.run_id, **_verdict(built)},
+        )
+    except BaseException:
+        # a version that is not on the audit record must not exist
+        mlflow.delete_model_version(name, created.version)
+        raise
+    registered = to_version(mlflow, mlflow.get_model_version(name, created.version))
+    return Registered(registered, created=True, eval_updated=False)

@@ -1,0 +1,64 @@
+"""A finished run's eval report in the shape of /work/notes/interfaces.md."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from tunesmith.data.version import sha256_file
+from tunesmith.workspace import Workspace
+
+NAME = "support-router"
+BASE_SHA = hashlib.sha256(b"base weights").hexdigest()
+
+
+def eval_report(run_id: str, adapter_sha: str, accuracy: float) -> dict[str, Any]:
+    """An eval report in the shape of docs/interfaces: gates min accuracy 0.7, macro_f1 0.6."""
+    gates = [
+        {
+            "gate": "min accuracy",
+            "metric": "accuracy",
+            "value": accuracy,
+            "threshold": 0.7,
+            "passed": accuracy >= 0.7,
+            "detail": f"{accuracy:.3f} {'>=' if accuracy >= 0.7 else '<'} 0.700",
+        },
+        {
+            "gate": "min macro_f1",
+            "metric": "macro_f1",
+            "value": 0.8,
+            "threshold": 0.6,
+            "passed": True,
+            "detail": "0.800 >= 0.600",
+        },
+    ]
+    return {
+        "schema": 1,
+        "created_at": "2026-11-28T18:40:00Z",
+        "model": {
+            "ref": run_id,
+            "kind": "run",
+            "run_id": run_id,
+            "adapter_sha256": adapter_sha,
+            "base_model": {"name": "SmolLM2-135M-Instruct", "weights_sha256": BASE_SHA},
+        },
+        "data": {"dataset": "support-tickets", "version": "v1", "split": "test", "rows": 53},
+        "task": {"type": "classification", "labels": ["billing", "technical"]},
+        "main_metric": "accuracy",
+        "metrics": {"accuracy": accuracy, "macro_f1": 0.8},
+        "per_class": None,
+        "slices": {},
+        "champion": None,
+        "gates": gates,
+        "passed": all(g["passed"] for g in gates),
+        "compare": None,
+    }
+
+
+def write_report(ws: Workspace, run_id: str, accuracy: float) -> None:
+    run_dir = ws.runs_dir / run_id
+    adapter_sha = sha256_file(run_dir / "adapter" / "adapter_model.safetensors")
+    (run_dir / "eval").mkdir(exist_ok=True)
+    report = eval_report(run_id, adapter_sha, accuracy)
+    (run_dir / "eval" / "report.json").write_text(json.dumps(report, indent=2))
