@@ -310,21 +310,30 @@ def lineage_command(
     source: Annotated[str | None, typer.Option(help="Source file as named in the config.")] = None,
     row: Annotated[int | None, typer.Option(help="Row number in that source (1-based).")] = None,
     run: Annotated[str | None, typer.Option(help="Run id to trace back to its sources.")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="NAME/VERSION or NAME@ALIAS to trace back to its sources.")
+    ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Which dataset versions and runs hold a source row, or what a run was made from."""
-    from tunesmith.governance.lineage import trace_run, trace_source_row
+    """Which dataset versions, runs and models hold a source row, or what a model was made from."""
+    from tunesmith.cli.governance import lineage_table
+    from tunesmith.governance.lineage import (
+        models_of_runs,
+        trace_model,
+        trace_run,
+        trace_source_row,
+    )
 
     ws = open_workspace(workspace)
-    if run:
+    if run or model:
         try:
-            traced = trace_run(ws, run)
-        except FileNotFoundError as err:
+            traced = trace_model(ws, model) if model else trace_run(ws, str(run))
+        except (FileNotFoundError, LookupError) as err:
             raise fail(str(err)) from None
-        console.print_json(data=traced)
+        console.print(lineage_table(traced))
         return
     if source is None or row is None:
-        raise fail("give --source and --row, or --run")
+        raise fail("give --source and --row, --run, or --model")
     try:
         appearances, runs = trace_source_row(ws, source, row)
     except LookupError as err:
@@ -337,6 +346,8 @@ def lineage_command(
         table.add_row(appearance.dataset, "yes" if appearance.carried else "no", appearance.how)
     console.print(table)
     console.print("runs trained on it: " + (", ".join(runs) if runs else "none"))
+    models = models_of_runs(ws, runs)
+    console.print("model versions trained on it: " + (", ".join(models) if models else "none"))
 
 
 def main() -> None:

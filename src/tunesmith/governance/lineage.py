@@ -1,20 +1,25 @@
-"""Where a source row went, and where a run came from: the answer to an erasure request.
+"""Where a source row went, and where a model came from: the answer to an erasure request.
 
 A source row can sit in a dataset version directly (in a split), through a duplicate (its
 content is represented by the kept row of its cluster), or not at all (quarantined). Every
-run trained on a version that holds it, directly or through a duplicate, carries it too.
+run trained on a version that holds it, directly or through a duplicate, carries it too, and
+so does every registered model version made from such a run. The other way, a registered
+version leads to its run, dataset version, source files and base weights, each by sha256.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tunesmith.data.version import sha256_file
 from tunesmith.workspace import Workspace
 
 SPLITS = ("train", "val", "test")
+REGISTRY_URI_ENV = "TUNESMITH_MLFLOW_URI"  # tunesmith.train.tracking.URI_ENV
 
 
 @dataclass(frozen=True)
@@ -103,14 +108,65 @@ def trace_run(workspace: Workspace, run_id: str) -> dict[str, Any]:
     lineage = json.loads(lineage_file.read_text(encoding="utf-8"))
     dataset = lineage["dataset"]
     manifest_file = workspace.root / dataset["path"] / "manifest.json"
+    if not manifest_file.is_file():
+        # without the manifest the sources are unknown: say so rather than list none
+        raise FileNotFoundError(
+            f"run '{run_id}' trained on {dataset['name']}/{dataset['version']}, "
+            f"whose manifest is gone ({manifest_file})"
+        )
     manifest = json.loads(manifest_file.read_text(encoding="utf-8"))
+    adapter = workspace.runs_dir / run_id / "adapter"
     return {
         "run_id": run_id,
         "dataset": f"{dataset['name']}/{dataset['version']}",
+        "dataset_path": dataset["path"],
         "dataset_files": dataset["files"],
         "sources": {s["path"]: s["sha256"] for s in manifest["sources"]},
         "base_model": {
             "name": lineage["base_model"]["name"],
             "weights_sha256": lineage["base_model"]["weights_sha256"],
+            "source": lineage["base_model"].get("source"),
         },
+        "adapter_files": {f.name: sha256_file(f) for f in sorted(adapter.glob("*.safetensors"))},
     }
+
+
+def trace_model(workspace: Workspace, ref: str) -> dict[str, Any]:
+    """A registered version (NAME/VERSION or NAME@ALIAS) back through its run to its sources."""
+    from mlflow.exceptions import MlflowException
+
+    from tunesmith.registry import RegistryError, resolve
+
+    try:
+        model = resolve(workspace, ref)
+    except (RegistryError, MlflowException) as err:  # e.g. a record that fails its digest
+        raise LookupError(str(err)) from None
+    return {
+        "model": model.ref,
+        "aliases": list(model.aliases),
+        "registered_at": model.created_at,
+        "registered_adapter_files": {
+            n: d for n, d in model.record["adapter"]["files"].items() if n.endswith(".safetensors")
+        },
+        **trace_run(workspace, model.run_id),
+    }
+
+
+def _has_registry(workspace: Workspace) -> bool:
+    # registry.store.store_exists, without importing MLflow (seconds) when there is no store
+    return bool(os.environ.get(REGISTRY_URI_ENV)) or (workspace.state_dir / "mlflow.db").is_file()
+
+
+def models_of_runs(workspace: Workspace, run_ids: list[str]) -> list[str]:
+    """NAME/VERSION of every registered version made from one of these runs."""
+    if not run_ids or not _has_registry(workspace):
+        return []
+    from tunesmith.registry import list_models
+
+    wanted = set(run_ids)
+    return [
+        f"{m.name}/{v.version}"
+        for m in list_models(workspace)
+        for v in m.versions
+        if v.run_id in wanted
+    ]
