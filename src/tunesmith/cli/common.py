@@ -22,7 +22,7 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Inspect raw data without writing anything.")
 app.add_typer(data_app, name="data")
-models_app = typer.Typer(help="Base models: import and inspect.")
+models_app = typer.Typer(help="Base models and registered model versions.")
 app.add_typer(models_app, name="models")
 audit_app = typer.Typer(help="The append-only, hash-chained audit log.")
 app.add_typer(audit_app, name="audit")

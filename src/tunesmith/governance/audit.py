@@ -32,7 +32,18 @@ ACTOR_ENV = "TUNESMITH_ACTOR"
 GENESIS_HASH = "0" * 64
 # Stages that write entries today or are planned to; `append` accepts any name of this shape
 # so serving and retraining can add theirs without a schema change.
-ACTIONS = ("curate", "train", "eval", "register", "approve", "promote", "serve", "retrain")
+ACTIONS = (
+    "curate",
+    "train",
+    "eval",
+    "register",
+    "approve",
+    "promote",
+    "rollback",
+    "docs",
+    "serve",
+    "retrain",
+)
 _ACTION = re.compile(r"^[a-z][a-z0-9_.-]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _TAIL_BLOCK = 1 << 16
