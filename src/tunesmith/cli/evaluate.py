@@ -1,3 +1,83 @@
-"""`tunesmith` commands of the evaluate stage."""
+"""`tunesmith eval`: task metrics, slices, gates and the prompt-versus-fine-tune table."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tunesmith.cli.common import WorkspaceOption, app, console, fail, progress_bar
+from tunesmith.config import ConfigError
+from tunesmith.workspace import open_workspace
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+@app.command("eval")
+def eval_command(
+    model: Annotated[
+        str,
+        typer.Option("--model", "-m", help="'base', a run id, or NAME/VERSION / NAME@ALIAS."),
+    ],
+    data: Annotated[
+        Path | None, typer.Option(help="ChatML JSONL to score instead of the dataset's split.")
+    ] = None,
+    compare: Annotated[
+        bool, typer.Option(help="Also run the base model zero-shot and few-shot on the same rows.")
+    ] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Evaluate a model; exits 1 when a configured gate fails."""
+    from tunesmith.evaluate.rows import EvalInputError
+    from tunesmith.evaluate.run import evaluate
+    from tunesmith.governance.audit import AuditError
+
+    ws = open_workspace(workspace)
+    try:
+        config = ws.load_config()
+        with progress_bar(eta=True) as bar:
+
+            def start(description: str, total: int) -> Callable[[int], None]:
+                task = bar.add_task(description, total=total)
+                return lambda n: bar.advance(task, n)
+
+            result = evaluate(ws, config, model, data, compare, start)
+    except (ConfigError, EvalInputError, AuditError, OSError) as err:
+        raise fail(str(err)) from None
+    report = result.report
+    main = report["main_metric"]
+    table = Table(title=f"{report['model']['ref']} on {report['data']['rows']} rows")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for name, value in report["metrics"].items():
+        table.add_row(name, _fmt(value))
+    console.print(table)
+    if report["compare"]:
+        versus = Table(title="Prompting versus fine-tuning (same rows)")
+        for column in ("setting", main, "prompt tokens / request", "ms / request"):
+            versus.add_column(column, justify="left" if column == "setting" else "right")
+        for entry in report["compare"]:
+            versus.add_row(
+                entry["setting"],
+                _fmt(entry["metrics"].get(main)),
+                f"{entry['prompt_tokens_per_request']:.0f}",
+                f"{entry['latency_ms_per_request']:.0f}",
+            )
+        console.print(versus)
+    for field, audit in report["slices"].items():
+        if audit["ratio"] is not None:
+            console.print(
+                f"slices by {field}: worst {audit['worst']}, best {audit['best']}, "
+                f"ratio {audit['ratio']:.3f}"
+            )
+    for gate in report["gates"]:
+        mark = "[green]pass[/green]" if gate["passed"] else "[red]FAIL[/red]"
+        console.print(f"gate {gate['gate']}: {mark} ({gate['detail']})")
+    console.print(f"Report: {result.out_dir / 'report.md'}")
+    if result.passed is False:
+        raise typer.Exit(code=1)

@@ -1,0 +1,124 @@
+"""Task metrics over predictions, from maintained libraries where one exists.
+
+classification: scikit-learn; generation: sacrebleu (chrF) and Google's rouge-score
+(ROUGE-L); extraction: jsonschema for validity, per-field exact match and token F1 here
+because no library scores JSON fields.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from typing import Any
+
+INVALID = "<invalid>"
+MAIN_METRIC = {"classification": "accuracy", "extraction": "field_f1", "generation": "chrf"}
+
+
+def classification(
+    gold: list[str], predicted: list[str | None], labels: list[str]
+) -> tuple[dict[str, float], dict[str, dict[str, float]], list[list[int]]]:
+    """Accuracy, macro-F1, invalid-answer rate; per-class P/R/F1; confusion (rows = gold)."""
+    from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
+
+    answers = [p if p is not None else INVALID for p in predicted]
+    precision, recall, f1, support = precision_recall_fscore_support(
+        gold, answers, labels=labels, zero_division=0
+    )
+    per_class = {
+        label: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, label in enumerate(labels)
+    }
+    present = [label for label in labels if per_class[label]["support"] > 0] or labels
+    metrics = {
+        "accuracy": sum(g == a for g, a in zip(gold, answers, strict=True)) / len(gold),
+        # over the labels present in the gold set: a slice missing a class is not penalised
+        "macro_f1": sum(per_class[label]["f1"] for label in present) / len(present),
+        "invalid_rate": sum(p is None for p in predicted) / len(predicted),
+    }
+    matrix = confusion_matrix(gold, answers, labels=[*labels, INVALID])[: len(labels)]
+    return metrics, per_class, matrix.tolist()
+
+
+def _tokens(value: Any) -> list[str]:
+    return re.findall(r"\w+", str(value).casefold())
+
+
+def token_f1(predicted: Any, reference: Any) -> float:
+    """SQuAD-style overlap of word tokens; 1.0 when both are empty."""
+    pred, ref = _tokens(predicted), _tokens(reference)
+    if not pred and not ref:
+        return 1.0
+    common = sum((Counter(pred) & Counter(ref)).values())
+    if common == 0:
+        return 0.0
+    precision, recall = common / len(pred), common / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+def _parse_json(text: str) -> Any:
+    text = text.strip()
+    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, flags=re.DOTALL)
+    return json.loads(fenced.group(1) if fenced else text)
+
+
+def extraction(
+    references: list[str], outputs: list[str], schema: dict[str, Any]
+) -> dict[str, float]:
+    """Parse rate, schema-valid rate, and exact match / token F1 per top-level schema field."""
+    from jsonschema import Draft202012Validator
+
+    validator = Draft202012Validator(schema)
+    fields = list(schema.get("properties", {}))
+    parsed = valid = 0
+    exact: dict[str, float] = dict.fromkeys(fields, 0.0)
+    f1: dict[str, float] = dict.fromkeys(fields, 0.0)
+    for reference, output in zip(references, outputs, strict=True):
+        try:
+            gold = _parse_json(reference)
+        except json.JSONDecodeError:
+            gold = {}
+        try:
+            answer = _parse_json(output)
+            parsed += 1
+        except json.JSONDecodeError:
+            answer = None
+        if answer is not None and validator.is_valid(answer):
+            valid += 1
+        answer = answer if isinstance(answer, dict) else {}
+        gold = gold if isinstance(gold, dict) else {}
+        for field in fields:
+            exact[field] += float(answer.get(field) == gold.get(field))
+            f1[field] += token_f1(answer.get(field, ""), gold.get(field, ""))
+    n = len(references)
+    metrics = {"parse_rate": parsed / n, "schema_valid_rate": valid / n}
+    for field in fields:
+        metrics[f"exact.{field}"] = exact[field] / n
+        metrics[f"f1.{field}"] = f1[field] / n
+    metrics["field_exact"] = sum(exact.values()) / (n * len(fields)) if fields else 0.0
+    metrics["field_f1"] = sum(f1.values()) / (n * len(fields)) if fields else 0.0
+    return metrics
+
+
+def generation(references: list[str], outputs: list[str]) -> dict[str, float]:
+    """Exact match, corpus chrF (0-100) and mean ROUGE-L F1."""
+    from rouge_score import rouge_scorer
+    from sacrebleu.metrics import CHRF
+
+    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+    rouge = [
+        scorer.score(ref, out)["rougeL"].fmeasure
+        for ref, out in zip(references, outputs, strict=True)
+    ]
+    return {
+        "exact_match": sum(r.strip() == o.strip() for r, o in zip(references, outputs, strict=True))
+        / len(outputs),
+        "chrf": CHRF().corpus_score(outputs, [references]).score,
+        "rouge_l": sum(rouge) / len(rouge),
+    }

@@ -1,0 +1,103 @@
+"""Evaluation rows: the prompt a model sees, the reference answer, the gold label, the meta."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tunesmith.config import TaskConfig
+
+
+class EvalInputError(ValueError):
+    """Evaluation data or settings that cannot be used; the message names file, row and field."""
+
+
+@dataclass(frozen=True)
+class EvalRow:
+    id: str
+    prompt: list[dict[str, str]]
+    reference: str
+    label: str | None
+    meta: dict[str, Any]
+
+    @property
+    def user_text(self) -> str:
+        return next(m["content"] for m in reversed(self.prompt) if m["role"] == "user")
+
+
+def parse_label(text: str, labels: list[str], answer_prefix: str) -> str | None:
+    """The label an answer starts with (after the prefix), the longest that fits; else None."""
+    text = text.strip()
+    prefix = answer_prefix.strip()
+    if prefix and text.casefold().startswith(prefix.casefold()):
+        text = text[len(prefix) :].strip()
+    best = None
+    for label in labels:
+        pattern = re.escape(label) + r"(?![\w-])"
+        if re.match(pattern, text, flags=re.IGNORECASE) and (
+            best is None or len(label) > len(best)
+        ):
+            best = label
+    return best
+
+
+def _row(record: Any, where: str, task: TaskConfig) -> EvalRow:
+    if not isinstance(record, dict) or not isinstance(record.get("messages"), list):
+        raise EvalInputError(f"{where}: field 'messages': expected a list of messages")
+    messages = record["messages"]
+    if (
+        not messages
+        or not isinstance(messages[-1], dict)
+        or messages[-1].get("role") != "assistant"
+    ):
+        raise EvalInputError(
+            f"{where}: field 'messages': the last message must be the assistant's reference answer"
+        )
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("content"), str):
+            raise EvalInputError(f"{where}: field 'messages[{i}].content': expected a string")
+    if not any(m.get("role") == "user" for m in messages[:-1]):
+        raise EvalInputError(f"{where}: field 'messages': no user message before the answer")
+    meta = record.get("meta") or {}
+    reference = messages[-1]["content"]
+    label = None
+    if task.type == "classification":
+        assert task.labels is not None
+        if task.label_field:
+            label = meta.get(task.label_field)
+            if label not in task.labels:
+                raise EvalInputError(
+                    f"{where}: field 'meta.{task.label_field}': {label!r} is not one of "
+                    f"task.labels {task.labels}"
+                )
+        else:
+            label = parse_label(reference, task.labels, task.answer_prefix)
+            if label is None:
+                raise EvalInputError(
+                    f"{where}: field 'messages[-1].content': the reference answer does not start "
+                    f"with '{task.answer_prefix}<label>' for any of {task.labels}"
+                )
+    return EvalRow(str(meta.get("id", where)), messages[:-1], reference, label, meta)
+
+
+def read_rows(path: Path, task: TaskConfig) -> list[EvalRow]:
+    """Every record of a ChatML JSONL file; the first bad one stops with file, row and field."""
+    if not path.is_file():
+        raise EvalInputError(f"{path}: not found")
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}: row {number}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise EvalInputError(f"{where}: not valid JSON ({err.msg})") from None
+            rows.append(_row(record, where, task))
+    if not rows:
+        raise EvalInputError(f"{path}: no records to evaluate")
+    return rows

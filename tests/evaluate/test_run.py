@@ -1,0 +1,92 @@
+"""`tunesmith eval` end to end on a tiny tuned model: report, slices, gates, MLflow, audit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import pytest
+from typer.testing import CliRunner
+
+from tunesmith.cli import app
+from tunesmith.evaluate.rows import EvalInputError
+from tunesmith.evaluate.run import evaluate
+from tunesmith.governance import audit
+from tunesmith.train.tracking import tracking_uri
+from tunesmith.workspace import Workspace
+
+from .conftest import set_config
+
+runner = CliRunner()
+
+
+def test_eval_writes_report_compare_slices_and_records(trained: tuple[Path, str]) -> None:
+    root, run_id = trained
+    ws = Workspace(root)
+    result = evaluate(ws, ws.load_config(), run_id, compare=True)
+    report = json.loads((result.out_dir / "report.json").read_text())
+    assert result.out_dir == root / "runs" / run_id / "eval"
+    assert (result.out_dir / "confusion.png").stat().st_size > 1000
+    assert report["data"]["version"] == "v1" and report["data"]["split"] == "test"
+    test_rows = (root / "datasets/support-tickets/v1/test.jsonl").read_text().splitlines()
+    assert report["data"]["rows"] == len(test_rows)
+    metrics = report["metrics"]
+    assert 0 <= metrics["accuracy"] <= 1 and 0 <= metrics["macro_f1"] <= 1
+    assert metrics["perplexity"] > 1
+    assert sum(c["support"] for c in report["per_class"].values()) == len(test_rows)
+    # every row is in exactly one slice value; small groups are reported, not judged
+    for field in ("region", "customer_tier"):
+        values = report["slices"][field]["values"]
+        assert sum(v["rows"] for v in values.values()) == len(test_rows)
+        assert all(v["judged"] == (v["rows"] >= 5) for v in values.values())
+    names = [g["gate"] for g in report["gates"]]
+    assert names[:2] == ["min accuracy", "min macro_f1"]
+    assert report["passed"] == all(g["passed"] for g in report["gates"])
+    zero, few, tuned = report["compare"]
+    assert few["prompt_tokens_per_request"] > zero["prompt_tokens_per_request"] + 50
+    assert tuned["metrics"]["accuracy"] == metrics["accuracy"]
+    md = (result.out_dir / "report.md").read_text()
+    assert "Prompting versus fine-tuning" in md and "Slices by `region`" in md
+    (entry,) = [e for e in audit.entries(audit.audit_path(ws.state_dir)) if e.action == "eval"]
+    assert entry.subject == run_id and entry.outputs["report.json"]
+    mlflow.set_tracking_uri(tracking_uri(ws.state_dir))
+    (run,) = mlflow.search_runs(
+        filter_string=f"tags.tunesmith_run = '{run_id}'", output_format="list",
+        search_all_experiments=True,
+    )  # fmt: skip
+    assert run.data.metrics["eval.accuracy"] == pytest.approx(metrics["accuracy"])
+
+
+def test_a_failed_gate_exits_1_and_names_the_numbers(trained: tuple[Path, str]) -> None:
+    root, run_id = trained
+    original = (root / "tunesmith.yaml").read_text()
+    try:
+        set_config(root, eval={"gates": {"min": {"accuracy": 1.01}}})
+        result = runner.invoke(app, ["eval", "--model", run_id, "-w", str(root)])
+    finally:
+        (root / "tunesmith.yaml").write_text(original)
+    assert result.exit_code == 1, result.output
+    assert "gate min accuracy: FAIL" in result.output and "< 1.010" in result.output
+
+
+def test_base_model_eval_goes_to_the_state_folder(trained: tuple[Path, str]) -> None:
+    root, _ = trained
+    result = runner.invoke(app, ["eval", "--model", "base", "-w", str(root)])
+    assert result.exit_code in (0, 1), result.output
+    report = json.loads((root / ".tunesmith/eval/base/report.json").read_text())
+    assert report["model"]["kind"] == "base" and report["model"]["adapter_sha256"] is None
+
+
+def test_bad_data_file_names_file_row_and_field(trained: tuple[Path, str], tmp_path: Path) -> None:
+    root, run_id = trained
+    ws = Workspace(root)
+    good = (root / "datasets/support-tickets/v1/test.jsonl").read_text().splitlines()[0]
+    bad = json.loads(good)
+    bad["meta"]["queue"] = "lost-and-found"
+    data = tmp_path / "rows.jsonl"
+    data.write_text(good + "\n" + json.dumps(bad) + "\n")
+    with pytest.raises(EvalInputError, match=r"rows.jsonl: row 2: field 'meta.queue'"):
+        evaluate(ws, ws.load_config(), run_id, data_file=data)
+    result = runner.invoke(app, ["eval", "--model", "no-such-run", "-w", str(root)])
+    assert result.exit_code == 1 and "run 'no-such-run' not found" in result.output
