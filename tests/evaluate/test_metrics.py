@@ -171,11 +171,6 @@ def test_parse_label_a_label_glued_to_word_characters_does_not_match() -> None:
     assert parse_label("Queue: card_payments", labels, "Queue: ") is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: metrics.generation uses rouge-score's default tokenizer, which keeps only "
-    "[a-z0-9] and so drops every Cyrillic/CJK character: identical text scores ROUGE-L 0",
-)
 @pytest.mark.parametrize("text", ["Привет, мир", "東京は晴れです"], ids=["cyrillic", "cjk"])
 def test_rouge_l_of_identical_non_latin_text_is_perfect(text: str) -> None:
     metrics = m.generation([text], [text])
@@ -183,20 +178,10 @@ def test_rouge_l_of_identical_non_latin_text_is_perfect(text: str) -> None:
     assert metrics["rouge_l"] == pytest.approx(1.0)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: rouge-score's default tokenizer turns 'Größe' and 'Grüße' both into "
-    "'gr e', so different words score ROUGE-L 1.0",
-)
 def test_rouge_l_tells_apart_words_that_differ_in_non_ascii_letters() -> None:
     assert m.generation(["Größe"], ["Grüße"])["rouge_l"] < 1.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: metrics.extraction scores field values through str(), so a JSON null is "
-    "the word 'none': a missing field exactly matches a null one (exact 1) but has token F1 0",
-)
 def test_extraction_an_exact_field_match_has_token_f1_one() -> None:
     schema = {"type": "object", "properties": {"note": {"type": ["string", "null"]}}}
     metrics = m.extraction([json.dumps({"note": None})], [json.dumps({})], schema)

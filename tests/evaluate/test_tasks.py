@@ -137,12 +137,6 @@ def test_extraction_task_on_a_data_file(workspace: tuple[Path, str], tmp_path: P
     assert evals[-1].details["field_f1"] == metrics["field_f1"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="src bug: evaluate() writes a base-model --data report to .tunesmith/eval/base/, the "
-    "folder of the base model's split report, replacing it; a run's --data report goes to its "
-    "own eval-<stem>/ folder",
-)
 def test_a_base_model_data_file_report_keeps_the_split_report(
     workspace: tuple[Path, str], tmp_path: Path
 ) -> None:

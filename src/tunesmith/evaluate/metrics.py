@@ -46,8 +46,23 @@ def classification(
     return metrics, per_class, matrix.tolist()
 
 
+# CJK, kana and Hangul characters are words of their own; other scripts split on non-word
+_WORDS = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]|[^\W_]+")
+
+
 def _tokens(value: Any) -> list[str]:
-    return re.findall(r"\w+", str(value).casefold())
+    """Unicode word tokens, case-folded; a JSON null is no tokens, not the word 'none'."""
+    if value is None:
+        return []
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return _WORDS.findall(text.casefold())
+
+
+class _UnicodeTokenizer:
+    """For rouge-score, whose default keeps only [a-z0-9] and so drops every other letter."""
+
+    def tokenize(self, text: str) -> list[str]:
+        return _tokens(text)
 
 
 def token_f1(predicted: Any, reference: Any) -> float:
@@ -91,11 +106,12 @@ def extraction(
             answer = None
         if answer is not None and validator.is_valid(answer):
             valid += 1
-        answer = answer if isinstance(answer, dict) else {}
+        if not isinstance(answer, dict):
+            continue  # an answer that is not a JSON object earns no field credit
         gold = gold if isinstance(gold, dict) else {}
         for field in fields:
             exact[field] += float(answer.get(field) == gold.get(field))
-            f1[field] += token_f1(answer.get(field, ""), gold.get(field, ""))
+            f1[field] += token_f1(answer.get(field), gold.get(field))
     n = len(references)
     metrics = {"parse_rate": parsed / n, "schema_valid_rate": valid / n}
     for field in fields:
@@ -111,9 +127,10 @@ def generation(references: list[str], outputs: list[str]) -> dict[str, float]:
     from rouge_score import rouge_scorer
     from sacrebleu.metrics import CHRF
 
-    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+    scorer = rouge_scorer.RougeScorer(["rougeL"], tokenizer=_UnicodeTokenizer())
     rouge = [
-        scorer.score(ref, out)["rougeL"].fmeasure
+        # two empty texts agree perfectly; rouge-score would call it 0
+        1.0 if not _tokens(ref) and not _tokens(out) else scorer.score(ref, out)["rougeL"].fmeasure
         for ref, out in zip(references, outputs, strict=True)
     ]
     return {

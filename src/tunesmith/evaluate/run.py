@@ -178,10 +178,12 @@ def evaluate(
         "passed": all(g["passed"] for g in gates) if gates else None,
         "compare": comparison,
     }
+    folder = "eval" if data_file is None else f"eval-{data_file.stem}"
     if target.run_id is None:
-        out_dir = ws.state_dir / "eval" / "base"
+        out_dir = (
+            ws.state_dir / "eval" / ("base" if data_file is None else f"base-{data_file.stem}")
+        )
     else:
-        folder = "eval" if data_file is None else f"eval-{data_file.stem}"
         out_dir = ws.runs_dir / target.run_id / folder
     files = write_report(report, out_dir, confusion)
     _record(ws, config, target, report, out_dir, path)
