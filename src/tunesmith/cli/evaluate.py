@@ -51,7 +51,12 @@ def eval_command(
         raise fail(str(err)) from None
     report = result.report
     main = report["main_metric"]
-    table = Table(title=f"{report['model']['ref']} on {report['data']['rows']} rows")
+    data = report["data"]
+    where = (
+        f"{data['dataset']}/{data['version']} {data['split']}" if data["dataset"] else data["file"]
+    )
+    console.print(f"{report['model']['ref']} on {data['rows']} rows of {where}", highlight=False)
+    table = Table(title="metrics")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for name, value in report["metrics"].items():

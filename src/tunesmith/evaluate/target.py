@@ -13,7 +13,13 @@ from tunesmith.config import ProjectConfig
 from tunesmith.data.version import sha256_file
 from tunesmith.evaluate.rows import EvalInputError
 from tunesmith.models.base import BaseModelError, resolve_base_model
-from tunesmith.models.run_model import RunModelError, finished_run, merged_model
+from tunesmith.models.run_model import (
+    WEIGHTS_FILES,
+    RunModelError,
+    finished_run,
+    merged_model,
+    weights_file_name,
+)
 from tunesmith.workspace import Workspace
 
 
@@ -55,9 +61,8 @@ def _run_target(ws: Workspace, ref: str, run_id: str, registry: dict | None) -> 
         run_dir, lineage, _ = finished_run(ws, run_id)
     except RunModelError as err:
         raise EvalInputError(str(err)) from None
-    weights = run_dir / "adapter" / "adapter_model.safetensors"
-    if not weights.is_file():  # a full fine-tune saves the whole model
-        weights = run_dir / "adapter" / "model.safetensors"
+    name = weights_file_name([p.name for p in (run_dir / "adapter").iterdir()])
+    weights = run_dir / "adapter" / (name or WEIGHTS_FILES[0])
     dataset = lineage["dataset"]
     return Target(
         ref=ref,

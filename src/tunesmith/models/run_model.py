@@ -16,9 +16,17 @@ from tunesmith.models.base import weights_digest
 from tunesmith.models.quantize import dequantize_linear_weights, quantize_linear_weights
 from tunesmith.workspace import Workspace
 
+# what a run's adapter/ folder holds its trained weights in: LoRA/DoRA/QLoRA, or a full fine-tune
+WEIGHTS_FILES = ("adapter_model.safetensors", "model.safetensors")
+
 
 class RunModelError(ValueError):
     """A run whose model cannot be loaded: unknown, unfinished, or its base has changed."""
+
+
+def weights_file_name(files: dict[str, object] | list[str]) -> str | None:
+    """Which of a run's adapter files holds the trained weights (names relative to adapter/)."""
+    return next((name for name in WEIGHTS_FILES if name in files), None)
 
 
 def finished_run(workspace: Workspace, run_id: str) -> tuple[Path, dict[str, Any], str]:
