@@ -27,7 +27,8 @@ from tunesmith.config import ProjectConfig
 from tunesmith.evaluate import prompts
 from tunesmith.evaluate.predict import predict
 from tunesmith.evaluate.rows import read_rows
-from tunesmith.evaluate.run import evaluate, task_metrics
+from tunesmith.evaluate.run import evaluate
+from tunesmith.evaluate.scores import task_metrics
 from tunesmith.evaluate.target import base_of, load_model, resolve_target
 from tunesmith.workspace import Workspace
 
@@ -160,7 +161,7 @@ def main() -> None:
         print(f"== {title}")
         ws, run_id, data = build(root)
         config = ws.load_config()
-        report = evaluate(ws, config, run_id, data_file=data, compare=True).report
+        report = evaluate(ws, config, run_id, data_file=data, with_compare=True).report
         for entry in report["compare"]:
             print(f"  {entry['setting']} scoring: {entry['metrics']['accuracy']:.3f}")
         generated = generation_rows(ws, config, run_id, data, tokens)

@@ -64,3 +64,14 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
 def test_missing_file_says_how_to_start(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="tunesmith init"):
         load_config(tmp_path / "tunesmith.yaml")
+
+
+def test_gates_must_name_metrics_the_task_reports() -> None:
+    raw = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+    raw["eval"]["gates"]["min"] = {"acuracy": 0.8}
+    with pytest.raises(ConfigError, match=r"eval.gates.min: \['acuracy'\] not reported"):
+        parse_config(raw)
+    raw["eval"]["gates"]["min"] = {"accuracy": 0.8}
+    raw["task"]["labels"] = ["billing", " "]
+    with pytest.raises(ConfigError, match="empty label"):
+        parse_config(raw)

@@ -267,6 +267,8 @@ class TaskConfig(_Strict):
                 raise ValueError("a classification task needs task.labels (at least two)")
             if len(set(self.labels)) != len(self.labels):
                 raise ValueError("task.labels has duplicates")
+            if any(not label.strip() for label in self.labels):
+                raise ValueError("task.labels has an empty label")
         if self.type == "extraction":
             if self.json_schema is None:
                 raise ValueError("an extraction task needs task.json_schema")
@@ -284,6 +286,10 @@ class TaskConfig(_Strict):
 class GatesConfig(_Strict):
     min: dict[str, float] = Field(
         default_factory=dict, description="Metric -> lowest value allowed, e.g. accuracy: 0.8."
+    )
+    max: dict[str, float] = Field(
+        default_factory=dict,
+        description="Metric -> highest value allowed, e.g. invalid_rate: 0.05.",
     )
     max_regression: dict[str, float] = Field(
         default_factory=dict,
@@ -315,6 +321,7 @@ class EvalConfig(_Strict):
         default=10, ge=1, description="Slices with fewer rows are reported but not judged."
     )
     gates: GatesConfig = Field(default_factory=GatesConfig, description="Promotion gates.")
+    seed: int = Field(default=0, description="Seed of the few-shot example choice.")
 
 
 class RegistryConfig(_Strict):
@@ -347,6 +354,25 @@ class ProjectConfig(_Strict):
         for field in [*self.eval.slices, self.task.label_field]:
             if field is not None and field not in self.data.meta_fields:
                 raise ValueError(f"'{field}' is used by task/eval but not in data.meta_fields")
+        return self
+
+    @model_validator(mode="after")
+    def _gates_name_reported_metrics(self) -> ProjectConfig:
+        from tunesmith.evaluate.metrics import known_metrics
+
+        known = known_metrics(self.task.type, self.task.json_schema)
+        gates = self.eval.gates
+        for kind, metrics in (
+            ("min", gates.min),
+            ("max", gates.max),
+            ("max_regression", gates.max_regression),
+        ):
+            unknown = sorted(set(metrics) - known)
+            if unknown:
+                raise ValueError(
+                    f"eval.gates.{kind}: {unknown} not reported for task.type "
+                    f"'{self.task.type}'; known: {sorted(known)}"
+                )
         return self
 
 

@@ -24,7 +24,7 @@ runner = CliRunner()
 def test_eval_writes_report_compare_slices_and_records(trained: tuple[Path, str]) -> None:
     root, run_id = trained
     ws = Workspace(root)
-    result = evaluate(ws, ws.load_config(), run_id, compare=True)
+    result = evaluate(ws, ws.load_config(), run_id, with_compare=True)
     report = json.loads((result.out_dir / "report.json").read_text())
     assert result.out_dir == root / "runs" / run_id / "eval"
     assert (result.out_dir / "confusion.png").stat().st_size > 1000
@@ -33,7 +33,7 @@ def test_eval_writes_report_compare_slices_and_records(trained: tuple[Path, str]
     assert report["data"]["rows"] == len(test_rows)
     metrics = report["metrics"]
     assert 0 <= metrics["accuracy"] <= 1 and 0 <= metrics["macro_f1"] <= 1
-    assert metrics["perplexity"] > 1
+    assert metrics["val_perplexity"] > 1
     assert sum(c["support"] for c in report["per_class"].values()) == len(test_rows)
     # every row is in exactly one slice value; small groups are reported, not judged
     for field in ("region", "customer_tier"):
@@ -74,7 +74,9 @@ def test_base_model_eval_goes_to_the_state_folder(trained: tuple[Path, str]) -> 
     root, _ = trained
     result = runner.invoke(app, ["eval", "--model", "base", "-w", str(root)])
     assert result.exit_code in (0, 1), result.output
-    report = json.loads((root / ".tunesmith/eval/base/report.json").read_text())
+    (folder,) = (root / ".tunesmith/eval").iterdir()
+    assert folder.name == "tiny-llama-support-tickets-v1"
+    report = json.loads((folder / "report.json").read_text())
     assert report["model"]["kind"] == "base" and report["model"]["adapter_sha256"] is None
 
 

@@ -152,7 +152,23 @@ def test_min_slice_ratio_per_field() -> None:
     assert "worst 'us' / best 'eu' = 0.500 < 0.800" in region["detail"]
     assert results["min slice ratio tier"]["passed"] is True
     channel = results["min slice ratio channel"]
-    assert channel["passed"] is True and "enough rows" in channel["detail"]
+    # a fairness gate with no evidence fails rather than passing silently
+    assert channel["passed"] is False and "enough rows" in channel["detail"]
+
+
+def test_min_slice_ratio_without_any_slice_fails() -> None:
+    (gate,) = check_gates(GatesConfig(min_slice_ratio=0.8), {}, {}, None)
+    assert gate["passed"] is False and "eval.slices is empty" in gate["detail"]
+
+
+def test_max_gate_and_regression_of_a_lower_is_better_metric() -> None:
+    gates = GatesConfig(max={"invalid_rate": 0.05}, max_regression={"invalid_rate": 0.01})
+    results = _by_name(check_gates(gates, {"invalid_rate": 0.2}, {}, {"invalid_rate": 0.0}))
+    ceiling = results["max invalid_rate"]
+    assert ceiling["passed"] is False and ceiling["detail"] == "0.200 > 0.050"
+    # invalid answers rising from 0.0 to 0.2 is a regression of +0.2, not a drop of -0.2
+    regression = results["max regression invalid_rate"]
+    assert regression["passed"] is False and regression["value"] == pytest.approx(0.2)
 
 
 def test_no_slice_gates_without_min_slice_ratio() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tunesmith.data.version import sha256_file
 from tunesmith.evaluate.run import evaluate
 from tunesmith.governance import audit
 from tunesmith.workspace import Workspace
@@ -60,10 +61,10 @@ def test_generation_task_scores_chrf_rouge_and_perplexity(
     assert report["main_metric"] == "chrf" and report["method"] == "generation"
     assert report["task"]["type"] == "generation"
     metrics = report["metrics"]
-    assert {"chrf", "rouge_l", "exact_match", "perplexity"} <= set(metrics)
+    assert {"chrf", "rouge_l", "exact_match", "val_perplexity"} <= set(metrics)
     assert 0.0 <= metrics["chrf"] <= 100.0
     assert _in_unit_interval(metrics["rouge_l"]) and _in_unit_interval(metrics["exact_match"])
-    assert metrics["perplexity"] > 1 and math.isfinite(metrics["perplexity"])
+    assert metrics["val_perplexity"] > 1 and math.isfinite(metrics["val_perplexity"])
     assert "accuracy" not in metrics and report["per_class"] is None
     assert not (result.out_dir / "confusion.png").exists()
     test_rows = (root / "datasets/support-tickets/v1/test.jsonl").read_text().splitlines()
@@ -114,7 +115,8 @@ def test_extraction_task_on_a_data_file(workspace: tuple[Path, str], tmp_path: P
     data.write_text("".join(json.dumps(r) + "\n" for r in rows))
     ws = Workspace(root)
     result = evaluate(ws, ws.load_config(), run_id, data_file=data)
-    assert result.out_dir == root / "runs" / run_id / "eval-routing-json"
+    digest = sha256_file(data)[:8]
+    assert result.out_dir == root / "runs" / run_id / f"eval-routing-json-{digest}"
     report = json.loads((result.out_dir / "report.json").read_text())
     assert report["main_metric"] == "field_f1"
     assert report["data"]["split"] == "file" and report["data"]["rows"] == len(rows)
@@ -147,4 +149,5 @@ def test_a_base_model_data_file_report_keeps_the_split_report(
     data.write_text("\n".join(lines[:3]) + "\n")
     result = evaluate(ws, ws.load_config(), "base", data_file=data)
     assert result.report["data"]["split"] == "file"
-    assert result.out_dir != ws.state_dir / "eval" / "base"
+    split_report = evaluate(ws, ws.load_config(), "base").out_dir
+    assert result.out_dir != split_report and (result.out_dir / "report.json").is_file()

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tunesmith.cli.common import WorkspaceOption, app, console, fail, progress_bar
+from tunesmith.cli.common import WorkspaceOption, app, console, err_console, fail, progress_bar
 from tunesmith.config import ConfigError
 from tunesmith.workspace import open_workspace
 
@@ -49,6 +49,8 @@ def eval_command(
             result = evaluate(ws, config, model, data, compare, start)
     except (ConfigError, EvalInputError, AuditError, OSError) as err:
         raise fail(str(err)) from None
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     report = result.report
     main = report["main_metric"]
     data = report["data"]

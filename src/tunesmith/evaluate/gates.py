@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from tunesmith.config import GatesConfig
+from tunesmith.evaluate.metrics import LOWER_IS_BETTER
 
 
-def _gate(name: str, metric: str, value: float | None, threshold: float, passed: bool, detail: str):
+def _gate(
+    name: str, metric: str, value: float | None, threshold: float, passed: bool, detail: str
+) -> dict[str, Any]:
     return {
         "gate": name,
         "metric": metric,
@@ -36,6 +39,15 @@ def check_gates(
             results.append(
                 _gate(f"min {metric}", metric, value, floor, ok, f"{value:.3f} {sign} {floor:.3f}")
             )
+    for metric, ceiling in gates.max.items():
+        value = metrics.get(metric)
+        if value is None:
+            results.append(_gate(f"max {metric}", metric, None, ceiling, False, "not measured"))
+        else:
+            ok = value <= ceiling
+            sign = "<=" if ok else ">"
+            detail = f"{value:.3f} {sign} {ceiling:.3f}"
+            results.append(_gate(f"max {metric}", metric, value, ceiling, ok, detail))
     for metric, allowed in gates.max_regression.items():
         name = f"max regression {metric}"
         if champion is None:
@@ -46,17 +58,22 @@ def check_gates(
         if value is None or before is None:
             results.append(_gate(name, metric, None, allowed, False, "not measured"))
             continue
-        drop = before - value
+        # a regression is a fall for most metrics, a rise for error rates and perplexity
+        drop = value - before if metric in LOWER_IS_BETTER else before - value
         ok = drop <= allowed
         detail = f"champion {before:.3f} -> {value:.3f} (drop {drop:+.3f}, allowed {allowed:.3f})"
         results.append(_gate(name, metric, drop, allowed, ok, detail))
     if gates.min_slice_ratio is not None:
+        if not slices:
+            detail = "eval.slices is empty: nothing to compare"
+            results.append(_gate("min slice ratio", "", None, gates.min_slice_ratio, False, detail))
         for field, audit in slices.items():
             ratio = audit["ratio"]
             name = f"min slice ratio {field}"
             if ratio is None:
-                detail = "no slice has enough rows to judge"
-                results.append(_gate(name, field, None, gates.min_slice_ratio, True, detail))
+                # a fairness gate with no evidence must not pass
+                detail = "no slice has enough rows to judge (eval.min_slice_rows)"
+                results.append(_gate(name, field, None, gates.min_slice_ratio, False, detail))
                 continue
             ok = ratio >= gates.min_slice_ratio
             detail = (

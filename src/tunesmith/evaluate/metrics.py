@@ -14,6 +14,22 @@ from typing import Any
 
 INVALID = "<invalid>"
 MAIN_METRIC = {"classification": "accuracy", "extraction": "field_f1", "generation": "chrf"}
+# what each task type reports; extraction adds exact.<field> and f1.<field> per schema property
+METRICS = {
+    "classification": ("accuracy", "macro_f1", "invalid_rate", "val_perplexity"),
+    "extraction": ("parse_rate", "schema_valid_rate", "field_exact", "field_f1", "val_perplexity"),
+    "generation": ("exact_match", "chrf", "rouge_l", "val_perplexity"),
+}
+LOWER_IS_BETTER = frozenset({"invalid_rate", "val_perplexity"})
+
+
+def known_metrics(task_type: str, schema: dict[str, Any] | None) -> set[str]:
+    """Every metric name `tunesmith eval` can report for this task."""
+    names = set(METRICS[task_type])
+    if task_type == "extraction" and schema:
+        for field in schema.get("properties", {}):
+            names |= {f"exact.{field}", f"f1.{field}"}
+    return names
 
 
 def classification(
@@ -77,7 +93,8 @@ def token_f1(predicted: Any, reference: Any) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def _parse_json(text: str) -> Any:
+def parse_json(text: str) -> Any:
+    """JSON, also inside a ```json fence as chat models like to write it."""
     text = text.strip()
     fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, flags=re.DOTALL)
     return json.loads(fenced.group(1) if fenced else text)
@@ -96,11 +113,11 @@ def extraction(
     f1: dict[str, float] = dict.fromkeys(fields, 0.0)
     for reference, output in zip(references, outputs, strict=True):
         try:
-            gold = _parse_json(reference)
+            gold = parse_json(reference)
         except json.JSONDecodeError:
             gold = {}
         try:
-            answer = _parse_json(output)
+            answer = parse_json(output)
             parsed += 1
         except json.JSONDecodeError:
             answer = None

@@ -12,7 +12,7 @@ import torch
 
 from tunesmith.config import EvalConfig, TaskConfig
 from tunesmith.evaluate.generate import generate
-from tunesmith.evaluate.rows import parse_label
+from tunesmith.evaluate.rows import EvalInputError, parse_label
 from tunesmith.evaluate.scoring import build_trie, score_labels
 from tunesmith.train.tokenize import IGNORE, encode
 
@@ -57,7 +57,10 @@ def predict(
     labels = margins = None
     if task.type == "classification" and method == "scoring":
         assert task.labels is not None
-        trie = build_trie(tokenizer, task.labels, task.answer_prefix)
+        try:
+            trie = build_trie(tokenizer, task.labels, task.answer_prefix)
+        except ValueError as err:
+            raise EvalInputError(f"task.labels: {err}") from None
         scores = score_labels(model, ids, trie, pad, settings.batch_size, on_batch)
         # confidence of the choice: probability mass of the best label minus the runner-up
         probs = torch.softmax(scores, dim=1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -127,25 +126,34 @@ def plot_confusion(matrix: list[list[int]], labels: list[str], path: Path) -> No
 
 
 def write_report(
-    report: dict[str, Any], out_dir: Path, confusion: list[list[int]] | None
+    report: dict[str, Any],
+    out_dir: Path,
+    confusion: list[list[int]] | None,
+    predictions: list[dict[str, Any]],
 ) -> list[Path]:
-    """report.json, report.md (and confusion.png) in `out_dir`, replaced all at once."""
+    """report.json, report.md, predictions.jsonl (and confusion.png), replaced all at once."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
+    old: Path | None = None
     try:
         (staging / "report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         (staging / "report.md").write_text(markdown(report), encoding="utf-8")
+        lines = "".join(json.dumps(p) + "\n" for p in predictions)
+        (staging / "predictions.jsonl").write_text(lines, encoding="utf-8")
         if confusion is not None:
             plot_confusion(confusion, report["task"]["labels"], staging / "confusion.png")
         staging.chmod(0o755)
-        old = None
         if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}-old-{os.getpid()}")
+            # two renames, not one: a folder cannot replace a non-empty folder atomically
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-old-", dir=out_dir.parent))
+            old.rmdir()
             out_dir.rename(old)
         staging.rename(out_dir)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        if old is not None and not out_dir.exists():
+            old.rename(out_dir)  # the previous report comes back rather than vanishing
         raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
     return sorted(out_dir.iterdir())

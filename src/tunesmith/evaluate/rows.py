@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.config import TaskConfig
+from tunesmith.evaluate.metrics import parse_json
+
+ROLES = ("system", "user", "assistant", "tool")
 
 
 class EvalInputError(ValueError):
@@ -44,6 +47,13 @@ def parse_label(text: str, labels: list[str], answer_prefix: str) -> str | None:
     return best
 
 
+def _is_json_object(text: str) -> bool:
+    try:
+        return isinstance(parse_json(text), dict)
+    except json.JSONDecodeError:
+        return False
+
+
 def _row(record: Any, where: str, task: TaskConfig) -> EvalRow:
     if not isinstance(record, dict) or not isinstance(record.get("messages"), list):
         raise EvalInputError(f"{where}: field 'messages': expected a list of messages")
@@ -59,10 +69,21 @@ def _row(record: Any, where: str, task: TaskConfig) -> EvalRow:
     for i, message in enumerate(messages):
         if not isinstance(message, dict) or not isinstance(message.get("content"), str):
             raise EvalInputError(f"{where}: field 'messages[{i}].content': expected a string")
-    if not any(m.get("role") == "user" for m in messages[:-1]):
+        if message.get("role") not in ROLES:
+            raise EvalInputError(
+                f"{where}: field 'messages[{i}].role': expected one of {list(ROLES)}, "
+                f"got {message.get('role')!r}"
+            )
+    if not any(m["role"] == "user" for m in messages[:-1]):
         raise EvalInputError(f"{where}: field 'messages': no user message before the answer")
     meta = record.get("meta") or {}
+    if not isinstance(meta, dict):
+        raise EvalInputError(f"{where}: field 'meta': expected an object")
     reference = messages[-1]["content"]
+    if task.type == "extraction" and not _is_json_object(reference):
+        raise EvalInputError(
+            f"{where}: field 'messages[-1].content': an extraction reference must be a JSON object"
+        )
     label = None
     if task.type == "classification":
         assert task.labels is not None
@@ -88,11 +109,17 @@ def read_rows(path: Path, task: TaskConfig) -> list[EvalRow]:
     if not path.is_file():
         raise EvalInputError(f"{path}: not found")
     rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            where = f"{path}: row {number}"
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise EvalInputError(
+                    f"{where}: not UTF-8 ({err.reason} at byte {err.start})"
+                ) from None
             if not line.strip():
                 continue
-            where = f"{path}: row {number}"
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from tunesmith.models.run_model import (
     merged_model,
     weights_file_name,
 )
+from tunesmith.train.lineage import hardware
 from tunesmith.workspace import Workspace
 
 
@@ -47,13 +47,6 @@ class Target:
                 "weights_sha256": self.base_record.get("weights_sha256"),
             },
         }
-
-
-def registry_exists(ws: Workspace) -> bool:
-    """Whether a registry could hold versions: a server is configured or the store exists."""
-    from tunesmith.train.tracking import URI_ENV
-
-    return bool(os.environ.get(URI_ENV)) or (ws.state_dir / "mlflow.db").is_file()
 
 
 def _run_target(ws: Workspace, ref: str, run_id: str, registry: dict | None) -> Target:
@@ -84,29 +77,50 @@ def resolve_target(ws: Workspace, config: ProjectConfig, ref: str) -> Target:
             raise EvalInputError(str(err)) from None
         return Target("base", None, None, base.path, base.to_json(), None, None)
     if "/" in ref or "@" in ref:
+        from mlflow.exceptions import MlflowException
+
         from tunesmith.registry import RegistryError, resolve
 
         try:
             version = resolve(ws, ref)
-        except (LookupError, RegistryError) as err:
-            raise EvalInputError(str(err).strip("'\"")) from None
+        except (LookupError, RegistryError, MlflowException) as err:
+            raise EvalInputError(f"{ref}: {err.args[0] if err.args else err}") from None
         registry = {"name": version.name, "version": version.version}
         return _run_target(ws, ref, version.run_id, registry)
     return _run_target(ws, ref, ref, None)
 
 
-def champion_target(ws: Workspace, config: ProjectConfig) -> Target | None:
-    """The registered champion of this project's model name, if there is one."""
-    if not registry_exists(ws):
-        return None
-    from tunesmith.registry import RegistryError, default_name, resolve
+def champion_target(ws: Workspace, name: str) -> Target | None:
+    """The version `name@champion` points at; None only when there is no such alias."""
+    from mlflow.exceptions import MlflowException
 
-    ref = f"{default_name(config)}@champion"
-    try:
-        version = resolve(ws, ref)
-    except (LookupError, RegistryError):
+    from tunesmith.registry import RegistryError, resolve
+    from tunesmith.registry.store import alias_version, client, store_exists
+
+    if not store_exists(ws):
         return None
-    return _run_target(ws, ref, version.run_id, {"name": version.name, "version": version.version})
+    ref = f"{name}@champion"
+    try:
+        version = alias_version(client(ws), name, "champion")
+        if version is None:
+            return None
+        found = resolve(ws, f"{name}/{version}")
+    except LookupError as err:
+        if "no registered model" in str(err):
+            return None
+        raise EvalInputError(f"champion {ref}: {err.args[0]}") from None
+    except (RegistryError, MlflowException) as err:
+        # a champion that cannot be read must not turn into "no champion to compare"
+        raise EvalInputError(f"champion {ref}: {err}") from None
+    try:
+        return _run_target(ws, ref, found.run_id, {"name": name, "version": version})
+    except EvalInputError as err:
+        raise EvalInputError(f"champion {ref}: {err}") from None
+
+
+def device() -> torch.device:
+    """The first GPU when there is one; inference runs in the dtype the weights load in."""
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def load_model(ws: Workspace, target: Target) -> tuple[Any, Any]:
@@ -114,13 +128,16 @@ def load_model(ws: Workspace, target: Target) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if target.run_id is None:
-        model = AutoModelForCausalLM.from_pretrained(target.base_path, dtype=torch.float32)
+        # the dtype training would pick on this hardware, so base and tuned compare like for like
+        dtype = torch.bfloat16 if hardware()["bf16"] else torch.float32
+        model = AutoModelForCausalLM.from_pretrained(target.base_path, dtype=dtype)
         tokenizer_dir = target.base_path
     else:
         try:
             model, tokenizer_dir, _ = merged_model(ws, target.run_id)
         except RunModelError as err:
             raise EvalInputError(str(err)) from None
+    model.to(device())
     tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token

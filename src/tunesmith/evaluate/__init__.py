@@ -1,0 +1,1 @@
+"""Evaluation: task metrics, the prompt-versus-fine-tune comparison, slices and gates."""

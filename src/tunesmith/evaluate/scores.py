@@ -1,0 +1,70 @@
+"""One model scored on the eval rows: task metrics, validation perplexity, cost."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tunesmith.config import ProjectConfig
+from tunesmith.evaluate import metrics as task_scores
+from tunesmith.evaluate.predict import Predictions, perplexity, predict
+from tunesmith.evaluate.rows import EvalRow
+
+# description, total rows -> advance(n); the CLI passes a rich progress bar
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+
+def no_progress(description: str, total: int) -> Callable[[int], None]:
+    return lambda n: None
+
+
+def task_metrics(
+    config: ProjectConfig, rows: list[EvalRow], preds: Predictions, index: list[int]
+) -> dict[str, float]:
+    """The task's metrics over the rows at `index` (all rows, or one slice)."""
+    task = config.task
+    if task.type == "classification":
+        assert preds.labels is not None and task.labels is not None
+        gold = [rows[i].label or "" for i in index]
+        return task_scores.classification(gold, [preds.labels[i] for i in index], task.labels)[0]
+    refs = [rows[i].reference for i in index]
+    outs = [preds.answers[i] for i in index]
+    if task.type == "extraction":
+        assert task.json_schema is not None
+        return task_scores.extraction(refs, outs, task.json_schema)
+    return task_scores.generation(refs, outs)
+
+
+def cost(preds: Predictions) -> dict[str, float]:
+    n = len(preds.prompt_tokens)
+    return {
+        "prompt_tokens_per_request": sum(preds.prompt_tokens) / n,
+        "latency_ms_per_request": 1000 * preds.seconds / n,
+    }
+
+
+def score_model(
+    config: ProjectConfig,
+    model_and_tokenizer: tuple[Any, Any],
+    rows: list[EvalRow],
+    val_path: Path,
+    description: str,
+    progress: ProgressFactory,
+) -> tuple[Predictions, dict[str, float]]:
+    """Predictions with the production prompt, the task metrics and `val_perplexity`."""
+    model, tokenizer = model_and_tokenizer
+    task = config.task
+    method = config.eval.classify_by if task.type == "classification" else "generation"
+    advance = progress(description, len(rows))
+    preds = predict(model, tokenizer, [r.prompt for r in rows], task, config.eval, method, advance)
+    metrics = task_metrics(config, rows, preds, list(range(len(rows))))
+    if val_path.is_file():
+        # the validation split: the held-out text the run's loss was measured on
+        lines = val_path.read_text(encoding="utf-8").splitlines()
+        records = [json.loads(line) for line in lines if line.strip()]
+        value = perplexity(model, tokenizer, records, config.train.max_length)
+        if value is not None:
+            metrics["val_perplexity"] = value
+    return preds, metrics
