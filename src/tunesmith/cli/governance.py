@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tunesmith.cli.common import WorkspaceOption, app, console, fail
+from tunesmith.cli.common import WorkspaceOption, app, audit_app, console, fail
 from tunesmith.workspace import open_workspace
 
 
@@ -78,3 +78,85 @@ def lineage_table(traced: dict[str, Any]) -> Table:
     for path, digest in traced["sources"].items():
         row("source", path, digest)
     return table
+
+
+@audit_app.command("verify")
+def audit_verify(
+    workspace: WorkspaceOption = None,
+    head: Annotated[
+        str | None, typer.Option(help="A head hash recorded earlier that must still be there.")
+    ] = None,
+) -> None:
+    """Check every entry's hash and link; exit 1 naming the first bad entry."""
+    from tunesmith.governance import audit
+
+    ws = open_workspace(workspace)
+    report = audit.verify(audit.audit_path(ws.state_dir), expected_head=head)
+    if not report.ok:
+        raise fail(report.message)
+    console.print(report.message)
+
+
+@audit_app.command("log")
+def audit_log(workspace: WorkspaceOption = None) -> None:
+    """List the audit entries: when, who, what, on which subject."""
+    from tunesmith.governance import audit
+
+    ws = open_workspace(workspace)
+    try:
+        entries = audit.entries(audit.audit_path(ws.state_dir))
+    except audit.AuditError as err:
+        raise fail(str(err)) from None
+    table = Table(title=f"audit log of {ws.root}")
+    for column in ("seq", "time", "actor", "action", "subject", "hash"):
+        table.add_column(column, overflow="fold")
+    for entry in entries:
+        table.add_row(
+            str(entry.seq), entry.time, entry.actor, entry.action, entry.subject, entry.hash[:12]
+        )
+    console.print(table)
+
+
+@app.command("lineage")
+def lineage_command(
+    source: Annotated[str | None, typer.Option(help="Source file as named in the config.")] = None,
+    row: Annotated[int | None, typer.Option(help="Row number in that source (1-based).")] = None,
+    run: Annotated[str | None, typer.Option(help="Run id to trace back to its sources.")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="NAME/VERSION or NAME@ALIAS to trace back to its sources.")
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Which dataset versions, runs and models hold a source row, or what a model was made from."""
+    from tunesmith.cli.governance import lineage_table
+    from tunesmith.governance.lineage import (
+        models_of_runs,
+        trace_model,
+        trace_run,
+        trace_source_row,
+    )
+
+    ws = open_workspace(workspace)
+    if run or model:
+        try:
+            traced = trace_model(ws, model) if model else trace_run(ws, str(run))
+        except (FileNotFoundError, LookupError) as err:
+            raise fail(str(err)) from None
+        console.print(lineage_table(traced))
+        return
+    if source is None or row is None:
+        raise fail("give --source and --row, --run, or --model")
+    try:
+        appearances, runs = trace_source_row(ws, source, row)
+    except LookupError as err:
+        raise fail(str(err)) from None
+    table = Table(title=f"{source} row {row}")
+    table.add_column("dataset version")
+    table.add_column("in the data", justify="center")
+    table.add_column("how", overflow="fold")
+    for appearance in appearances:
+        table.add_row(appearance.dataset, "yes" if appearance.carried else "no", appearance.how)
+    console.print(table)
+    console.print("runs trained on it: " + (", ".join(runs) if runs else "none"))
+    models = models_of_runs(ws, runs)
+    console.print("model versions trained on it: " + (", ".join(models) if models else "none"))
