@@ -230,7 +230,9 @@ def test_the_audit_log_records_every_step_and_catches_tampering(story: Story) ->
     assert actions.count("register") == 3  # run 1, run 2, run 2's new report
     assert actions.count("promote") == 1  # the refused promotions left no entry
     approval = next(e for e in entries if e.action == "approve")
-    assert approval.actor == "alice" and approval.subject == f"{NAME}/1"
+    # the approver named by --by, and who ran the command
+    assert approval.details["by"] == "alice" and approval.actor == "ci"
+    assert approval.subject == f"{NAME}/1"
 
     code, out = _verify(story.root)
     assert code == 0 and f"audit log ok: {len(lines)} entries" in out, out

@@ -55,17 +55,26 @@ def make_run(ws: Workspace) -> MakeRun:
         finished: bool = True,
         tracked: bool = True,
         audited: bool = False,
+        full: bool = False,
     ) -> str:
         n = next(count)
-        run_id = f"support-tickets-v1-lora-20261128T1800{n:02d}Z-ab{n:02x}"
+        method = "full" if full else "lora"
+        run_id = f"support-tickets-v1-{method}-20261128T1800{n:02d}Z-ab{n:02x}"
         run_dir = ws.runs_dir / run_id
         adapter = run_dir / "adapter"
         adapter.mkdir(parents=True)
-        (adapter / "adapter_config.json").write_text(json.dumps({"r": 8, "peft_type": "LORA"}))
         weights = np.full((4, 4), float(n), dtype=np.float32)
-        save_file({"lora_A": weights}, str(adapter / "adapter_model.safetensors"))
+        if full:  # a full fine-tune saves the whole model, as transformers names it
+            (adapter / "config.json").write_text(json.dumps({"model_type": "llama"}))
+            weights_file = adapter / "model.safetensors"
+        else:
+            (adapter / "adapter_config.json").write_text(json.dumps({"r": 8, "peft_type": "LORA"}))
+            weights_file = adapter / "adapter_model.safetensors"
+        save_file({"lora_A": weights}, str(weights_file))
         config = ws.load_config()
-        (run_dir / "config.yaml").write_text(yaml.safe_dump(config.model_dump(mode="json")))
+        dumped = config.model_dump(mode="json")
+        dumped["train"]["method"] = method
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(dumped))
         lineage = {
             "run_id": run_id,
             "dataset": {
@@ -89,8 +98,7 @@ def make_run(ws: Workspace) -> MakeRun:
         if accuracy is not None:
             write_report(ws, run_id, accuracy)
         if audited:
-            weights_sha = sha256_file(adapter / "adapter_model.safetensors")
-            outputs = {"adapter_model.safetensors": weights_sha}
+            outputs = {weights_file.name: sha256_file(weights_file)}
             audit.append(audit.audit_path(ws.state_dir), "train", run_id, outputs=outputs)
         if tracked:
             tracker = Tracker(ws.state_dir, config.project, run_id)

@@ -1,16 +1,30 @@
-"""A finished run's eval report in the shape of /work/notes/interfaces.md."""
+"""A finished run's eval report in the shape of /work/notes/interfaces.md, and the `eval`
+audit entry that `tunesmith eval` appends for it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 from tunesmith.data.version import sha256_file
+from tunesmith.governance import audit
 from tunesmith.workspace import Workspace
 
 NAME = "support-router"
 BASE_SHA = hashlib.sha256(b"base weights").hexdigest()
+
+
+def champion_of(version: int, run_id: str, name: str = NAME) -> dict[str, Any]:
+    """The report's `champion`: which registered version the regression gates compared with."""
+    return {
+        "ref": f"{name}@champion",
+        "name": name,
+        "version": version,
+        "run_id": run_id,
+        "metrics": {"accuracy": 0.9, "macro_f1": 0.8},
+    }
 
 
 def eval_report(run_id: str, adapter_sha: str, accuracy: float) -> dict[str, Any]:
@@ -49,6 +63,7 @@ def eval_report(run_id: str, adapter_sha: str, accuracy: float) -> dict[str, Any
         "metrics": {"accuracy": accuracy, "macro_f1": 0.8},
         "per_class": None,
         "slices": {},
+        "registry_name": NAME,
         "champion": None,
         "gates": gates,
         "passed": all(g["passed"] for g in gates),
@@ -56,9 +71,29 @@ def eval_report(run_id: str, adapter_sha: str, accuracy: float) -> dict[str, Any
     }
 
 
-def write_report(ws: Workspace, run_id: str, accuracy: float) -> None:
+def write_report(
+    ws: Workspace,
+    run_id: str,
+    accuracy: float,
+    edit: Callable[[dict[str, Any]], None] | None = None,
+    audited: bool = True,
+) -> None:
+    """Write the report as eval would; `edit` changes it first, `audited` logs the eval entry."""
     run_dir = ws.runs_dir / run_id
-    adapter_sha = sha256_file(run_dir / "adapter" / "adapter_model.safetensors")
+    weights = next(p for p in sorted((run_dir / "adapter").glob("*.safetensors")))
+    adapter_sha = sha256_file(weights)
     (run_dir / "eval").mkdir(exist_ok=True)
     report = eval_report(run_id, adapter_sha, accuracy)
-    (run_dir / "eval" / "report.json").write_text(json.dumps(report, indent=2))
+    if edit is not None:
+        edit(report)
+    path = run_dir / "eval" / "report.json"
+    path.write_text(json.dumps(report, indent=2))
+    if audited:
+        audit.append(
+            audit.audit_path(ws.state_dir),
+            "eval",
+            run_id,
+            inputs={"test.jsonl": hashlib.sha256(b"test").hexdigest(), "adapter": adapter_sha},
+            outputs={"report.json": sha256_file(path)},
+            details={"model": run_id, "passed": report["passed"]},
+        )

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
+
+import pytest
 import yaml
+from mlflow.exceptions import MlflowException
 from typer.testing import CliRunner
 
 from tunesmith.cli import app
+from tunesmith.registry import store
 from tunesmith.workspace import Workspace
 
 from .conftest import MakeRun
-from .fakes import NAME
+from .fakes import NAME, write_report
 
 runner = CliRunner()
 
@@ -59,4 +65,72 @@ def test_the_registry_commands(ws: Workspace, make_run: MakeRun) -> None:
     code, out = _run(ws, "rollback", NAME)
     assert code == 1 and "no previous champion" in out, out
     code, out = _run(ws, "audit", "verify")
-    assert code == 0 and "4 entries" in out, out
+    # three evals (written by the fake eval), two registrations, an approval, a promotion
+    assert code == 0 and "7 entries" in out, out
+
+
+def _one_line_error(code: int, out: str, exception: BaseException | None) -> str:
+    # an exception escaping the command (not typer's exit) is what main() calls internal
+    assert isinstance(exception, SystemExit) and code == 1, (code, out, exception)
+    (line,) = out.strip().splitlines()
+    assert line.startswith("error: "), line
+    return line
+
+
+def test_mlflow_failures_are_one_line_errors(
+    ws: Workspace, make_run: MakeRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_id = make_run()
+    assert _run(ws, "register", run_id)[0] == 0
+    seen: list[str | None] = []
+
+    def unreachable(**_: str) -> None:
+        seen.append(os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES"))
+        # a proxy in front of the server answers with a page of HTML
+        raise MlflowException("API request to http://mlflow:5000 failed:\n<html>\n502</html>")
+
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", raising=False)
+    monkeypatch.setattr(store, "MlflowClient", unreachable)
+    commands = [
+        ("register", run_id),
+        ("approve", f"{NAME}/1", "--by", "alice"),
+        ("promote", f"{NAME}/1", "--alias", "champion"),
+        ("rollback", NAME),
+        ("models", "list"),
+        ("models", "show", NAME),
+        ("models", "show", f"{NAME}/1"),
+    ]
+    for args in commands:
+        result = runner.invoke(app, [*args, "-w", str(ws.root)])
+        line = _one_line_error(result.exit_code, result.output, result.exception)
+        assert "API request to http://mlflow:5000 failed: <html> 502</html>" in line, args
+    # retries are cut to seconds while a command runs, and the setting is put back after
+    assert seen and set(seen) == {"2"}
+    assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ
+
+
+def test_a_hand_edited_report_is_one_line_at_register(ws: Workspace, make_run: MakeRun) -> None:
+    run_id = make_run(accuracy=0.62)
+    path = ws.runs_dir / run_id / "eval" / "report.json"
+    report = json.loads(path.read_text())
+    report["passed"] = True
+    path.write_text(json.dumps(report, indent=2))
+    result = runner.invoke(app, ["register", run_id, "-w", str(ws.root)])
+    line = _one_line_error(result.exit_code, result.output, result.exception)
+    assert "not the report `tunesmith eval` wrote" in line and "re-run tunesmith eval" in line
+
+
+def test_register_warns_when_the_champion_takes_a_failing_eval(
+    ws: Workspace, make_run: MakeRun
+) -> None:
+    run_id = make_run()
+    for args in (
+        ("register", run_id),
+        ("approve", f"{NAME}/1", "--by", "alice"),
+        ("promote", f"{NAME}/1", "--alias", "champion"),
+    ):
+        assert _run(ws, *args)[0] == 0
+    write_report(ws, run_id, 0.5)
+    code, out = _run(ws, "register", run_id)
+    assert code == 0 and "its new eval report is attached (passed: false)" in out, out
+    assert f"warning: {NAME}/1 is still champion" in out, out

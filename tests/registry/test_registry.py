@@ -19,12 +19,13 @@ from tunesmith.registry import (
     resolve,
     rollback,
     show_model,
+    standings,
 )
 from tunesmith.train.tracking import tracking_uri
 from tunesmith.workspace import Workspace
 
 from .conftest import MakeRun
-from .fakes import BASE_SHA, NAME, write_report
+from .fakes import BASE_SHA, NAME, champion_of, write_report
 
 POLICY = RegistryConfig(required_approvals=1)
 
@@ -35,7 +36,9 @@ def _client(ws: Workspace) -> MlflowClient:
 
 
 def _actions(ws: Workspace) -> list[tuple[str, str]]:
-    return [(e.action, e.subject) for e in audit.entries(audit.audit_path(ws.state_dir))]
+    """The registry's entries and training's; the fake eval's entries are left out."""
+    log = audit.entries(audit.audit_path(ws.state_dir))
+    return [(e.action, e.subject) for e in log if e.action != "eval"]
 
 
 def test_register_creates_a_version_carrying_the_record(ws: Workspace, make_run: MakeRun) -> None:
@@ -61,11 +64,11 @@ def test_register_creates_a_version_carrying_the_record(ws: Workspace, make_run:
     assert mv.source == f"{run.info.artifact_uri}/adapter"
     assert Path(mv.source.removeprefix("file://"), "adapter_model.safetensors").is_file()
     detail = _client(ws).get_model_version(NAME, "1")
-    assert run_id in detail.description and "registry/support-router/record.json" in (
-        detail.description
-    )
+    artifact = f"registry/support-router/record-{mv.record_sha256[:12]}.json"
+    assert mv.tags["record.path"] == artifact
+    assert run_id in detail.description and artifact in detail.description
     assert _actions(ws) == [("register", f"{NAME}/1")]
-    entry = audit.entries(audit.audit_path(ws.state_dir))[0]
+    entry = audit.entries(audit.audit_path(ws.state_dir))[-1]
     assert entry.outputs["record.json"] == mv.record_sha256
     assert {"adapter/adapter_model.safetensors", "eval/report.json"} <= set(entry.inputs)
 
@@ -92,8 +95,9 @@ def test_a_new_eval_report_refreshes_the_version_and_makes_approvals_stale(
     refreshed = register(ws, run_id, NAME)
     assert refreshed.eval_updated and refreshed.version.version == 1
     assert refreshed.version.tags["eval.accuracy"] == "0.95"
-    assert refreshed.version.current_approvals() == []
-    with pytest.raises(RegistryError, match=r"needs 1 distinct approval.*previous record"):
+    stale = standings(refreshed.version, refreshed.version.record_sha256, POLICY, [])
+    assert [s.why for s in stale] == ["of an earlier record"]
+    with pytest.raises(RegistryError, match=r"needs 1 distinct approval.*of an earlier record"):
         promote(ws, f"{NAME}/1", "champion", POLICY)
 
 
@@ -168,6 +172,9 @@ def test_approve_promote_resolve_and_rollback(ws: Workspace, make_run: MakeRun) 
     with pytest.raises(RegistryError, match="a challenger must be another version"):
         promote(ws, f"{NAME}/1", "challenger", POLICY)
     promote(ws, f"{NAME}/2", "challenger", POLICY)
+    # the challenger is evaluated against the champion it would replace
+    write_report(ws, second, 0.92, edit=lambda r: r.update(champion=champion_of(1, first)))
+    register(ws, second, NAME)
     approve(ws, f"{NAME}/2", "bob", "", POLICY)
     done = promote(ws, f"{NAME}/2", "champion", POLICY)
     assert done.previous == 1 and done.cleared == ["challenger"]
@@ -197,24 +204,29 @@ def test_approve_promote_resolve_and_rollback(ws: Workspace, make_run: MakeRun) 
         ("approve", f"{NAME}/1"),
         ("promote", f"{NAME}/1"),
         ("promote", f"{NAME}/2"),
+        ("register", f"{NAME}/2"),
         ("approve", f"{NAME}/2"),
         ("promote", f"{NAME}/2"),
         ("rollback", f"{NAME}/1"),
     ]
-    entries = audit.entries(audit.audit_path(ws.state_dir))
-    assert entries[2].actor == "alice" and entries[-1].actor == "dave"
+    entries = [e for e in audit.entries(audit.audit_path(ws.state_dir)) if e.action != "eval"]
+    # the approver is who --by names; the actor is who ran the command
+    assert entries[2].details["by"] == "alice" and entries[2].actor == "ci"
+    assert entries[-1].actor == "dave"
     assert entries[-1].details["previous"] == f"{NAME}/2"
 
 
 def test_rollback_refuses_a_previous_champion_that_no_longer_passes(
     ws: Workspace, make_run: MakeRun
 ) -> None:
-    first = make_run()
+    first, second = make_run(), make_run()
     register(ws, first, NAME)
-    register(ws, make_run(), NAME)
-    for version in (1, 2):
-        approve(ws, f"{NAME}/{version}", "alice", "", POLICY)
-        promote(ws, f"{NAME}/{version}", "champion", POLICY)
+    approve(ws, f"{NAME}/1", "alice", "", POLICY)
+    promote(ws, f"{NAME}/1", "champion", POLICY)
+    write_report(ws, second, 0.9, edit=lambda r: r.update(champion=champion_of(1, first)))
+    register(ws, second, NAME)
+    approve(ws, f"{NAME}/2", "alice", "", POLICY)
+    promote(ws, f"{NAME}/2", "champion", POLICY)
     write_report(ws, first, 0.5)
     register(ws, first, NAME)  # the new, failing report replaces the old one
     with pytest.raises(RegistryError, match=r"cannot make .*/1 champion.*min accuracy"):
@@ -236,7 +248,7 @@ def test_resolve_names_what_is_missing(ws: Workspace, make_run: MakeRun) -> None
 
 def test_a_record_edited_after_registration_is_refused(ws: Workspace, make_run: MakeRun) -> None:
     mv = register(ws, make_run(), NAME).version
-    artifact = Path(mv.source.removeprefix("file://")).parent / "registry" / NAME / "record.json"
+    artifact = Path(mv.source.removeprefix("file://")).parent / mv.tags["record.path"]
     record = json.loads(artifact.read_text())
     record["eval"]["passed"] = True
     record["eval"]["metrics"]["accuracy"] = 0.99

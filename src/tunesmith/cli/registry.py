@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -25,6 +28,26 @@ def _errors() -> tuple[type[Exception], ...]:
     return (RegistryError, LookupError, ConfigError, AuditError, MlflowException, OSError)
 
 
+# MLflow retries an unreachable server 7 times with backoff (minutes); a command should say
+# it cannot reach the registry in seconds. Explicit settings in the environment win.
+_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+
+
+@contextmanager
+def _registry_errors() -> Iterator[None]:
+    """A known failure, MLflow's included (an unreachable TUNESMITH_MLFLOW_URI, a server's
+    HTML error page), is one line and exit code 1, never a traceback or an internal error."""
+    unset = [key for key in _HTTP_DEFAULTS if key not in os.environ]
+    os.environ.update({key: _HTTP_DEFAULTS[key] for key in unset})
+    try:
+        yield
+    except _errors() as err:
+        raise fail(" ".join(str(err).split()) or type(err).__name__) from None
+    finally:
+        for key in unset:
+            os.environ.pop(key, None)
+
+
 def _say(text: str) -> None:
     """One line as written: names, notes and refs are not rich markup, nor wrapped."""
     console.print(text, markup=False, highlight=False, soft_wrap=True)
@@ -46,10 +69,8 @@ def register_command(
     from tunesmith.registry import default_name, register
 
     ws = open_workspace(workspace)
-    try:
+    with _registry_errors():
         result = register(ws, run, name or default_name(ws.load_config()))
-    except _errors() as err:
-        raise fail(str(err)) from None
     mv = result.version
     verdict = mv.tags.get("eval.passed", "none")
     if result.created:
@@ -58,6 +79,8 @@ def register_command(
         _say(f"run {run} is {mv.ref}: its new eval report is attached (passed: {verdict})")
     else:
         _say(f"run {run} is already registered as {mv.ref}; nothing changed")
+    for warning in result.warnings:
+        _say(f"warning: {warning}")
 
 
 @app.command("approve")
@@ -71,14 +94,14 @@ def approve_command(
     from tunesmith.registry import approval_problem, approve
 
     ws = open_workspace(workspace)
-    try:
+    with _registry_errors():
         policy = _policy(ws)
         mv = approve(ws, ref, by, note, policy)
-    except _errors() as err:
-        raise fail(str(err)) from None
-    missing = approval_problem(mv, policy)
+        missing = approval_problem(ws, mv, policy)
     state = "enough approvals for champion" if missing is None else missing
-    _say(f"{mv.ref} approved by {by}; {state}")
+    entered = mv.approvals[-1].get("actor", "")
+    who = by.strip() if entered == by.strip() else f"{by.strip()} (entered by {entered})"
+    _say(f"{mv.ref} approved by {who}; {state}")
 
 
 @app.command("promote")
@@ -94,10 +117,8 @@ def promote_command(
     from tunesmith.registry import promote
 
     ws = open_workspace(workspace)
-    try:
+    with _registry_errors():
         done = promote(ws, ref, alias, _policy(ws), by)
-    except _errors() as err:
-        raise fail(str(err)) from None
     was = f" (was {done.name}/{done.previous})" if done.previous is not None else ""
     _say(f"{done.ref} is now {alias}{was}, by {done.by} at {done.at}")
     for gone in done.cleared:
@@ -116,10 +137,8 @@ def rollback_command(
     from tunesmith.registry import rollback
 
     ws = open_workspace(workspace)
-    try:
+    with _registry_errors():
         done = rollback(ws, name, _policy(ws), by)
-    except _errors() as err:
-        raise fail(str(err)) from None
     _say(
         f"{name} champion rolled back to {done.ref} (was {name}/{done.previous}), by {done.by}",
     )
@@ -147,10 +166,8 @@ def models_list(workspace: WorkspaceOption = None) -> None:
     from tunesmith.registry import list_models
 
     ws = open_workspace(workspace)
-    try:
+    with _registry_errors():
         models = list_models(ws)
-    except _errors() as err:
-        raise fail(str(err)) from None
     if not models:
         _say("no registered models yet: tunesmith register RUN")
     for model in models:
@@ -172,8 +189,10 @@ def _compare_table(compare: list[dict], main: str | None) -> Table:
     return table
 
 
-def _show_version(mv: ModelVersion, policy: RegistryConfig | None) -> None:
-    from tunesmith.registry import approval_problem, gate_problem
+def _show_version(ws: Workspace, mv: ModelVersion, policy: RegistryConfig) -> None:
+    from tunesmith.registry import champion_problem, standings
+    from tunesmith.registry.approvals import approve_entries
+    from tunesmith.registry.store import alias_version, client
 
     record = mv.record
     base, dataset = record["base_model"], record["dataset"]
@@ -208,16 +227,16 @@ def _show_version(mv: ModelVersion, policy: RegistryConfig | None) -> None:
         if result.get("compare"):
             console.print(_compare_table(result["compare"], result.get("main_metric")))
     approvals = Table(title="approvals")
-    for column in ("by", "at", "note", "counts"):
+    for column in ("by", "entered by", "at", "note", "counts"):
         approvals.add_column(column, overflow="fold")
-    current = mv.current_approvals()
-    for a in mv.approvals:
-        counts = "yes" if a in current else "no (earlier record)"
-        approvals.add_row(a.get("by", ""), a.get("at", ""), a.get("note", ""), counts)
+    for s in standings(mv, mv.record_sha256, policy, approve_entries(ws)):
+        a = s.approval
+        counts = "yes" if s.counts else f"no ({s.why})"
+        cells = (a.get(k, "") for k in ("by", "actor", "at", "note"))
+        approvals.add_row(*cells, counts)
     console.print(approvals)
-    problem = gate_problem(mv)
-    if problem is None and policy is not None:
-        problem = approval_problem(mv, policy)
+    champion = alias_version(client(ws), mv.name, "champion")
+    problem = champion_problem(ws, mv, policy, champion)
     verdict = "yes" if problem is None else f"no: {problem}"
     _say(f"can become champion: {verdict}")
 
@@ -228,17 +247,15 @@ def models_show(
     workspace: WorkspaceOption = None,
 ) -> None:
     """A registered model's versions and promotions, or one version's full record."""
-    from tunesmith.registry import resolve, show_model
+    from tunesmith.registry import registry_policy, resolve, show_model
 
     ws = open_workspace(workspace)
-    try:
-        policy = _policy(ws) if ws.config_path.is_file() else None
+    with _registry_errors():
+        policy = registry_policy(ws)
         if "/" in ref or "@" in ref:
-            _show_version(resolve(ws, ref), policy)
+            _show_version(ws, resolve(ws, ref), policy)
             return
-        model = show_model(ws, ref)
-    except _errors() as err:
-        raise fail(str(err)) from None
+        model = show_model(ws, ref, policy)
     console.print(_versions_table(model))
     if model.history:
         table = Table(title="promotions")

@@ -38,11 +38,15 @@ def cross_checks(records: Records, evaluation: dict[str, Any] | None) -> list[di
         checks.append(_check(named, (*trained, files.get(split_file)), found if found[2] else None))
         adapter = evaluation["adapter_sha256"]
         if adapter is not None:
+            # run_model loads torch: imported only when there is an evaluation to compare
+            from tunesmith.models.run_model import weights_file_name
+
+            weights = weights_file_name(records.adapter_files)  # LoRA or full fine-tune
             checks.append(
                 _check(
                     "the evaluated adapter is the run's adapter",
                     adapter,
-                    records.adapter_files.get("adapter_model.safetensors"),
+                    records.adapter_files.get(weights) if weights else None,
                 )
             )
     if records.model is not None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from tunesmith.governance.audit import VerifyReport
 from tunesmith.governance.checks import cross_checks
-from tunesmith.governance.records import Records
+from tunesmith.governance.records import ModelVersionLike, Records
 
 # Bundled base models by their Hugging Face Hub id and licence, for the card's front matter;
 # a local folder has no known Hub id, so its card names none rather than guess one.
@@ -48,23 +48,35 @@ def _detail(value: Any) -> str:
     return "none" if value is None else fmt(value)
 
 
+def _approvals(records: Records, model: ModelVersionLike) -> list[dict[str, Any]]:
+    """Each approval and whether it counts, by the rule promote applies (the registry's)."""
+    from tunesmith.config import ConfigError
+    from tunesmith.registry.approvals import registry_policy, standings
+
+    rows = [
+        {"by": a.get("by", "?"), "at": a.get("at", "?"), "note": a.get("note") or ""}
+        for a in model.approvals
+    ]
+    try:
+        policy = registry_policy(records.workspace)
+    except ConfigError as err:
+        # the documents still state the approvals, and that their standing is unknown
+        unknown = f"unknown (tunesmith.yaml: {' '.join(str(err).split())})"
+        return [{**row, "current": unknown} for row in rows]
+    # a version read without its record digest (not from the registry) has no current record
+    digest = getattr(model, "record_sha256", "") or ""
+    judged = standings(model, digest, policy, records.audit_entries)
+    return [
+        {**row, "current": "yes" if s.counts else f"no ({s.why})"}
+        for row, s in zip(rows, judged, strict=True)
+    ]
+
+
 def _model(records: Records) -> dict[str, Any] | None:
     model = records.model
     if model is None:
         return None
-    # the registry ties each approval to the record it saw; a refreshed eval makes it stale
-    current = getattr(model, "record_sha256", None)
-    approvals = [
-        {
-            "by": a.get("by", "?"),
-            "at": a.get("at", "?"),
-            "note": a.get("note") or "",
-            "current": "yes"
-            if not current or a.get("record") in (None, current)
-            else "no (an earlier record)",
-        }
-        for a in model.approvals
-    ]
+    approvals = _approvals(records, model)
     return {
         "name": model.name,
         "version": model.version,

@@ -3,14 +3,17 @@
 `resolve(ws, "name/3" | "name@champion")` is what other stages (eval, docs, serve) import.
 """
 
+from tunesmith.registry.approvals import Standing, counting_approvers, registry_policy, standings
 from tunesmith.registry.listing import ModelSummary, VersionSummary, list_models, show_model
 from tunesmith.registry.promote import (
     Promotion,
     approval_problem,
     approve,
+    champion_problem,
     gate_problem,
     history,
     promote,
+    regression_problem,
     rollback,
 )
 from tunesmith.registry.record import RegistryError
@@ -24,9 +27,12 @@ __all__ = [
     "Promotion",
     "Registered",
     "RegistryError",
+    "Standing",
     "VersionSummary",
     "approval_problem",
     "approve",
+    "champion_problem",
+    "counting_approvers",
     "default_name",
     "gate_problem",
     "history",
@@ -34,7 +40,10 @@ __all__ = [
     "parse_ref",
     "promote",
     "register",
+    "registry_policy",
+    "regression_problem",
     "resolve",
     "rollback",
     "show_model",
+    "standings",
 ]

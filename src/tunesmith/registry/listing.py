@@ -8,6 +8,9 @@ from typing import Any
 from mlflow import MlflowClient
 from mlflow.entities.model_registry import RegisteredModel
 
+from tunesmith.config import RegistryConfig
+from tunesmith.governance.audit import AuditEntry
+from tunesmith.registry.approvals import approve_entries, counting_approvers, registry_policy
 from tunesmith.registry.promote import history
 from tunesmith.registry.store import approvals_of, client, iso_time, store_exists
 from tunesmith.workspace import Workspace
@@ -19,7 +22,7 @@ class VersionSummary:
     run_id: str
     created_at: str
     eval_passed: str  # "true", "false", "null" (no gates) or "none" (no report)
-    approvals: int  # distinct approvers of the current record
+    approvals: int  # distinct approvers whose approval counts toward champion
     aliases: list[str]
 
 
@@ -31,20 +34,34 @@ class ModelSummary:
     history: list[dict[str, Any]]
 
 
-def _summary(ws: Workspace, mlflow: MlflowClient, model: RegisteredModel) -> ModelSummary:
+@dataclass(frozen=True)
+class _Tagged:
+    """A version as its tags tell it, enough for the approval rule (no record download)."""
+
+    ref: str
+    approvals: list[dict[str, str]]
+
+
+def _summary(
+    ws: Workspace,
+    mlflow: MlflowClient,
+    model: RegisteredModel,
+    policy: RegistryConfig,
+    entries: list[AuditEntry],
+) -> ModelSummary:
     aliases = {alias: int(v) for alias, v in (model.aliases or {}).items()}
     versions = []
     for mv in mlflow.search_model_versions(f"name = '{model.name}'"):
         tags = dict(mv.tags or {})
-        current = tags.get("record.sha256")
-        approved = {a.get("by") for a in approvals_of(tags) if a.get("record") == current}
+        tagged = _Tagged(f"{model.name}/{mv.version}", approvals_of(tags))
+        approved = counting_approvers(tagged, tags.get("record.sha256", ""), policy, entries)
         versions.append(
             VersionSummary(
                 version=int(mv.version),
                 run_id=tags.get("tunesmith_run", ""),
                 created_at=iso_time(mv.creation_timestamp),
                 eval_passed=tags.get("eval.passed", "none"),
-                approvals=len(approved - {None}),
+                approvals=len(approved),
                 # search results carry no aliases in MLflow 3; the model's mapping does
                 aliases=sorted(a for a, v in aliases.items() if v == int(mv.version)),
             )
@@ -53,17 +70,21 @@ def _summary(ws: Workspace, mlflow: MlflowClient, model: RegisteredModel) -> Mod
     return ModelSummary(model.name, aliases, versions, history(ws, model.name))
 
 
-def list_models(ws: Workspace) -> list[ModelSummary]:
-    """Every registered model in the workspace's store, by name."""
+def list_models(ws: Workspace, policy: RegistryConfig | None = None) -> list[ModelSummary]:
+    """Every registered model in the workspace's store, by name; approvals counted under
+    `policy` (default: the workspace's registry settings), as promote would count them."""
     if not store_exists(ws):
         return []
+    policy = policy or registry_policy(ws)
+    entries = approve_entries(ws)
     mlflow = client(ws)
     models = mlflow.search_registered_models(max_results=1000, order_by=["name ASC"])
-    return [_summary(ws, mlflow, model) for model in models]
+    return [_summary(ws, mlflow, model, policy, entries) for model in models]
 
 
-def show_model(ws: Workspace, name: str) -> ModelSummary:
+def show_model(ws: Workspace, name: str, policy: RegistryConfig | None = None) -> ModelSummary:
     """One registered model; LookupError when there is none of that name."""
     history(ws, name)  # raises LookupError for an unknown name
     mlflow = client(ws)
-    return _summary(ws, mlflow, mlflow.get_registered_model(name))
+    model = mlflow.get_registered_model(name)
+    return _summary(ws, mlflow, model, policy or registry_policy(ws), approve_entries(ws))

@@ -15,6 +15,12 @@ from mlflow.exceptions import MlflowException
 
 from tunesmith.config import RegistryConfig
 from tunesmith.governance import audit
+from tunesmith.registry.approvals import (
+    approve_entries,
+    counting_approvers,
+    normalise,
+    standings,
+)
 from tunesmith.registry.record import RegistryError, failed_gates
 from tunesmith.registry.store import (
     ALIASES,
@@ -71,21 +77,18 @@ def gate_problem(mv: ModelVersion) -> str | None:
     return None
 
 
-def approvers(mv: ModelVersion, policy: RegistryConfig) -> list[str]:
-    """Distinct people whose approval of the current record counts under the policy."""
-    names = {a["by"] for a in mv.current_approvals() if a.get("by")}
-    if policy.approvers:
-        names &= set(policy.approvers)
-    return sorted(names)
-
-
-def approval_problem(mv: ModelVersion, policy: RegistryConfig) -> str | None:
-    have = approvers(mv, policy)
+def approval_problem(ws: Workspace, mv: ModelVersion, policy: RegistryConfig) -> str | None:
+    """Why the version lacks the approvals champion needs, None when it has them."""
+    counted = standings(mv, mv.record_sha256, policy, approve_entries(ws))
+    have = sorted(s.approval["by"].strip() for s in counted if s.counts)
     need = policy.required_approvals
     if len(have) >= need:
         return None
-    stale = len(mv.approvals) - len(mv.current_approvals())
-    note = f"; {stale} earlier approval(s) were of a previous record" if stale else ""
+    reasons: dict[str, int] = {}
+    for s in counted:
+        if not s.counts:
+            reasons[s.why] = reasons.get(s.why, 0) + 1
+    note = "".join(f"; {n} approval(s) do not count: {why}" for why, n in reasons.items())
     who = f" ({', '.join(have)})" if have else ""
     return (
         f"{mv.ref} needs {need} distinct approval(s) to become champion, has {len(have)}{who}"
@@ -93,29 +96,63 @@ def approval_problem(mv: ModelVersion, policy: RegistryConfig) -> str | None:
     )
 
 
+def regression_problem(mv: ModelVersion, champion: int | None) -> str | None:
+    """Why the version's regression gates say nothing about today's champion, if they don't.
+
+    `champion` is the version now holding the alias. The eval report names the registered
+    model whose champion it compared against and which version that was; a report without
+    `registry_name` (written before eval recorded it) compared against nothing.
+    """
+    result = mv.record.get("eval") or {}
+    redo = (
+        f"re-run tunesmith eval --model {mv.ref}, then tunesmith register {mv.run_id} "
+        f"--name {mv.name} again"
+    )
+    against = result.get("registry_name")
+    if against is not None and against != mv.name:
+        return f"{mv.ref} was evaluated against {against}'s champion, not {mv.name}'s: {redo}"
+    if champion is None or champion == mv.version:
+        return None
+    compared = (result.get("champion") or {}).get("version") if against is not None else None
+    if compared == champion:
+        return None
+    then = "when it had no champion" if compared is None else f"against {mv.name}/{compared}"
+    return (
+        f"{mv.ref} was evaluated {then}, but {mv.name}/{champion} is champion now, so its "
+        f"regression gates did not compare against it: {redo}"
+    )
+
+
 def approve(ws: Workspace, ref: str, by: str, note: str, policy: RegistryConfig) -> ModelVersion:
-    """Record `by`'s approval of the version's current record."""
+    """Record `by`'s approval of the version's current record, and who entered it."""
     by = by.strip()
     if not by:
         raise RegistryError("an approval needs the approver's name (--by)")
-    if policy.approvers and by not in policy.approvers:
+    if policy.approvers and normalise(by) not in {normalise(a) for a in policy.approvers}:
         raise RegistryError(
             f"'{by}' may not approve: registry.approvers lists {', '.join(policy.approvers)}"
         )
     mv = resolve(ws, ref)
-    for given in mv.current_approvals():
-        if given.get("by") == by:
-            raise RegistryError(f"{mv.ref} is already approved by {by} (at {given.get('at')})")
+    for given in standings(mv, mv.record_sha256, policy, approve_entries(ws)):
+        if given.counts and normalise(given.approval["by"]) == normalise(by):
+            at = given.approval.get("at")
+            raise RegistryError(f"{mv.ref} is already approved by {by} (at {at})")
+    # `--by` is a claim anyone can type; the entry's actor is who ran the command
     entry = audit.append(
         audit.audit_path(ws.state_dir),
         "approve",
         mv.ref,
         inputs={"record.json": mv.record_sha256},
-        details={"note": note, "run": mv.run_id},
-        actor=by,
+        details={"by": by, "note": note, "run": mv.run_id},
     )
     n = len(mv.approvals) + 1
-    tags = {"by": by, "at": entry.time, "note": note, "record": mv.record_sha256}
+    tags = {
+        "by": by,
+        "actor": entry.actor,
+        "at": entry.time,
+        "note": note,
+        "record": mv.record_sha256,
+    }
     set_tags(client(ws), mv.name, mv.version, {f"approval.{n}.{k}": v for k, v in tags.items()})
     return resolve(ws, mv.ref)
 
@@ -145,15 +182,17 @@ def _promote(
 ) -> Promotion:
     if alias not in ALIASES:
         raise RegistryError(f"alias must be one of {', '.join(ALIASES)}, got '{alias}'")
-    problem = gate_problem(mv)
-    if problem is None and alias == "champion":
-        problem = approval_problem(mv, policy)
-    if problem:
-        raise RegistryError(f"cannot make {mv.ref} {alias}: {problem}")
     mlflow = client(ws)
     previous = alias_version(mlflow, mv.name, alias)
     if previous == mv.version:
         raise RegistryError(f"{mv.ref} is already {alias}")
+    if alias == "champion":
+        # a rollback returns to a champion that the one it replaces was once measured against
+        problem = champion_problem(ws, mv, policy, previous, regression=action == "promote")
+    else:
+        problem = gate_problem(mv)
+    if problem:
+        raise RegistryError(f"cannot make {mv.ref} {alias}: {problem}")
     if alias == "challenger" and "champion" in mv.aliases:
         raise RegistryError(f"{mv.ref} is the champion; a challenger must be another version")
     cleared = ["challenger"] if alias == "champion" and "challenger" in mv.aliases else []
@@ -165,7 +204,7 @@ def _promote(
         details={
             "alias": alias,
             "previous": f"{mv.name}/{previous}" if previous is not None else None,
-            "approvers": approvers(mv, policy),
+            "approvers": counting_approvers(mv, mv.record_sha256, policy, approve_entries(ws)),
             "cleared": cleared,
             "run": mv.run_id,
         },
@@ -188,6 +227,20 @@ def _promote(
     }
     mlflow.set_registered_model_tag(mv.name, f"promotion.{seq}", json.dumps(step))
     return Promotion(mv.name, mv.version, alias, entry.actor, entry.time, previous, action, cleared)
+
+
+def champion_problem(
+    ws: Workspace,
+    mv: ModelVersion,
+    policy: RegistryConfig,
+    champion: int | None,
+    regression: bool = True,
+) -> str | None:
+    """Why the version may not become champion now (`champion`: the current one), or None."""
+    problem = gate_problem(mv)
+    if problem is None and regression:
+        problem = regression_problem(mv, champion)
+    return problem or approval_problem(ws, mv, policy)
 
 
 def promote(

@@ -66,37 +66,77 @@ def _read_json(path: Path, what: str) -> dict[str, Any]:
     return data
 
 
-def _eval_section(report_path: Path, adapter_sha: str | None, run_id: str) -> dict[str, Any]:
+def _weights_name(files: dict[str, str]) -> str | None:
+    # imported here: run_model loads torch, which registering a run otherwise never needs
+    from tunesmith.models.run_model import weights_file_name
+
+    return weights_file_name(files)
+
+
+def _written_by_eval(
+    entries: list[audit.AuditEntry], run_id: str, report_sha: str
+) -> audit.AuditEntry | None:
+    """The `eval` audit entry that wrote exactly these report bytes for this run, if any."""
+    written = (e for e in entries if e.action == "eval" and e.subject == run_id)
+    return next((e for e in written if e.outputs.get("report.json") == report_sha), None)
+
+
+def _eval_section(
+    report_path: Path,
+    weights: tuple[str | None, str | None],
+    run_id: str,
+    entries: list[audit.AuditEntry],
+) -> dict[str, Any]:
+    """The eval part of the record, from a report `tunesmith eval` wrote for this very run."""
     report = _read_json(report_path, "eval report")
     if "passed" not in report or "gates" not in report:
         raise RegistryError(f"{report_path}: not an eval report (no 'passed' or 'gates')")
     model = report.get("model") or {}
-    # a report of another run or of a different adapter must not vouch for this one
-    if model.get("run_id") not in (None, run_id):
-        raise RegistryError(f"{report_path}: evaluates run '{model['run_id']}', not '{run_id}'")
-    if model.get("adapter_sha256") not in (None, adapter_sha):
+    weights_name, weights_sha = weights
+    redo = f"re-run tunesmith eval --model {run_id}"
+    # a report of another run, or of other weights, must not vouch for this one
+    if model.get("run_id") != run_id:
         raise RegistryError(
-            f"{report_path}: evaluates adapter sha256 {model['adapter_sha256']}, but "
-            f"adapter_model.safetensors is {adapter_sha}: evaluate the run again"
+            f"{report_path}: evaluates run '{model.get('run_id')}', not '{run_id}': {redo}"
         )
-    return {
+    if weights_sha is None or model.get("adapter_sha256") != weights_sha:
+        raise RegistryError(
+            f"{report_path}: evaluates weights sha256 {model.get('adapter_sha256')}, but the "
+            f"run's adapter/{weights_name or '<no weights file>'} is {weights_sha}: {redo}"
+        )
+    report_sha = sha256_file(report_path)
+    # the audit log names the bytes eval wrote: an edited report (a failed gate turned into
+    # a pass) no longer matches any of them
+    if _written_by_eval(entries, run_id, report_sha) is None:
+        raise RegistryError(
+            f"{report_path}: not the report `tunesmith eval` wrote for run '{run_id}' (no eval "
+            f"entry in the audit log has its sha256 {report_sha[:12]}…): {redo}"
+        )
+    section = {
         "created_at": report.get("created_at"),
         "main_metric": report.get("main_metric"),
         "metrics": report.get("metrics") or {},
         "gates": report.get("gates") or [],
         "passed": report["passed"],
         "data": report.get("data"),
-        "report_sha256": sha256_file(report_path),
+        "report_sha256": report_sha,
         # the prompt-versus-fine-tune table that justified this version, when it was run
         "compare": report.get("compare"),
     }
+    # Which model's champion the regression gates compared against; promote checks it is
+    # still the champion. Reports from before eval wrote `registry_name` compared against
+    # nothing checkable, and keep the record they always had (so registering them again is
+    # no change that would make approvals stale).
+    if "registry_name" in report:
+        section["registry_name"] = report["registry_name"]
+        section["champion"] = report.get("champion")
+    return section
 
 
-def _trained_adapter(state_dir: Path, run_id: str) -> dict[str, str] | None:
+def _trained_adapter(entries: list[audit.AuditEntry], run_id: str) -> dict[str, str] | None:
     """The adapter weights' digests the train stage put on the audit log, if it did."""
-    path = audit.audit_path(state_dir)
     found = None
-    for entry in audit.entries(path):
+    for entry in entries:
         if entry.action == "train" and entry.subject == run_id:
             found = entry.outputs
     return found
@@ -114,7 +154,8 @@ def build_record(runs_dir: Path, state_dir: Path, run_id: str) -> RunRecord:
     if not any(p.suffix == ".safetensors" for p in files):
         raise RegistryError(f"run '{run_id}': {adapter_dir} holds no *.safetensors weights")
     adapter = {p.name: sha256_file(p) for p in files}
-    trained = _trained_adapter(state_dir, run_id) or {}
+    entries = audit.entries(audit.audit_path(state_dir))
+    trained = _trained_adapter(entries, run_id) or {}
     for name, digest in trained.items():
         if adapter.get(name) != digest:
             raise RegistryError(
@@ -130,7 +171,8 @@ def build_record(runs_dir: Path, state_dir: Path, run_id: str) -> RunRecord:
     base = lineage.get("base_model") or {}
     dataset = lineage.get("dataset") or {}
     report = run_dir / "eval" / "report.json"
-    weights = adapter.get("adapter_model.safetensors")
+    weights_name = _weights_name(adapter)
+    weights = (weights_name, adapter.get(weights_name) if weights_name else None)
     record = {
         "run_id": run_id,
         "base_model": {
@@ -147,7 +189,7 @@ def build_record(runs_dir: Path, state_dir: Path, run_id: str) -> RunRecord:
         },
         "training": training,
         "summary": summary,
-        "eval": _eval_section(report, weights, run_id) if report.is_file() else None,
+        "eval": _eval_section(report, weights, run_id, entries) if report.is_file() else None,
     }
     inputs = {f"adapter/{name}": digest for name, digest in adapter.items()}
     for name in ("lineage.json", "config.yaml", "summary.json", "eval/report.json"):
@@ -183,7 +225,8 @@ def flat_tags(record: dict[str, Any]) -> dict[str, str]:
         "train.method": _short((training.get("train") or {}).get("method")),
         "record.sha256": record_sha256(record),
     }
-    weights = record["adapter"]["files"].get("adapter_model.safetensors")
+    files = record["adapter"]["files"]
+    weights = files.get(_weights_name(files) or "")
     if weights:
         tags["adapter.sha256"] = weights
     tags.update(eval_tags(record))

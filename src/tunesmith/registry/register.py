@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlflow import MlflowClient
@@ -18,6 +18,7 @@ from tunesmith.registry.record import (
     build_record,
     description,
     eval_tags,
+    failed_gates,
     flat_tags,
 )
 from tunesmith.registry.store import (
@@ -37,6 +38,7 @@ class Registered:
     version: ModelVersion
     created: bool  # False: the run was already this model's version
     eval_updated: bool  # True: an existing version took a new eval report
+    warnings: list[str] = field(default_factory=list)  # for the person registering to act on
 
 
 def default_name(config: ProjectConfig) -> str:
@@ -110,16 +112,35 @@ def _refresh(mlflow: MlflowClient, ws: Workspace, mv: ModelVersion, built: RunRe
         outputs={"record.json": built.sha256},
         details={"run": built.run_id, "eval_updated": True, **_verdict(built)},
     )
+    # The new record goes to a path of its own: until the tags below move, the version still
+    # reads the old record intact, so a crash anywhere in between leaves it resolvable.
+    artifact = record_artifact(mv.name, built.sha256)
     mlrun_id = mlflow.get_model_version(mv.name, str(mv.version)).run_id
-    mlflow.log_text(mlrun_id, built.text, record_artifact(mv.name))
+    mlflow.log_text(mlrun_id, built.text, artifact)
     fresh = eval_tags(built.record)
     for key in mv.tags:
         if key.startswith("eval.") and key not in fresh:
             mlflow.delete_model_version_tag(mv.name, str(mv.version), key)
-    set_tags(mlflow, mv.name, mv.version, {**fresh, "record.sha256": built.sha256})
-    text = description(mv.name, mv.version, built.record, record_artifact(mv.name))
+    set_tags(mlflow, mv.name, mv.version, fresh)
+    text = description(mv.name, mv.version, built.record, artifact)
     mlflow.update_model_version(mv.name, str(mv.version), description=text)
+    # last, and the digest first: it is what commits the record (see store.read_record)
+    set_tags(mlflow, mv.name, mv.version, {"record.sha256": built.sha256})
+    set_tags(mlflow, mv.name, mv.version, {"record.path": artifact})
     return True
+
+
+def _alias_warnings(mv: ModelVersion) -> list[str]:
+    """A champion or challenger whose newly attached eval failed keeps its alias: say so."""
+    result = mv.record.get("eval") or {}
+    held = [a for a in mv.aliases if a in ("champion", "challenger")]
+    if not held or result.get("passed") is not False:
+        return []
+    names = ", ".join(f"'{g.get('gate')}'" for g in failed_gates(mv.record)) or "its gates"
+    return [
+        f"{mv.ref} is still {' and '.join(held)} although its new eval failed {names}: "
+        f"promote another version or tunesmith rollback {mv.name}"
+    ]
 
 
 def _verdict(built: RunRecord) -> dict[str, object]:
@@ -134,20 +155,21 @@ def register(ws: Workspace, run_id: str, name: str) -> Registered:
     mlflow = client(ws)
     existing = _existing(mlflow, name, run_id)
     if existing is not None:
-        updated = _refresh(mlflow, ws, existing, built)
+        if not _refresh(mlflow, ws, existing, built):
+            return Registered(existing, created=False, eval_updated=False)
         version = to_version(mlflow, mlflow.get_model_version(name, str(existing.version)))
-        return Registered(version if updated else existing, created=False, eval_updated=updated)
+        return Registered(version, False, True, _alias_warnings(version))
     project = str((built.record.get("training") or {}).get("project") or name)
     mlrun = _mlflow_run(mlflow, ws, run_id, project)
     _log_adapter(mlflow, mlrun, ws.runs_dir / run_id / "adapter")
     _ensure_model(mlflow, name)
-    artifact = record_artifact(name)
+    artifact = record_artifact(name, built.sha256)
     mlflow.log_text(mlrun.info.run_id, built.text, artifact)
     created = mlflow.create_model_version(
         name,
         f"{mlrun.info.artifact_uri}/adapter",
         run_id=mlrun.info.run_id,
-        tags=flat_tags(built.record),
+        tags={**flat_tags(built.record), "record.path": artifact},
         await_creation_for=0,
     )
     version = int(created.version)

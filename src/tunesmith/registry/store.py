@@ -26,7 +26,7 @@ ALIASES = ("champion", "challenger")
 # names end up in refs ("name/3", "name@champion") and artifact paths, so no "/" or "@"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _REF = re.compile(r"^(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[A-Za-z0-9_-]+))$")
-_APPROVAL = re.compile(r"^approval\.(\d+)\.(by|at|note|record)$")
+_APPROVAL = re.compile(r"^approval\.(\d+)\.(by|actor|at|note|record)$")
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class ModelVersion:
     created_at: str  # ISO-8601 UTC
     source: str  # artifact URI of the registered adapter
     record: dict[str, Any]
-    approvals: list[dict[str, str]]  # [{"by", "at", "note", "record"}]
+    approvals: list[dict[str, str]]  # [{"by", "actor", "at", "note", "record"}]
     tags: dict[str, str]
 
     @property
@@ -50,10 +50,6 @@ class ModelVersion:
     @property
     def record_sha256(self) -> str:
         return self.tags.get("record.sha256", "")
-
-    def current_approvals(self) -> list[dict[str, str]]:
-        """Approvals given to this record; a refreshed eval makes earlier ones stale."""
-        return [a for a in self.approvals if a.get("record") == self.record_sha256]
 
 
 def check_name(name: str) -> str:
@@ -87,7 +83,14 @@ def store_exists(ws: Workspace) -> bool:
     return bool(os.environ.get(URI_ENV)) or (ws.state_dir / "mlflow.db").is_file()
 
 
-def record_artifact(name: str) -> str:
+def record_artifact(name: str, sha256: str) -> str:
+    """Where a record lives in its run's artifacts: named by its digest, so writing a new one
+    never overwrites the one the version's tags still point at."""
+    return f"registry/{name}/record-{sha256[:12]}.json"
+
+
+def legacy_record_artifact(name: str) -> str:
+    """The one fixed path of versions registered before records were content-addressed."""
     return f"registry/{name}/record.json"
 
 
@@ -114,20 +117,39 @@ def approvals_of(tags: dict[str, str]) -> list[dict[str, str]]:
 
 
 def read_record(mlflow: MlflowClient, mv: MlflowVersion, name: str) -> dict[str, Any]:
-    """The record artifact of a version, checked against the digest on its tags."""
-    expected = (mv.tags or {}).get("record.sha256")
+    """The record artifact of a version, checked against the digest on its tags.
+
+    `record.sha256` is the tag that commits a record; `record.path` is set after it. A refresh
+    cut short between the two leaves the path tag on the previous record, so the record is
+    also looked for at the path its digest names. Versions registered before records were
+    content-addressed have no path tag and read `registry/<name>/record.json`. Only bytes
+    matching `record.sha256` are accepted from any of these.
+    """
+    tags = mv.tags or {}
+    expected = tags.get("record.sha256", "")
+    tagged = tags.get("record.path") or legacy_record_artifact(name)
+    candidates = dict.fromkeys([tagged, record_artifact(name, expected)])
+    changed = False
+    failure: Exception | None = None
     with tempfile.TemporaryDirectory() as tmp:
-        try:
-            path = mlflow.download_artifacts(mv.run_id, record_artifact(name), tmp)
-            record = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (MlflowException, OSError, json.JSONDecodeError) as err:
-            raise LookupError(f"{name}/{mv.version}: cannot read its record: {err}") from None
-    if record_sha256(record) != expected:
+        for i, artifact in enumerate(candidates):
+            into = Path(tmp, str(i))
+            into.mkdir()
+            try:
+                path = mlflow.download_artifacts(mv.run_id, artifact, str(into))
+                record = json.loads(Path(path).read_text(encoding="utf-8"))
+            except (MlflowException, OSError, json.JSONDecodeError) as err:
+                failure = failure or err
+                continue
+            if record_sha256(record) == expected:
+                return record
+            changed = True
+    if changed:
         raise RegistryError(
             f"{name}/{mv.version}: record artifact does not match its record.sha256 tag "
             f"({expected}): it was changed after registration"
         )
-    return record
+    raise LookupError(f"{name}/{mv.version}: cannot read its record: {failure}")
 
 
 def to_version(mlflow: MlflowClient, mv: MlflowVersion) -> ModelVersion:
