@@ -78,7 +78,8 @@ def test_documents_name_the_data_weights_gates_and_slices(
         assert "| APAC | 13 | 0.6154 | 0.58 | yes | no |" in text
         assert "| LATAM | 2 | 0.5 | 0.5 | no (too few rows) | no |" in text
         assert "worst `APAC`, best `EU`" in text and "0.6667" in text
-        assert "| ana | 2026-11-28T19:05:00Z | fine for EU \\| APAC | yes |" in text
+        # an approval with no record digest and no audit entry is shown but does not count
+        assert "| ana | 2026-11-28T19:05:00Z | fine for EU \\| APAC | no" in text
     # the curation record: counts by stage and PII masked
     counts = m["counts"]
     assert f"| rows read | {counts['read']} |" in annex and f"| kept | {counts['kept']} |" in annex

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from tunesmith.cli.common import WorkspaceOption, app, audit_app, console, fail
+from tunesmith.config import ConfigError
 from tunesmith.workspace import open_workspace
 
 
@@ -128,7 +129,6 @@ def lineage_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Which dataset versions, runs and models hold a source row, or what a model was made from."""
-    from tunesmith.cli.governance import lineage_table
     from tunesmith.governance.lineage import (
         models_of_runs,
         trace_model,
@@ -158,5 +158,8 @@ def lineage_command(
         table.add_row(appearance.dataset, "yes" if appearance.carried else "no", appearance.how)
     console.print(table)
     console.print("runs trained on it: " + (", ".join(runs) if runs else "none"))
-    models = models_of_runs(ws, runs)
+    try:
+        models = models_of_runs(ws, runs)
+    except (ConfigError, LookupError) as err:
+        raise fail(f"model versions could not be listed: {err}") from None
     console.print("model versions trained on it: " + (", ".join(models) if models else "none"))
