@@ -33,12 +33,21 @@ from tunesmith.evaluate.target import base_of, load_model, resolve_target
 from tunesmith.workspace import Workspace
 
 
+def finished_run(folder: Path) -> str | None:
+    """A run already trained in `folder` by an earlier call (--work reuses it)."""
+    runs = sorted(folder.glob("runs/*/summary.json"))
+    return runs[-1].parent.name if runs else None
+
+
 def example_workspace(root: Path) -> tuple[Workspace, str, Path | None]:
     from tunesmith.data.curate import curate
     from tunesmith.examples.scaffold import create_workspace
     from tunesmith.train.run import train
 
-    ws = Workspace(create_workspace(root / "support-tickets", "support-tickets"))
+    folder = root / "support-tickets"
+    if (run_id := finished_run(folder)) is not None:
+        return Workspace(folder), run_id, None
+    ws = Workspace(create_workspace(folder, "support-tickets"))
     curate(ws, ws.load_config().data, workers=1)
     return ws, train(ws, ws.load_config()).run_id, None
 
@@ -49,6 +58,8 @@ def banking_workspace(root: Path) -> tuple[Workspace, str, Path]:
     from tunesmith.train.run import train
 
     folder = root / "banking77"
+    if (run_id := finished_run(folder)) is not None and (folder / "test.jsonl").is_file():
+        return Workspace(folder), run_id, folder / "test.jsonl"
     ws, labels, test_rows = prepare_workspace(
         folder, learning_rate=1e-3, epochs=1.0, save_steps=10_000, eval_steps=10_000
     )
@@ -135,7 +146,11 @@ def section(title: str, report: dict, generated: list[dict[str, object]]) -> lis
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work", default=None, help="Folder for the workspaces (default: temp).")
+    parser.add_argument(
+        "--work",
+        default=None,
+        help="Folder for the workspaces (default: temp); runs already trained there are reused.",
+    )
     parser.add_argument("--free-tokens", type=int, default=64)
     parser.add_argument("--line-tokens", type=int, default=16)
     parser.add_argument("--skip-banking77", action="store_true")
