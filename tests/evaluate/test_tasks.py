@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tunesmith.config import ConfigError
 from tunesmith.data.version import sha256_file
 from tunesmith.evaluate.run import evaluate
 from tunesmith.governance import audit
@@ -51,7 +52,7 @@ def test_generation_task_scores_chrf_rouge_and_perplexity(
             "max_new_tokens": 8,
             "slices": SLICES,
             "min_slice_rows": 5,
-            "gates": {"min": {"chrf": 0.0, "accuracy": 0.5}},
+            "gates": {"min": {"chrf": 0.0}, "max": {"val_perplexity": 1e9}},
         },
     )
     ws = Workspace(root)
@@ -73,11 +74,16 @@ def test_generation_task_scores_chrf_rouge_and_perplexity(
         assert sum(v["rows"] for v in values.values()) == len(test_rows)
         assert all("chrf" in v["metrics"] for v in values.values())
     gates = {g["gate"]: g for g in report["gates"]}
-    assert gates["min chrf"]["passed"] is True
-    # a classification metric on a generation task cannot pass
-    assert gates["min accuracy"]["passed"] is False
-    assert gates["min accuracy"]["detail"] == "not measured"
-    assert report["passed"] is False
+    assert gates["min chrf"]["passed"] is True and gates["max val_perplexity"]["passed"] is True
+    assert report["passed"] is True
+    # a classification metric on a generation task is refused when the config loads
+    original = (root / "tunesmith.yaml").read_text()
+    set_config(root, eval={"gates": {"min": {"accuracy": 0.5}}})
+    with pytest.raises(
+        ConfigError, match=r"\['accuracy'\] not reported for task.type 'generation'"
+    ):
+        ws.load_config()
+    (root / "tunesmith.yaml").write_text(original)
     assert report["champion"] is None
     md = (result.out_dir / "report.md").read_text()
     assert "| chrf |" in md and "| rouge_l |" in md
