@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from tunesmith.config import CONFIG_FILENAME, ProjectConfig, load_config
+
+# an MLflow server for tracking and the registry; unset means SQLite under .tunesmith/
+MLFLOW_URI_ENV = "TUNESMITH_MLFLOW_URI"
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,10 @@ class Workspace:
     @property
     def state_dir(self) -> Path:
         return self.root / ".tunesmith"
+
+    def has_mlflow_store(self) -> bool:
+        """A server is configured or the embedded store exists; checked without importing MLflow."""
+        return bool(os.environ.get(MLFLOW_URI_ENV)) or (self.state_dir / "mlflow.db").is_file()
 
     def dataset_dir(self, name: str) -> Path:
         return self.datasets_dir / name

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -15,6 +15,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
 app = typer.Typer(
     help="tunesmith: curate, fine-tune and operate small language models on-prem.",
@@ -45,3 +46,19 @@ def progress_bar(eta: bool = False) -> Progress:
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()]
     columns += [TimeElapsedColumn(), TimeRemainingColumn()] if eta else [TimeElapsedColumn()]
     return Progress(*columns, console=err_console, transient=True)
+
+
+def compare_table(compare: list[dict[str, Any]], main: str | None) -> Table:
+    """The prompt-versus-fine-tune rows of an eval report (`tunesmith eval`, `models show`)."""
+    table = Table(title="Prompting versus fine-tuning (same rows)")
+    for column in ("setting", main or "main metric", "prompt tokens / request", "ms / request"):
+        table.add_column(column, justify="left" if column == "setting" else "right")
+    for entry in compare:
+        value = entry["metrics"].get(main) if main else None
+        table.add_row(
+            entry["setting"],
+            "-" if value is None else f"{value:.3f}",
+            f"{entry['prompt_tokens_per_request']:.0f}",
+            f"{entry['latency_ms_per_request']:.0f}",
+        )
+    return table

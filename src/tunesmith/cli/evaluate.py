@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tunesmith.cli.common import WorkspaceOption, app, console, err_console, fail, progress_bar
+from tunesmith.cli.common import (
+    WorkspaceOption,
+    app,
+    compare_table,
+    console,
+    err_console,
+    fail,
+    progress_bar,
+)
 from tunesmith.config import ConfigError
 from tunesmith.workspace import open_workspace
 
@@ -65,17 +73,7 @@ def eval_command(
         table.add_row(name, _fmt(value))
     console.print(table)
     if report["compare"]:
-        versus = Table(title="Prompting versus fine-tuning (same rows)")
-        for column in ("setting", main, "prompt tokens / request", "ms / request"):
-            versus.add_column(column, justify="left" if column == "setting" else "right")
-        for entry in report["compare"]:
-            versus.add_row(
-                entry["setting"],
-                _fmt(entry["metrics"].get(main)),
-                f"{entry['prompt_tokens_per_request']:.0f}",
-                f"{entry['latency_ms_per_request']:.0f}",
-            )
-        console.print(versus)
+        console.print(compare_table(report["compare"], main))
     for field, audit in report["slices"].items():
         if audit["ratio"] is not None:
             console.print(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from tunesmith.cli.common import WorkspaceOption, app, console, fail, models_app
+from tunesmith.cli.common import WorkspaceOption, app, compare_table, console, fail, models_app
 from tunesmith.config import ConfigError, RegistryConfig
 from tunesmith.workspace import Workspace, open_workspace
 
@@ -174,21 +174,6 @@ def models_list(workspace: WorkspaceOption = None) -> None:
         console.print(_versions_table(model))
 
 
-def _compare_table(compare: list[dict], main: str | None) -> Table:
-    table = Table(title="prompting versus fine-tuning (same rows)")
-    for column in ("setting", main or "main metric", "prompt tokens / request", "ms / request"):
-        table.add_column(column, justify="left" if column == "setting" else "right")
-    for entry in compare:
-        value = entry["metrics"].get(main) if main else None
-        table.add_row(
-            entry["setting"],
-            "-" if value is None else f"{value:.3f}",
-            f"{entry['prompt_tokens_per_request']:.0f}",
-            f"{entry['latency_ms_per_request']:.0f}",
-        )
-    return table
-
-
 def _show_version(ws: Workspace, mv: ModelVersion, policy: RegistryConfig) -> None:
     from tunesmith.registry import champion_problem, standings
     from tunesmith.registry.approvals import approve_entries
@@ -225,7 +210,7 @@ def _show_version(ws: Workspace, mv: ModelVersion, policy: RegistryConfig) -> No
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in result["metrics"].items() if v is not None)
         _say(f"metrics: {metrics}")
         if result.get("compare"):
-            console.print(_compare_table(result["compare"], result.get("main_metric")))
+            console.print(compare_table(result["compare"], result.get("main_metric")))
     approvals = Table(title="approvals")
     for column in ("by", "entered by", "at", "note", "counts"):
         approvals.add_column(column, overflow="fold")

@@ -7,7 +7,6 @@ Writes `runs/<run-id>/eval/` (a `--data` file: `eval-<stem>-<sha8>/`; the base m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,14 @@ from tunesmith.evaluate.gates import check_gates
 from tunesmith.evaluate.predict import Predictions
 from tunesmith.evaluate.report import write_report
 from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
-from tunesmith.evaluate.scores import ProgressFactory, cost, no_progress, score_model, task_metrics
+from tunesmith.evaluate.scores import (
+    ProgressFactory,
+    cost,
+    no_progress,
+    read_val,
+    score_model,
+    task_metrics,
+)
 from tunesmith.evaluate.slices import audit_slices
 from tunesmith.evaluate.target import Target, base_of, champion_target, load_model, resolve_target
 from tunesmith.governance import audit
@@ -101,7 +107,7 @@ def evaluate(
     registry_name = default_name(config)
     champ = champion_target(ws, registry_name) if target.run_id else None
     examples = few_shot_examples(config, dataset_dir) if with_compare else []
-    val = dataset_dir / "val.jsonl"
+    val = read_val(dataset_dir / "val.jsonl")
 
     loaded = load_model(ws, target)
     preds, metrics = score_model(config, loaded, rows, val, f"eval {model_ref}", progress)
@@ -140,7 +146,7 @@ def evaluate(
     gates = check_gates(settings.gates, metrics, slices, champion and champion["metrics"])
     report = {
         "schema": 1,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "created_at": audit.utc_timestamp(),
         "tunesmith_version": __version__,
         "model": target.to_json(),
         "data": data,

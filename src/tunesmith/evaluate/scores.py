@@ -49,7 +49,7 @@ def score_model(
     config: ProjectConfig,
     model_and_tokenizer: tuple[Any, Any],
     rows: list[EvalRow],
-    val_path: Path,
+    val_records: list[dict[str, Any]],
     description: str,
     progress: ProgressFactory,
 ) -> tuple[Predictions, dict[str, float]]:
@@ -60,11 +60,15 @@ def score_model(
     advance = progress(description, len(rows))
     preds = predict(model, tokenizer, [r.prompt for r in rows], task, config.eval, method, advance)
     metrics = task_metrics(config, rows, preds, list(range(len(rows))))
-    if val_path.is_file():
-        # the validation split: the held-out text the run's loss was measured on
-        lines = val_path.read_text(encoding="utf-8").splitlines()
-        records = [json.loads(line) for line in lines if line.strip()]
-        value = perplexity(model, tokenizer, records, config.train.max_length)
-        if value is not None:
-            metrics["val_perplexity"] = value
+    value = perplexity(model, tokenizer, val_records, config.train.max_length)
+    if value is not None:
+        metrics["val_perplexity"] = value
     return preds, metrics
+
+
+def read_val(path: Path) -> list[dict[str, Any]]:
+    """The validation split, the held-out text the run's loss was measured on; [] if absent."""
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]

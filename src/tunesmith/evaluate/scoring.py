@@ -107,22 +107,33 @@ def encode_prefix(model: Any, prompts: Sequence[Sequence[int]]) -> PrefixCache:
     return PrefixCache(length, out.cache)
 
 
+@dataclass(frozen=True)
+class _TrieTensors:
+    """What every batch lays after its rows: node tokens, depths, the ancestor mask."""
+
+    tokens: torch.Tensor
+    depths: torch.Tensor
+    tree: torch.Tensor
+
+    @classmethod
+    def of(cls, trie: LabelTrie) -> _TrieTensors:
+        tree = torch.zeros((len(trie.tokens), len(trie.tokens)), dtype=torch.bool)
+        for node in range(len(trie.tokens)):
+            tree[node, trie.path(node)] = True  # the path ends with the node itself
+        return cls(torch.tensor(trie.tokens), torch.tensor(trie.depths), tree)
+
+
 def _tree_batch(
-    suffixes: list[list[int]], trie: LabelTrie, prefix: int, pad_id: int, dtype: torch.dtype
+    suffixes: list[list[int]], nodes: _TrieTensors, prefix: int, pad_id: int, dtype: torch.dtype
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Left-padded [row tokens | trie nodes] with positions and a 4D additive mask."""
-    batch, width, nodes = len(suffixes), max(len(s) for s in suffixes), len(trie.tokens)
-    queries = width + nodes
+    batch, width = len(suffixes), max(len(s) for s in suffixes)
+    queries = width + len(nodes.tokens)
     ids = torch.full((batch, queries), pad_id, dtype=torch.long)
     positions = torch.zeros((batch, queries), dtype=torch.long)
     allowed = torch.zeros((batch, 1, queries, prefix + queries), dtype=torch.bool)
     causal = torch.tril(torch.ones(width, width, dtype=torch.bool))
-    tree = torch.eye(nodes, dtype=torch.bool)
-    for node in range(nodes):
-        for ancestor in trie.path(node):
-            tree[node, ancestor] = True
-    node_tokens = torch.tensor(trie.tokens, dtype=torch.long)
-    node_depths = torch.tensor(trie.depths, dtype=torch.long)
+    tree, node_tokens, node_depths = nodes.tree, nodes.tokens, nodes.depths
     for row, suffix in enumerate(suffixes):
         start = width - len(suffix)
         ids[row, start:width] = torch.tensor(suffix)
@@ -143,7 +154,9 @@ def _tree_batch(
     return ids, positions, mask
 
 
-def _label_scores(logprobs: torch.Tensor, trie: LabelTrie) -> torch.Tensor:
+def _label_scores(
+    logprobs: torch.Tensor, trie: LabelTrie, children: dict[int, list[int]]
+) -> torch.Tensor:
     """(rows, labels) log P(label | prompt); logprobs[:, 0] predicts depth-1 nodes."""
 
     def column(parent: int) -> int:
@@ -152,9 +165,9 @@ def _label_scores(logprobs: torch.Tensor, trie: LabelTrie) -> torch.Tensor:
     scores = []
     for node in trie.label_nodes:
         total = sum(logprobs[:, column(trie.parents[n]), trie.tokens[n]] for n in trie.path(node))
-        children = trie.children(node)
-        if children:  # the label must also end here rather than continue into a longer one
-            go_on = logprobs[:, column(node), [trie.tokens[c] for c in children]].exp().sum(-1)
+        if children[node]:  # the label must also end here rather than continue into a longer one
+            next_tokens = [trie.tokens[c] for c in children[node]]
+            go_on = logprobs[:, column(node), next_tokens].exp().sum(-1)
             total = total + torch.log1p(-go_on.clamp(max=1 - 1e-6))
         scores.append(total)
     return torch.stack(scores, dim=1)
@@ -175,11 +188,13 @@ def score_labels(
     dtype = next(model.parameters()).dtype
     # similar lengths share a batch: less padding
     order = sorted(range(len(full)), key=lambda i: len(full[i]))
+    nodes = _TrieTensors.of(trie)
+    children = {node: trie.children(node) for node in trie.label_nodes}
     scores = torch.empty((len(full), len(trie.label_nodes)))
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         suffixes = [full[i][prefix.length :] for i in rows]
-        ids, positions, mask = _tree_batch(suffixes, trie, prefix.length, pad_id, dtype)
+        ids, positions, mask = _tree_batch(suffixes, nodes, prefix.length, pad_id, dtype)
         with torch.inference_mode():
             out = model(
                 input_ids=ids.to(device),
@@ -190,7 +205,7 @@ def score_labels(
                 logits_to_keep=len(trie.tokens) + 1,
             )
         logprobs = torch.log_softmax(out.logits.float(), dim=-1).cpu()
-        scores[rows] = _label_scores(logprobs, trie)
+        scores[rows] = _label_scores(logprobs, trie, children)
         if on_batch is not None:
             on_batch(len(rows))
     return scores

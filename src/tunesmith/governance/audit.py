@@ -91,6 +91,11 @@ class VerifyReport:
         return f"audit log ok: {self.entries} entries, head {self.head_hash}"
 
 
+def utc_timestamp(moment: datetime | None = None, timespec: str = "seconds") -> str:
+    """ISO 8601 in UTC with a `Z`, the one time format of audit entries, reports and records."""
+    return (moment or datetime.now(UTC)).isoformat(timespec=timespec).replace("+00:00", "Z")
+
+
 def audit_path(state_dir: Path) -> Path:
     return state_dir / "audit.jsonl"
 
@@ -210,7 +215,7 @@ def append(
                     "refusing to extend a corrupted chain (run `tunesmith audit verify`)"
                 )
             seq, prev_hash = record["seq"] + 1, record["hash"]
-        now = datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        now = utc_timestamp(timespec="microseconds")
         record = {"seq": seq, "time": now, **body, "prev_hash": prev_hash}
         record["hash"] = entry_hash(record)
         data = _canonical(record) + b"\n"

@@ -15,7 +15,6 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +196,7 @@ def write_documents(
     )
     index = {
         "schema": 1,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "created_at": audit.utc_timestamp(),
         "tunesmith_version": __version__,
         "model": model.ref if model else None,
         "run_id": run_id,

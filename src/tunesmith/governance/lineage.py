@@ -10,7 +10,6 @@ version leads to its run, dataset version, source files and base weights, each b
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,6 @@ from tunesmith.data.version import sha256_file
 from tunesmith.workspace import Workspace
 
 SPLITS = ("train", "val", "test")
-REGISTRY_URI_ENV = "TUNESMITH_MLFLOW_URI"  # tunesmith.train.tracking.URI_ENV
 
 
 @dataclass(frozen=True)
@@ -152,14 +150,9 @@ def trace_model(workspace: Workspace, ref: str) -> dict[str, Any]:
     }
 
 
-def _has_registry(workspace: Workspace) -> bool:
-    # registry.store.store_exists, without importing MLflow (seconds) when there is no store
-    return bool(os.environ.get(REGISTRY_URI_ENV)) or (workspace.state_dir / "mlflow.db").is_file()
-
-
 def models_of_runs(workspace: Workspace, run_ids: list[str]) -> list[str]:
     """NAME/VERSION of every registered version made from one of these runs."""
-    if not run_ids or not _has_registry(workspace):
+    if not run_ids or not workspace.has_mlflow_store():
         return []
     from tunesmith.registry import list_models
 

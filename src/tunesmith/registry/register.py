@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from tunesmith.registry.store import (
     set_tags,
     to_version,
 )
-from tunesmith.train.tracking import URI_ENV
+from tunesmith.train.tracking import experiment_id
 from tunesmith.workspace import Workspace
 
 
@@ -56,15 +55,8 @@ def _mlflow_run(mlflow: MlflowClient, ws: Workspace, run_id: str, project: str) 
             return found[0]
     # A run trained against another store (or before tracking) still registers: its files
     # are on disk, so a run is opened here to hold them, named and tagged as train would.
-    experiment = mlflow.get_experiment_by_name(project)
-    if experiment is None:
-        local = None if os.environ.get(URI_ENV) else (ws.state_dir / "mlartifacts").resolve()
-        experiment_id = mlflow.create_experiment(
-            project, artifact_location=local.as_uri() if local else None
-        )
-    else:
-        experiment_id = experiment.experiment_id
-    run = mlflow.create_run(experiment_id, tags={"tunesmith_run": run_id}, run_name=run_id)
+    experiment = experiment_id(mlflow, ws.state_dir, project)
+    run = mlflow.create_run(experiment, tags={"tunesmith_run": run_id}, run_name=run_id)
     mlflow.set_terminated(run.info.run_id)
     return mlflow.get_run(run.info.run_id)
 

@@ -15,8 +15,9 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion as MlflowVersion
 from mlflow.exceptions import MlflowException
 
+from tunesmith.governance.audit import utc_timestamp
 from tunesmith.registry.record import RegistryError, record_sha256
-from tunesmith.train.tracking import URI_ENV, tracking_uri
+from tunesmith.train.tracking import tracking_uri
 from tunesmith.workspace import Workspace
 
 # a record is one small JSON file: MLflow's tqdm bar per download is noise on every command
@@ -62,14 +63,11 @@ def check_name(name: str) -> str:
 
 
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_timestamp()
 
 
 def iso_time(millis: int | None) -> str:
-    if not millis:
-        return ""
-    moment = datetime.fromtimestamp(millis / 1000, UTC)
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return utc_timestamp(datetime.fromtimestamp(millis / 1000, UTC)) if millis else ""
 
 
 def client(ws: Workspace) -> MlflowClient:
@@ -80,7 +78,7 @@ def client(ws: Workspace) -> MlflowClient:
 
 def store_exists(ws: Workspace) -> bool:
     """False when the embedded store was never created: nothing can be registered there yet."""
-    return bool(os.environ.get(URI_ENV)) or (ws.state_dir / "mlflow.db").is_file()
+    return ws.has_mlflow_store()
 
 
 def record_artifact(name: str, sha256: str) -> str:

@@ -11,8 +11,9 @@ from typing import Any
 import mlflow
 from mlflow.data.dataset_source_registry import resolve_dataset_source
 from mlflow.data.meta_dataset import MetaDataset
+from mlflow.tracking import MlflowClient
 
-URI_ENV = "TUNESMITH_MLFLOW_URI"
+from tunesmith.workspace import MLFLOW_URI_ENV as URI_ENV
 
 # MLflow announces every schema migration of the embedded store at INFO
 logging.getLogger("mlflow").setLevel(logging.WARNING)
@@ -24,15 +25,23 @@ def tracking_uri(state_dir: Path) -> str:
     return os.environ.get(URI_ENV) or f"sqlite:///{(state_dir / 'mlflow.db').resolve()}"
 
 
+def experiment_id(client: MlflowClient, state_dir: Path, name: str) -> str:
+    """The project's experiment, created on first use; on the embedded store its artefacts
+    go to `.tunesmith/mlartifacts`, on a server to the server's own artefact root."""
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    local = None if os.environ.get(URI_ENV) else (state_dir / "mlartifacts").resolve().as_uri()
+    return client.create_experiment(name, artifact_location=local)
+
+
 class Tracker:
     """One MLflow run mirroring a tunesmith run."""
 
     def __init__(self, state_dir: Path, experiment: str, run_name: str) -> None:
-        mlflow.set_tracking_uri(tracking_uri(state_dir))
-        if mlflow.get_experiment_by_name(experiment) is None:
-            artifacts = (state_dir / "mlartifacts").resolve().as_uri()
-            mlflow.create_experiment(experiment, artifact_location=artifacts)
-        mlflow.set_experiment(experiment)
+        uri = tracking_uri(state_dir)
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_experiment(experiment_id=experiment_id(MlflowClient(uri), state_dir, experiment))
         existing = mlflow.search_runs(
             filter_string=f"tags.tunesmith_run = '{run_name}'", output_format="list"
         )
