@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tunesmith.evaluate.scoring import build_trie, score_labels
+from tunesmith.evaluate.scoring import _TrieTensors, build_trie, score_labels
 
 
 class ListTokenizer:
@@ -46,6 +46,8 @@ def test_trie_shares_the_prefix_and_branches_per_label() -> None:
     assert trie.shared == [5, 6]
     assert trie.tokens == [10, 11, 12, 13]
     assert [trie.path(n) for n in trie.label_nodes] == [[0], [1, 2], [1, 3]]
+    # only node 1 has children: the leaves' log-probabilities are read at their parents
+    assert _TrieTensors.of(trie).tokens.tolist() == [11]
 
 
 def test_labels_that_tokenise_the_same_are_refused() -> None:

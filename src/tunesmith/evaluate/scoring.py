@@ -5,7 +5,8 @@ Three things make it cheaper than generating an answer and parsing it:
   key/value cache is reused by every batch;
 - the labels' tokens form a trie laid out after each row's own tokens, with a tree-shaped
   attention mask, so every label is scored in the row's own forward pass: no decoding loop;
-- the LM head runs only at the positions that predict a label token.
+- the LM head runs only at the positions that predict a label token, and a trie node with
+  no children is never fed at all: its log-probability was read at its parent.
 A label whose tokens are a prefix of another label's also pays the probability of stopping
 there (one minus its children's), so a short label cannot win by being short.
 """
@@ -109,18 +110,30 @@ def encode_prefix(model: Any, prompts: Sequence[Sequence[int]]) -> PrefixCache:
 
 @dataclass(frozen=True)
 class _TrieTensors:
-    """What every batch lays after its rows: node tokens, depths, the ancestor mask."""
+    """What every batch lays after its rows: the trie's inner nodes, depths, ancestor mask."""
 
     tokens: torch.Tensor
     depths: torch.Tensor
     tree: torch.Tensor
+    # column of each trie node's next-token distribution in the batch's kept logits (0: the row)
+    columns: dict[int, int]
 
     @classmethod
     def of(cls, trie: LabelTrie) -> _TrieTensors:
-        tree = torch.zeros((len(trie.tokens), len(trie.tokens)), dtype=torch.bool)
-        for node in range(len(trie.tokens)):
-            tree[node, trie.path(node)] = True  # the path ends with the node itself
-        return cls(torch.tensor(trie.tokens), torch.tensor(trie.depths), tree)
+        has_children = {parent for parent in trie.parents if parent >= 0}
+        inner = [n for n in range(len(trie.tokens)) if n in has_children]
+        position = {node: i for i, node in enumerate(inner)}
+        tree = torch.zeros((len(inner), len(inner)), dtype=torch.bool)
+        for i, node in enumerate(inner):
+            # the path ends with the node itself; every ancestor of an inner node is inner
+            tree[i, [position[n] for n in trie.path(node)]] = True
+        columns = {node: i + 1 for i, node in enumerate(inner)}
+        return cls(
+            torch.tensor([trie.tokens[n] for n in inner], dtype=torch.long),
+            torch.tensor([trie.depths[n] for n in inner], dtype=torch.long),
+            tree,
+            columns,
+        )
 
 
 def _tree_batch(
@@ -155,12 +168,12 @@ def _tree_batch(
 
 
 def _label_scores(
-    logprobs: torch.Tensor, trie: LabelTrie, children: dict[int, list[int]]
+    logprobs: torch.Tensor, trie: LabelTrie, nodes: _TrieTensors, children: dict[int, list[int]]
 ) -> torch.Tensor:
     """(rows, labels) log P(label | prompt); logprobs[:, 0] predicts depth-1 nodes."""
 
     def column(parent: int) -> int:
-        return 0 if parent < 0 else parent + 1
+        return 0 if parent < 0 else nodes.columns[parent]
 
     scores = []
     for node in trie.label_nodes:
@@ -202,10 +215,10 @@ def score_labels(
                 attention_mask=mask.to(device),
                 cache=prefix.for_batch(len(rows)),
                 use_cache=prefix.cache is not None,
-                logits_to_keep=len(trie.tokens) + 1,
+                logits_to_keep=len(nodes.tokens) + 1,
             )
         logprobs = torch.log_softmax(out.logits.float(), dim=-1).cpu()
-        scores[rows] = _label_scores(logprobs, trie, children)
+        scores[rows] = _label_scores(logprobs, trie, nodes, children)
         if on_batch is not None:
             on_batch(len(rows))
     return scores
