@@ -160,7 +160,8 @@ def main() -> None:
     body = [
         "## Evaluation: prompting versus fine-tuning; label scoring versus generation",
         "",
-        "Same rows through SmolLM2-135M-Instruct zero-shot (an instruction listing the labels), "
+        "Same rows through SmolLM2-135M-Instruct zero-shot (the config's `task.instruction`, "
+        "which in the example describes each queue; else an instruction listing the labels), "
         "few-shot (the instruction plus k solved train examples as earlier turns) and the LoRA "
         "model with its short production prompt. Scoring = `tunesmith eval` (log-likelihood of "
         "each allowed label; the prompt prefix all rows share is computed once). Free generation "

@@ -10,6 +10,8 @@ import jinja2
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tunesmith.serve.settings import ServeConfig
+
 CONFIG_FILENAME = "tunesmith.yaml"
 
 PII_ENTITIES = (
@@ -348,6 +350,7 @@ class ProjectConfig(_Strict):
     registry: RegistryConfig = Field(
         default_factory=RegistryConfig, description="Model versions, approvals, promotion."
     )
+    serve: ServeConfig = Field(default_factory=ServeConfig, description="The HTTP server.")
 
     @model_validator(mode="after")
     def _fields_exist(self) -> ProjectConfig:

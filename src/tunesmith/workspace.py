@@ -10,6 +10,8 @@ from tunesmith.config import CONFIG_FILENAME, ProjectConfig, load_config
 
 # an MLflow server for tracking and the registry; unset means SQLite under .tunesmith/
 MLFLOW_URI_ENV = "TUNESMITH_MLFLOW_URI"
+# a SQLAlchemy URL of the state store (e.g. PostgreSQL); unset means SQLite under .tunesmith/
+STATE_URL_ENV = "TUNESMITH_STATE_URL"
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,10 @@ class Workspace:
     def has_mlflow_store(self) -> bool:
         """A server is configured or the embedded store exists; checked without importing MLflow."""
         return bool(os.environ.get(MLFLOW_URI_ENV)) or (self.state_dir / "mlflow.db").is_file()
+
+    def state_url(self) -> str:
+        """Where keys, captured interactions and the review queue live."""
+        return os.environ.get(STATE_URL_ENV) or f"sqlite:///{self.state_dir / 'state.db'}"
 
     def dataset_dir(self, name: str) -> Path:
         return self.datasets_dir / name

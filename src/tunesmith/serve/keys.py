@@ -1,0 +1,157 @@
+"""API keys: created once with their secret shown once, stored hashed, scoped to models."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tunesmith.governance.audit import utc_timestamp
+from tunesmith.store.db import api_keys
+
+KEY_PREFIX = "ts-"
+ROLES = ("inference", "reviewer")
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$")
+_PER_MINUTE = {"s": 60, "sec": 60, "second": 60, "m": 1, "min": 1, "minute": 1}
+
+
+class ApiKeyError(ValueError):
+    """A key command that cannot be carried out (duplicate name, unknown key, bad rate)."""
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """What is known about a key; the secret itself is never stored."""
+
+    name: str
+    prefix: str
+    models: list[str]
+    roles: list[str]
+    rate_per_minute: int | None
+    created_at: str
+    created_by: str
+    revoked_at: str | None
+
+    def allows(self, model: str) -> bool:
+        """`*` is every model; a registry name covers its versions and aliases; else exact."""
+        for scope in self.models:
+            if scope == "*" or model == scope:
+                return True
+            if model.startswith((f"{scope}/", f"{scope}@")):
+                return True
+        return False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "prefix": self.prefix,
+            "models": self.models,
+            "roles": self.roles,
+            "rate_per_minute": self.rate_per_minute,
+            "created_at": self.created_at,
+            "created_by": self.created_by,
+            "revoked_at": self.revoked_at,
+        }
+
+
+def parse_rate(rate: str) -> int:
+    """`60/min`, `2/s` or `1000/hour` as requests per minute (rounded up, at least 1)."""
+    match = _RATE.match(rate)
+    if not match:
+        raise ApiKeyError(f"rate '{rate}': expected N/s, N/min or N/hour, e.g. 60/min")
+    count, unit = int(match.group(1)), match.group(2)
+    if count < 1:
+        raise ApiKeyError(f"rate '{rate}': must allow at least one request")
+    if unit in ("h", "hour"):
+        return max(1, -(-count // 60))
+    return count * _PER_MINUTE[unit]
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _row_to_key(row: Any) -> ApiKey:
+    return ApiKey(
+        name=row.name,
+        prefix=row.prefix,
+        models=list(row.models),
+        roles=list(row.roles),
+        rate_per_minute=row.rate_per_minute,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        revoked_at=row.revoked_at,
+    )
+
+
+def create_key(
+    engine: Engine,
+    name: str,
+    models: list[str],
+    created_by: str,
+    rate: str | None = None,
+    roles: list[str] | None = None,
+) -> tuple[ApiKey, str]:
+    """A new key and its secret, which is returned this once and stored only as a hash."""
+    roles = roles or ["inference"]
+    unknown = sorted(set(roles) - set(ROLES))
+    if unknown:
+        raise ApiKeyError(f"unknown role(s) {unknown}; known: {list(ROLES)}")
+    if not models:
+        raise ApiKeyError("a key needs at least one model (or '*' for every model)")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", name):
+        raise ApiKeyError(f"key name '{name}': letters, digits, '.', '_' and '-' only")
+    per_minute = parse_rate(rate) if rate else None
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key = ApiKey(name, secret[:10], models, roles, per_minute, utc_timestamp(), created_by, None)
+    with engine.begin() as conn:
+        if conn.execute(sa.select(api_keys.c.id).where(api_keys.c.name == name)).first():
+            raise ApiKeyError(f"a key named '{name}' exists; revoke it or choose another name")
+        conn.execute(
+            api_keys.insert().values(
+                name=name,
+                secret_sha256=digest(secret),
+                prefix=key.prefix,
+                models=models,
+                roles=roles,
+                rate_per_minute=per_minute,
+                created_at=key.created_at,
+                created_by=created_by,
+            )
+        )
+    return key, secret
+
+
+def list_keys(engine: Engine) -> list[ApiKey]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(api_keys).order_by(api_keys.c.id)).all()
+    return [_row_to_key(r) for r in rows]
+
+
+def revoke_key(engine: Engine, name: str) -> ApiKey:
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(api_keys).where(api_keys.c.name == name)).first()
+        if row is None:
+            raise ApiKeyError(f"no key named '{name}'")
+        if row.revoked_at is None:
+            conn.execute(
+                api_keys.update().where(api_keys.c.name == name).values(revoked_at=utc_timestamp())
+            )
+        row = conn.execute(sa.select(api_keys).where(api_keys.c.name == name)).one()
+    return _row_to_key(row)
+
+
+def authenticate(engine: Engine, secret: str) -> ApiKey | None:
+    """The live key whose secret this is; None for an unknown or revoked one."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(api_keys).where(api_keys.c.secret_sha256 == digest(secret))
+        ).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    return _row_to_key(row)

@@ -1,0 +1,30 @@
+"""Settings of `tunesmith serve`: the `serve:` section of tunesmith.yaml."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ServeConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = Field(default="127.0.0.1", description="Interface to bind; loopback by default.")
+    port: int = Field(default=8000, ge=0, le=65535, description="TCP port (0: any free port).")
+    max_batch: int = Field(default=8, ge=1, description="Sequences decoded together per step.")
+    max_adapters: int = Field(default=4, ge=1, description="Adapters kept loaded (LRU).")
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1024, description="Larger request bodies get 413."
+    )
+    max_prompt_tokens: int = Field(default=2048, ge=1, description="Longer prompts get 400.")
+    max_tokens: int = Field(default=512, ge=1, description="Largest max_tokens a request may ask.")
+    default_max_tokens: int = Field(
+        default=128, ge=1, description="New tokens when a request sets no max_tokens."
+    )
+    max_n: int = Field(default=4, ge=1, description="Largest n (choices per request).")
+    alias_refresh_seconds: float = Field(
+        default=2.0, gt=0, description="How often a registry alias is looked up again."
+    )
+    capture: bool = Field(default=True, description="Store every completed call in the state db.")
+    capture_mask_pii: bool = Field(
+        default=True, description="Mask personal data in stored text with the curate masker."
+    )

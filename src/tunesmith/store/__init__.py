@@ -1,0 +1,1 @@
+"""The state store: SQL tables shared by serving, monitoring and review."""

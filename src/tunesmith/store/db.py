@@ -1,0 +1,69 @@
+"""The state store's tables (SQLAlchemy Core) and the engine that opens them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+metadata = sa.MetaData()
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(128), nullable=False, unique=True),
+    # sha256 of the secret: keys are 256 random bits, so a fast hash cannot be brute-forced
+    sa.Column("secret_sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("models", sa.JSON, nullable=False),
+    sa.Column("roles", sa.JSON, nullable=False),
+    sa.Column("rate_per_minute", sa.Integer, nullable=True),
+    sa.Column("created_at", sa.String(32), nullable=False),
+    sa.Column("created_by", sa.String(128), nullable=False),
+    sa.Column("revoked_at", sa.String(32), nullable=True),
+)
+
+interactions = sa.Table(
+    "interactions",
+    metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("created_at", sa.String(32), nullable=False, index=True),
+    sa.Column("key_name", sa.String(128), nullable=False),
+    sa.Column("model", sa.String(256), nullable=False, index=True),
+    sa.Column("run_id", sa.String(128), nullable=True),
+    sa.Column("registry_name", sa.String(128), nullable=True),
+    sa.Column("registry_version", sa.Integer, nullable=True),
+    sa.Column("messages", sa.JSON, nullable=False),
+    sa.Column("choices", sa.JSON, nullable=False),
+    sa.Column("finish_reason", sa.String(32), nullable=False),
+    sa.Column("prompt_tokens", sa.Integer, nullable=False),
+    sa.Column("completion_tokens", sa.Integer, nullable=False),
+    sa.Column("latency_ms", sa.Float, nullable=False),
+    sa.Column("ttft_ms", sa.Float, nullable=True),
+    sa.Column("mean_logprob", sa.Float, nullable=True),
+    sa.Column("label", sa.String(128), nullable=True),
+    sa.Column("label_margin", sa.Float, nullable=True),
+    sa.Column("pii_masked", sa.Boolean, nullable=False),
+    sa.Column("stream", sa.Boolean, nullable=False),
+)
+
+
+def open_store(url: str) -> Engine:
+    """An engine on `url` with every table created; SQLite gets WAL for concurrent readers."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url)
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _pragmas(connection: object, _: object) -> None:
+            cursor = connection.cursor()  # type: ignore[attr-defined]
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # an answered call must survive a crash of the server: sync on every commit
+            cursor.execute("PRAGMA synchronous=FULL")
+            cursor.close()
+
+    metadata.create_all(engine)
+    return engine

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+import torch
+
+from tunesmith.evaluate.predict import tokenize_prompts
+from tunesmith.serve.engine import Delta, Done, Engine, Sequence
+from tunesmith.serve.sampling import SamplingParams
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.text = ""
+        self.tokens: list[int] = []
+        self.done: Done | None = None
+        self.finished = threading.Event()
+
+    def __call__(self, event: Delta | Done) -> None:
+        if isinstance(event, Delta):
+            self.text += event.text
+            self.tokens += [p.token for p in event.picks]
+        else:
+            self.done = event
+            self.finished.set()
+
+
+@pytest.fixture(scope="module")
+def base(tiny_model_dir: Path):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).eval()
+    return model, AutoTokenizer.from_pretrained(tiny_model_dir)
+
+
+def reference(tiny_model_dir: Path, adapter: Path | None, prompt: list[int], n: int) -> list[int]:
+    """Greedy tokens from plain `generate`, one sequence, one adapter, no batching."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir, dtype=torch.float32).eval()
+    if adapter is not None:
+        model = PeftModel.from_pretrained(model, str(adapter)).eval()
+    with torch.inference_mode():
+        out = model.generate(
+            input_ids=torch.tensor([prompt]),
+            max_new_tokens=n,
+            min_new_tokens=n,
+            do_sample=False,
+        )
+    return out[0, len(prompt) :].tolist()
+
+
+def prompts(tokenizer, count: int) -> list[list[int]]:
+    words = ["billing", "invoice", "refund", "login", "password", "parcel", "order", "late"]
+    chats = [
+        [{"role": "user", "content": " ".join(words[: 2 + (i * 3) % 7])}] for i in range(count)
+    ]
+    return tokenize_prompts(tokenizer, chats)
+
+
+def test_mixed_adapters_joining_mid_batch_match_one_stream_each(
+    base, tiny_model_dir: Path, adapters: list[Path]
+) -> None:
+    """Rows of 3 adapters and the base, joining while others decode, give the same tokens as
+    each sequence generated alone; the engine never holds more than max_batch rows."""
+    model, tokenizer = base
+    engine = Engine(model, tokenizer, max_batch=4, max_adapters=2)
+    engine.eos = set()  # a random model ends early at random; the test wants full lengths
+    batches: list[int] = []
+    engine.on_step = lambda rows, _: batches.append(rows)
+    engine.start()
+    plan = [(adapters[i % 3] if i % 4 else None, p) for i, p in enumerate(prompts(tokenizer, 8))]
+    collectors = []
+    try:
+        for i, (adapter, prompt) in enumerate(plan):
+            sink = Collector()
+            collectors.append(sink)
+            seq = Sequence(
+                prompt,
+                SamplingParams(max_tokens=6 + i % 3, temperature=0),
+                sink,
+                adapter=None if adapter is None else adapter.name,
+                adapter_dir=adapter,
+            )
+            engine.submit(seq)
+            if i == 3:
+                assert collectors[0].finished.wait(30)
+        for sink in collectors:
+            assert sink.finished.wait(60)
+    finally:
+        engine.stop()
+    assert [c.done.error for c in collectors if c.done.error] == []
+    assert max(batches) <= 4 and max(batches) > 1
+    for (adapter, prompt), sink in zip(plan, collectors, strict=True):
+        assert sink.done is not None and sink.done.finish_reason == "length"
+        assert sink.tokens == reference(tiny_model_dir, adapter, prompt, len(sink.tokens))
+    # the adapters differ from each other and from the base on the same prompt
+    same = prompts(tokenizer, 1)[0]
+    outs = {tuple(reference(tiny_model_dir, a, same, 6)) for a in [None, *adapters]}
+    assert len(outs) == 4
+
+
+def test_cancelled_sequence_leaves_and_stop_strings_end_text(base) -> None:
+    model, tokenizer = base
+    engine = Engine(model, tokenizer, max_batch=4, max_adapters=1)
+    engine.eos = set()
+    engine.start()
+    try:
+        long, cancelled = Collector(), Collector()
+        keep = Sequence(prompts(tokenizer, 1)[0], SamplingParams(40, temperature=0), long)
+        drop = Sequence(prompts(tokenizer, 1)[0], SamplingParams(400, temperature=0), cancelled)
+        engine.submit(keep)
+        engine.submit(drop)
+        drop.cancelled.set()
+        assert cancelled.finished.wait(30) and long.finished.wait(30)
+        assert cancelled.done.finish_reason == "cancelled"
+        assert long.done.finish_reason == "length" and long.done.completion_tokens == 40
+        word = long.text.split()[3]
+        stopped = Collector()
+        engine.submit(
+            Sequence(
+                prompts(tokenizer, 1)[0], SamplingParams(40, temperature=0, stop=[word]), stopped
+            )
+        )
+        assert stopped.finished.wait(30)
+        assert stopped.done.finish_reason == "stop"
+        assert word not in stopped.text and long.text.startswith(stopped.text)
+    finally:
+        engine.stop()
+    assert engine.running == 0 and engine.batch.cache is None
+
+
+def test_seeded_sampling_repeats_and_differs_by_seed(base) -> None:
+    model, tokenizer = base
+    engine = Engine(model, tokenizer)
+    engine.eos = set()
+    engine.start()
+    try:
+        runs = []
+        for seed in (1, 1, 2):
+            sink = Collector()
+            engine.submit(
+                Sequence(
+                    prompts(tokenizer, 1)[0],
+                    SamplingParams(12, temperature=1.5, seed=seed),
+                    sink,
+                )
+            )
+            assert sink.finished.wait(30)
+            runs.append(sink.tokens)
+    finally:
+        engine.stop()
+    assert runs[0] == runs[1] != runs[2]
