@@ -284,7 +284,7 @@ def main() -> None:
 
 
 # each stage's commands register themselves on `app` when their module is imported
-from tunesmith.cli import evaluate, governance, registry  # noqa: E402, F401
+from tunesmith.cli import evaluate, governance, registry, serve  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

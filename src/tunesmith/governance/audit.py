@@ -42,6 +42,8 @@ ACTIONS = (
     "rollback",
     "docs",
     "serve",
+    "key.create",
+    "key.revoke",
     "retrain",
 )
 _ACTION = re.compile(r"^[a-z][a-z0-9_.-]*$")
@@ -181,7 +183,7 @@ def append(
         raise ValueError(f"action must be a lowercase name such as {ACTIONS[:3]}, got {action!r}")
     if not subject:
         raise ValueError("subject must name what the action was about (a dataset, a run id)")
-    who = actor or os.environ.get(ACTOR_ENV) or _login()
+    who = actor or current_actor()
     # Checked before the file is touched, so a bad argument never leaves a trace in the log.
     body = {
         "actor": who,
@@ -234,6 +236,11 @@ def append(
     finally:
         os.close(fd)
     return AuditEntry(**record)
+
+
+def current_actor() -> str:
+    """Who is acting: $TUNESMITH_ACTOR, else the login name."""
+    return os.environ.get(ACTOR_ENV) or _login()
 
 
 def _login() -> str:

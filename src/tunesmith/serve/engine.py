@@ -25,7 +25,7 @@ from tunesmith.serve.sampling import Pick, SamplingParams, pick_token
 class Constraint(Protocol):
     """Constrained decoding of one sequence (a JSON schema, a tool call)."""
 
-    def allowed(self, vocab_size: int) -> torch.Tensor | None: ...
+    def apply(self, scores: torch.Tensor) -> None: ...
     def accept(self, token: int) -> None: ...
     def is_finished(self) -> bool: ...
 
@@ -58,6 +58,8 @@ class Sequence:
     adapter: str | None = None
     adapter_dir: Path | None = None
     constraint: Constraint | None = None
+    # sees the output so far and the next token's logits each step (confidence probes)
+    observe: Callable[[list[int], torch.Tensor], None] | None = None
     cancelled: threading.Event = field(default_factory=threading.Event)
     # state owned by the engine thread
     output: list[int] = field(default_factory=list)
@@ -223,8 +225,10 @@ class Engine:
             if seq.cancelled.is_set():
                 self._finish(seq, "cancelled")
                 continue
-            allowed = seq.constraint.allowed(self.vocab_size) if seq.constraint else None
-            pick = pick_token(logits[row], seq.params, seq.generator, allowed)
+            if seq.observe is not None:
+                seq.observe(seq.output, logits[row])
+            constrain = seq.constraint.apply if seq.constraint else None
+            pick = pick_token(logits[row], seq.params, seq.generator, constrain)
             generated += 1
             self._advance(seq, pick)
         if self.on_step is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -33,13 +34,13 @@ def pick_token(
     logits: torch.Tensor,
     params: SamplingParams,
     generator: torch.Generator | None,
-    allowed: torch.Tensor | None = None,
+    constrain: Callable[[torch.Tensor], None] | None = None,
 ) -> Pick:
-    """One token from a (vocab,) row of logits; `allowed` is a constraint's boolean mask."""
+    """One token from a (vocab,) row of logits; `constrain` masks (1, vocab) scores in place."""
     logprobs = torch.log_softmax(logits.float(), dim=-1)
-    scores = logits.float().unsqueeze(0)
-    if allowed is not None:
-        scores = scores.masked_fill(~allowed[: scores.shape[-1]].unsqueeze(0), float("-inf"))
+    scores = logits.float().unsqueeze(0).clone()
+    if constrain is not None:
+        constrain(scores)
     if params.temperature <= 0:
         token = int(scores.argmax(dim=-1))
     else:

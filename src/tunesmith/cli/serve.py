@@ -1,0 +1,131 @@
+"""`tunesmith serve` and `tunesmith keys`: the HTTP server and its API keys."""
+
+from __future__ import annotations
+
+import socket
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tunesmith.cli.common import WorkspaceOption, app, console, err_console, fail
+from tunesmith.config import ConfigError
+from tunesmith.workspace import open_workspace
+
+keys_app = typer.Typer(help="API keys of the server: hashed, scoped to models, rate-limited.")
+app.add_typer(keys_app, name="keys")
+
+
+@app.command()
+def serve(
+    workspace: WorkspaceOption = None,
+    host: Annotated[str | None, typer.Option(help="Interface (default: serve.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: serve.port; 0: any).")] = None,
+) -> None:
+    """Serve the base model and every adapter behind an OpenAI-compatible API."""
+    import uvicorn
+
+    from tunesmith.governance import audit
+    from tunesmith.models.base import BaseModelError
+    from tunesmith.serve.app import create_app, load_state
+
+    ws = open_workspace(workspace)
+    try:
+        config = ws.load_config()
+        with err_console.status("loading the base model"):
+            state = load_state(ws, config)
+    except (ConfigError, BaseModelError) as err:
+        raise fail(str(err)) from None
+    bind_host = host or config.serve.host
+    sock = socket.socket(socket.AF_INET6 if ":" in bind_host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((bind_host, config.serve.port if port is None else port))
+    except OSError as err:
+        raise fail(f"cannot listen on {bind_host}:{port or config.serve.port}: {err}") from None
+    bound = sock.getsockname()[1]
+    audit.append(
+        audit.audit_path(ws.state_dir),
+        "serve",
+        state.catalog.base_id,
+        details={
+            "host": bind_host,
+            "port": bound,
+            "base_weights_sha256": state.catalog.base_sha256,
+        },
+    )
+    console.print(f"serving on http://{bind_host}:{bound}/v1 (base model {state.catalog.base_id})")
+    # request and response text never reach the logs: access lines carry method, path, status
+    server = uvicorn.Server(uvicorn.Config(create_app(state), log_level="warning"))
+    server.run(sockets=[sock])
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option("--name", help="Who the key is for, e.g. app1.")],
+    models: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated models it may use; a registry name covers its versions; * all."
+        ),
+    ],
+    rate: Annotated[str | None, typer.Option(help="Rate limit, e.g. 60/min.")] = None,
+    role: Annotated[
+        list[str] | None, typer.Option(help="inference (default) and/or reviewer; repeatable.")
+    ] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Create a key; its secret is printed this once and stored only as a hash."""
+    from tunesmith.governance import audit
+    from tunesmith.serve.keys import ApiKeyError, create_key
+    from tunesmith.store.db import open_store
+
+    ws = open_workspace(workspace)
+    scope = [m.strip() for m in models.split(",") if m.strip()]
+    who = audit.current_actor()
+    try:
+        key, secret = create_key(open_store(ws.state_url()), name, scope, who, rate, role)
+    except ApiKeyError as err:
+        raise fail(str(err)) from None
+    audit.append(audit.audit_path(ws.state_dir), "key.create", name, details=key.to_json())
+    console.print(f"key '{name}' for {', '.join(scope)}; its secret (shown only now):")
+    console.print(secret, highlight=False, markup=False, soft_wrap=True)
+
+
+@keys_app.command("list")
+def keys_list(workspace: WorkspaceOption = None) -> None:
+    """Keys with their scope, roles, rate and state; never their secrets."""
+    from tunesmith.serve.keys import list_keys
+    from tunesmith.store.db import open_store
+
+    ws = open_workspace(workspace)
+    table = Table(title="API keys")
+    for column in ("name", "prefix", "models", "roles", "rate/min", "created", "revoked"):
+        table.add_column(column)
+    for key in list_keys(open_store(ws.state_url())):
+        table.add_row(
+            key.name,
+            key.prefix + "…",
+            ", ".join(key.models),
+            ", ".join(key.roles),
+            "-" if key.rate_per_minute is None else str(key.rate_per_minute),
+            key.created_at,
+            key.revoked_at or "-",
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(name: str, workspace: WorkspaceOption = None) -> None:
+    """Revoke a key: requests with it get 401 from the next one on."""
+    from tunesmith.governance import audit
+    from tunesmith.serve.keys import ApiKeyError, revoke_key
+    from tunesmith.store.db import open_store
+
+    ws = open_workspace(workspace)
+    try:
+        key = revoke_key(open_store(ws.state_url()), name)
+    except ApiKeyError as err:
+        raise fail(str(err)) from None
+    audit.append(audit.audit_path(ws.state_dir), "key.revoke", name)
+    console.print(f"key '{name}' revoked at {key.revoked_at}")

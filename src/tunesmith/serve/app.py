@@ -1,0 +1,151 @@
+"""The FastAPI application: state loaded once, routes, OpenAI-shaped errors, body limits."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import torch
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from tunesmith.config import ProjectConfig
+from tunesmith.serve.capture import Recorder
+from tunesmith.serve.catalog import Catalog
+from tunesmith.serve.confidence import TaskProbe
+from tunesmith.serve.deps import ApiError, RateLimiter
+from tunesmith.serve.engine import Engine
+from tunesmith.serve.metrics import ServeMetrics
+from tunesmith.serve.routes import router
+from tunesmith.serve.schemas import error_body
+from tunesmith.serve.service import ServeState
+from tunesmith.serve.structured import Grammars
+from tunesmith.store.db import open_store
+from tunesmith.workspace import Workspace
+
+
+def load_state(ws: Workspace, config: ProjectConfig) -> ServeState:
+    """The base model on the best device, the engine, the catalog and the stores."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tunesmith.evaluate.target import device
+    from tunesmith.models.base import resolve_base_model
+    from tunesmith.train.lineage import hardware
+
+    base = resolve_base_model(config.base_model, ws.state_dir / "models", ws.root)
+    dtype = torch.bfloat16 if hardware()["bf16"] else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(base.path, dtype=dtype).to(device()).eval()
+    tokenizer = AutoTokenizer.from_pretrained(base.path)
+    settings = config.serve
+    metrics = ServeMetrics()
+    engine = Engine(model, tokenizer, settings.max_batch, settings.max_adapters, metrics.on_step)
+    metrics.watch(
+        lambda: engine.queue_depth, lambda: engine.running, lambda: len(engine.pool.loaded)
+    )
+    store = open_store(ws.state_url())
+    recorder = None
+    if settings.capture:
+        masker = None
+        if settings.capture_mask_pii and config.data.pii.enabled:
+            from tunesmith.data.pii import PiiMasker
+
+            masker = PiiMasker(config.data.pii)
+        recorder = Recorder(store, masker)
+    return ServeState(
+        settings=settings,
+        engine=engine,
+        tokenizer=tokenizer,
+        catalog=Catalog(ws, base.name, base.weights_sha256, settings.alias_refresh_seconds),
+        grammars=Grammars(tokenizer, int(model.config.vocab_size), engine.eos),
+        probe=TaskProbe(tokenizer, config.task),
+        recorder=recorder,
+        metrics=metrics,
+        store=store,
+    )
+
+
+class BodyLimit:
+    """413 for a body over `limit` bytes, declared or streamed, before any of it is parsed."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and int(declared) > self.limit:
+            await _too_large(self.limit)(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _BodyTooLarge:
+            await _too_large(self.limit)(scope, receive, send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> JSONResponse:
+    body = error_body(
+        f"request body over {limit} bytes", "invalid_request_error", None, "too_large"
+    )
+    return JSONResponse(body, status_code=413)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p != "body"]
+    return ".".join(parts).replace(".[", "[")
+
+
+def create_app(state: ServeState) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state.engine.start()
+        yield
+        state.engine.stop()
+
+    app = FastAPI(title="tunesmith", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.serve = state
+    app.state.limiter = RateLimiter()
+    app.include_router(router)
+
+    @app.middleware("http")
+    async def count(request: Request, call_next: Any) -> Any:
+        response = await call_next(request)
+        state.metrics.requests.labels(request.url.path, str(response.status_code)).inc()
+        return response
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, err: ApiError) -> JSONResponse:
+        body = error_body(err.message, err.kind, err.param, err.code)
+        return JSONResponse(body, status_code=err.status, headers=err.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, err: RequestValidationError) -> JSONResponse:
+        first = err.errors()[0]
+        param = _field(tuple(first.get("loc", ())))
+        message = "; ".join(f"{_field(tuple(e['loc']))}: {e['msg']}" for e in err.errors()[:5])
+        return JSONResponse(error_body(message, "invalid_request_error", param), status_code=400)
+
+    @app.exception_handler(RuntimeError)
+    async def failed(_: Request, err: RuntimeError) -> JSONResponse:
+        return JSONResponse(error_body(str(err), "server_error"), status_code=500)
+
+    app.add_middleware(BodyLimit, limit=state.settings.max_body_bytes)  # type: ignore[arg-type]
+    return app

@@ -1,0 +1,72 @@
+"""Every answered call, stored before its response leaves the server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from tunesmith.governance.audit import utc_timestamp
+from tunesmith.store.db import interactions
+
+
+@dataclass(frozen=True)
+class Interaction:
+    key_name: str
+    model: str
+    served: dict[str, Any]
+    messages: list[dict[str, str]]
+    choices: list[dict[str, Any]]
+    finish_reason: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_ms: float
+    ttft_ms: float | None
+    mean_logprob: float | None
+    label: str | None
+    label_margin: float | None
+    stream: bool
+
+
+class Recorder:
+    """Writes interactions to the state store, masking personal data first when asked."""
+
+    def __init__(self, engine: Engine, masker: Any | None) -> None:
+        self.engine = engine
+        self.masker = masker
+
+    def _mask(self, text: str) -> str:
+        if self.masker is None or not text:
+            return text
+        masked, _ = self.masker.mask({"text": text})
+        return masked["text"]
+
+    def record(self, row_id: str, item: Interaction) -> None:
+        """Commit one interaction under the completion's id; durable when this returns."""
+        messages = [{**m, "content": self._mask(m.get("content", ""))} for m in item.messages]
+        choices = [{**c, "text": self._mask(c.get("text", ""))} for c in item.choices]
+        with self.engine.begin() as conn:
+            conn.execute(
+                interactions.insert().values(
+                    id=row_id,
+                    created_at=utc_timestamp(timespec="milliseconds"),
+                    key_name=item.key_name,
+                    model=item.model,
+                    run_id=item.served.get("run_id"),
+                    registry_name=item.served.get("registry_name"),
+                    registry_version=item.served.get("registry_version"),
+                    messages=messages,
+                    choices=choices,
+                    finish_reason=item.finish_reason,
+                    prompt_tokens=item.prompt_tokens,
+                    completion_tokens=item.completion_tokens,
+                    latency_ms=item.latency_ms,
+                    ttft_ms=item.ttft_ms,
+                    mean_logprob=item.mean_logprob,
+                    label=item.label,
+                    label_margin=item.label_margin,
+                    pii_masked=self.masker is not None,
+                    stream=item.stream,
+                )
+            )

@@ -1,0 +1,130 @@
+"""Which model a request names: the base, a run's adapter, or a registry version or alias.
+
+Aliases are looked up again every `refresh_seconds`, so a newly promoted champion is served
+within seconds without a restart; requests already running finish on the version they began.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tunesmith.models.run_model import RunModelError, finished_run
+from tunesmith.workspace import Workspace
+
+SERVABLE_METHODS = ("lora", "qlora")  # adapters PEFT can mix in one batch
+
+
+class ModelNotFound(LookupError):
+    """The request names no model this server can serve; the message says why."""
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """What a model name resolved to; `run_id` is None for the base model."""
+
+    id: str
+    run_id: str | None
+    adapter_dir: Path | None
+    registry_name: str | None = None
+    registry_version: int | None = None
+
+
+class Catalog:
+    """Resolves model names against the workspace's runs and registry, with a short cache."""
+
+    def __init__(
+        self, ws: Workspace, base_id: str, base_sha256: str, refresh_seconds: float
+    ) -> None:
+        self.ws = ws
+        self.base_id = base_id
+        self.base_sha256 = base_sha256
+        self.refresh_seconds = refresh_seconds
+        self._cache: dict[str, tuple[ServedModel, float]] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, name: str) -> ServedModel:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(name)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        served = self._lookup(name)
+        # a version number never changes what it names; an alias (or a bare name: the champion)
+        # may move at any time
+        ttl = float("inf") if "/" in name else self.refresh_seconds
+        with self._lock:
+            self._cache[name] = (served, now + ttl)
+        return served
+
+    def _lookup(self, name: str) -> ServedModel:
+        if name in ("base", self.base_id):
+            return ServedModel(name, None, None)
+        if "/" in name or "@" in name or self._is_registered(name):
+            from mlflow.exceptions import MlflowException
+
+            from tunesmith.registry import RegistryError, resolve
+
+            ref = name if ("/" in name or "@" in name) else f"{name}@champion"
+            try:
+                version = resolve(self.ws, ref)
+            except (LookupError, RegistryError, MlflowException) as err:
+                raise ModelNotFound(f"model '{name}': {err.args[0] if err.args else err}") from None
+            run = self._run(version.run_id, name)
+            return ServedModel(name, run.run_id, run.adapter_dir, version.name, version.version)
+        return self._run(name, name)
+
+    def _is_registered(self, name: str) -> bool:
+        return name in self.registered_names()
+
+    def _run(self, run_id: str, asked: str) -> ServedModel:
+        try:
+            run_dir, lineage, method = finished_run(self.ws, run_id)
+        except RunModelError as err:
+            raise ModelNotFound(f"model '{asked}': {err}") from None
+        if method not in SERVABLE_METHODS:
+            raise ModelNotFound(
+                f"model '{asked}': run {run_id} is a {method} fine-tune; serve its merged export "
+                f"(tunesmith export {run_id} --merged DIR) as the base model instead"
+            )
+        if lineage["base_model"].get("weights_sha256") != self.base_sha256:
+            raise ModelNotFound(
+                f"model '{asked}': run {run_id} was trained on other base weights than this "
+                "server holds"
+            )
+        return ServedModel(asked, run_id, run_dir / "adapter")
+
+    def registered_names(self) -> list[str]:
+        if not self.ws.has_mlflow_store():
+            return []
+        from tunesmith.registry.store import client
+
+        return [m.name for m in client(self.ws).search_registered_models(max_results=1000)]
+
+    def listing(self) -> list[dict[str, Any]]:
+        """Every servable model, as /v1/models lists it, with the base it runs on."""
+        entries: list[dict[str, Any]] = [{"id": self.base_id, "parent": None, "run_id": None}]
+        if self.ws.has_mlflow_store():
+            from tunesmith.registry.store import client
+
+            mlflow = client(self.ws)
+            for model in mlflow.search_registered_models(max_results=1000, order_by=["name ASC"]):
+                refs = [f"{model.name}@{alias}" for alias in sorted(model.aliases or {})]
+                versions = mlflow.search_model_versions(f"name = '{model.name}'")
+                refs += [f"{model.name}/{v}" for v in sorted(int(mv.version) for mv in versions)]
+                for ref in refs:
+                    entries.append(self._entry(ref))
+        if self.ws.runs_dir.is_dir():
+            for run_dir in sorted(self.ws.runs_dir.iterdir()):
+                entries.append(self._entry(run_dir.name))
+        return [e for e in entries if e is not None]
+
+    def _entry(self, ref: str) -> dict[str, Any] | None:
+        try:
+            served = self.resolve(ref)
+        except ModelNotFound:
+            return None
+        return {"id": ref, "parent": self.base_id, "run_id": served.run_id}

@@ -1,0 +1,95 @@
+"""HTTP routes: /v1/models, /v1/chat/completions, /healthz, /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Response
+from fastapi.responses import StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
+
+from tunesmith.serve import service
+from tunesmith.serve.catalog import ModelNotFound
+from tunesmith.serve.chat import RequestError
+from tunesmith.serve.deps import ApiError, KeyDep, StateDep, require_role
+from tunesmith.serve.schemas import ChatRequest, error_body
+
+router = APIRouter()
+
+
+@router.get("/healthz")
+def healthz(state: StateDep) -> dict[str, Any]:
+    return {
+        "status": "ok",
+        "base_model": state.catalog.base_id,
+        "loaded_adapters": len(state.engine.pool.loaded),
+        "running": state.engine.running,
+        "queue_depth": state.engine.queue_depth,
+    }
+
+
+@router.get("/metrics")
+def metrics(state: StateDep) -> Response:
+    return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/v1/models")
+def list_models(key: KeyDep, state: StateDep) -> dict[str, Any]:
+    created = int(time.time())
+    data = [
+        {
+            "id": entry["id"],
+            "object": "model",
+            "created": created,
+            "owned_by": "tunesmith",
+            "parent": entry["parent"],
+            "root": entry["run_id"] or entry["id"],
+        }
+        for entry in state.catalog.listing()
+        if key.allows(entry["id"])
+    ]
+    return {"object": "list", "data": data}
+
+
+def _sse(body: dict[str, Any]) -> str:
+    return f"data: {json.dumps(body)}\n\n"
+
+
+@router.post("/v1/chat/completions", response_model=None)
+async def chat_completions(
+    request: ChatRequest, key: KeyDep, state: StateDep
+) -> dict[str, Any] | StreamingResponse:
+    require_role(key, "inference")
+    if not key.allows(request.model):
+        raise ApiError(
+            403,
+            f"key '{key.name}' may not use model '{request.model}'",
+            "permission_error",
+            "model_not_allowed",
+            "model",
+        )
+    try:
+        served = await run_in_threadpool(state.catalog.resolve, request.model)
+        loop = asyncio.get_running_loop()
+        job = await run_in_threadpool(service.prepare, state, request, key, served, loop)
+    except ModelNotFound as err:
+        raise ApiError(404, str(err), "invalid_request_error", "model_not_found", "model") from None
+    except RequestError as err:
+        raise ApiError(400, str(err), "invalid_request_error", None, err.param) from None
+    if not request.stream:
+        return await service.complete(state, job)
+
+    async def body() -> AsyncIterator[str]:
+        try:
+            async for chunk in service.stream(state, job):
+                yield _sse(chunk)
+        except RuntimeError as err:  # the engine failed mid-stream: say so in the stream
+            yield _sse(error_body(str(err), "server_error"))
+        yield "data: [DONE]\n\n"
+
+    return StreamingResponse(body(), media_type="text/event-stream")

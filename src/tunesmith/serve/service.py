@@ -1,0 +1,286 @@
+"""The server's state and the two ways to answer: whole, or streamed as it is generated."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from tunesmith.serve import chat
+from tunesmith.serve.capture import Interaction, Recorder
+from tunesmith.serve.catalog import Catalog, ServedModel
+from tunesmith.serve.confidence import TaskProbe
+from tunesmith.serve.engine import Delta, Done, Engine, Sequence
+from tunesmith.serve.keys import ApiKey
+from tunesmith.serve.metrics import ServeMetrics
+from tunesmith.serve.schemas import ChatRequest
+from tunesmith.serve.settings import ServeConfig
+from tunesmith.serve.structured import Grammars, tool_call_schema
+
+
+@dataclass
+class ServeState:
+    """Everything a request needs; built once when the server starts."""
+
+    settings: ServeConfig
+    engine: Engine
+    tokenizer: Any
+    catalog: Catalog
+    grammars: Grammars
+    probe: TaskProbe
+    recorder: Recorder | None
+    metrics: ServeMetrics
+    store: Any  # SQLAlchemy engine of the state store (keys)
+
+
+@dataclass
+class Prepared:
+    request: ChatRequest
+    key: ApiKey
+    served: ServedModel
+    prompt: list[int]
+    forced_tool: bool
+    choices: list[chat.ChoiceState]
+    sequences: list[Sequence]
+    queue: asyncio.Queue[tuple[int, Delta | Done]]
+    started: float
+    id: str  # the completion's id, and the id of its stored interaction
+    first_token: float | None = None
+
+
+def _constraint(state: ServeState, request: ChatRequest) -> tuple[Any | None, bool]:
+    forced, only = chat.forced_tool(request)
+    if forced:
+        assert request.tools is not None
+        return state.grammars.for_schema(tool_call_schema(request.tools, only)), True
+    fmt = request.response_format
+    if fmt is not None and fmt.type == "json_object":
+        return state.grammars.for_schema(None), False
+    if fmt is not None and fmt.type == "json_schema":
+        assert fmt.json_schema is not None
+        return state.grammars.for_schema(fmt.json_schema.schema_), False
+    return None, False
+
+
+def prepare(
+    state: ServeState,
+    request: ChatRequest,
+    key: ApiKey,
+    served: ServedModel,
+    loop: asyncio.AbstractEventLoop,
+) -> Prepared:
+    """Tokenise, check limits, compile constraints: the CPU work before the engine, run in a
+    worker thread; `loop` is the event loop the engine's events are handed to."""
+    settings = state.settings
+    if request.n > settings.max_n:
+        raise chat.RequestError(
+            f"n {request.n} exceeds this server's limit of {settings.max_n}", "n"
+        )
+    prompt = chat.prompt_ids(state.tokenizer, request, settings.max_prompt_tokens)
+    queue: asyncio.Queue[tuple[int, Delta | Done]] = asyncio.Queue()
+    choices, sequences = [], []
+    forced = False
+    for index in range(request.n):
+        params = chat.sampling(request, settings.default_max_tokens, settings.max_tokens, index)
+        try:
+            constraint, forced = _constraint(state, request)
+        except Exception as err:  # xgrammar: a schema it cannot compile
+            raise chat.RequestError(
+                f"cannot enforce this schema: {err}", "response_format"
+            ) from None
+        choice = chat.ChoiceState(index, margin_probe=state.probe.margin_probe())
+
+        def sink(event: Delta | Done, index: int = index) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, (index, event))
+
+        choices.append(choice)
+        sequences.append(
+            Sequence(
+                prompt,
+                params,
+                sink,
+                adapter=served.run_id,
+                adapter_dir=served.adapter_dir,
+                constraint=constraint,
+                observe=choice.margin_probe,
+            )
+        )
+    started = time.monotonic()
+    return Prepared(
+        request,
+        key,
+        served,
+        prompt,
+        forced,
+        choices,
+        sequences,
+        queue,
+        started,
+        chat.completion_id(),
+    )
+
+
+async def events(state: ServeState, job: Prepared) -> AsyncIterator[tuple[int, Delta | Done]]:
+    """Engine events of every choice until all are done; cancels them if the caller goes away."""
+    for seq in job.sequences:
+        state.engine.submit(seq)
+    remaining = len(job.sequences)
+    try:
+        while remaining:
+            index, event = await job.queue.get()
+            choice = job.choices[index]
+            if isinstance(event, Delta):
+                if job.first_token is None:
+                    job.first_token = time.monotonic()
+                choice.text += event.text
+                choice.picks += event.picks
+            else:
+                choice.done = event
+                remaining -= 1
+            yield index, event
+    finally:
+        for seq in job.sequences:
+            seq.cancelled.set()
+
+
+def _failure(job: Prepared) -> str | None:
+    errors = [c.done.error for c in job.choices if c.done and c.done.finish_reason == "error"]
+    return errors[0] if errors else None
+
+
+def finish(state: ServeState, job: Prepared) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """The choices' final form (message, tool calls, logprobs) and usage; records the call."""
+    request = job.request
+    out = []
+    for choice in job.choices:
+        calls = chat.parse_tool_calls(choice.text, request, job.forced_tool)
+        message: dict[str, Any] = {"role": "assistant", "content": None if calls else choice.text}
+        if calls:
+            message["tool_calls"] = calls
+        out.append(
+            {
+                "index": choice.index,
+                "message": message,
+                "logprobs": chat.logprobs_body(
+                    state.tokenizer, choice.picks, request.top_logprobs or 0
+                )
+                if request.logprobs
+                else None,
+                "finish_reason": chat.finish_reason(choice, calls),
+            }
+        )
+    completion = sum(c.done.completion_tokens for c in job.choices if c.done)
+    usage = {
+        "prompt_tokens": len(job.prompt),
+        "completion_tokens": completion,
+        "total_tokens": len(job.prompt) + completion,
+    }
+    return out, usage
+
+
+def record(state: ServeState, job: Prepared, choices: list[dict[str, Any]]) -> None:
+    """Metrics, and the interaction committed to the state store (called before responding)."""
+    now = time.monotonic()
+    model = job.request.model
+    state.metrics.latency.labels(model).observe(now - job.started)
+    if job.first_token is not None:
+        state.metrics.ttft.labels(model).observe(job.first_token - job.started)
+    state.metrics.prompt_tokens.inc(len(job.prompt))
+    if state.recorder is None:
+        return
+    first = job.choices[0]
+    means = [c.done.mean_logprob for c in job.choices if c.done and c.done.mean_logprob is not None]
+    state.recorder.record(
+        job.id,
+        Interaction(
+            key_name=job.key.name,
+            model=model,
+            served=chat.served_json(job.served),
+            messages=[
+                m.model_dump(exclude_none=True, mode="json") | {"content": m.text()}
+                for m in job.request.messages
+            ],
+            choices=[
+                {
+                    "text": c.text,
+                    "finish_reason": o["finish_reason"],
+                    "tool_calls": o["message"].get("tool_calls"),
+                }
+                for c, o in zip(job.choices, choices, strict=True)
+            ],
+            finish_reason=choices[0]["finish_reason"],
+            prompt_tokens=len(job.prompt),
+            completion_tokens=sum(c.done.completion_tokens for c in job.choices if c.done),
+            latency_ms=1000 * (now - job.started),
+            ttft_ms=None if job.first_token is None else 1000 * (job.first_token - job.started),
+            mean_logprob=sum(means) / len(means) if means else None,
+            label=state.probe.label(first.text),
+            label_margin=first.margin_probe.margin if first.margin_probe else None,
+            stream=job.request.stream,
+        ),
+    )
+
+
+async def complete(state: ServeState, job: Prepared) -> dict[str, Any]:
+    async for _ in events(state, job):
+        pass
+    if (error := _failure(job)) is not None:
+        raise RuntimeError(error)
+    choices, usage = finish(state, job)
+    await run_in_threadpool(record, state, job, choices)
+    return {
+        "id": job.id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": job.request.model,
+        "choices": choices,
+        "usage": usage,
+        "system_fingerprint": job.served.run_id or "base",
+    }
+
+
+async def stream(state: ServeState, job: Prepared) -> AsyncIterator[dict[str, Any]]:
+    """Chunks as OpenAI streams them; tool calls and the finish come once a choice is done."""
+    request = job.request
+    head = {
+        "id": job.id,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": request.model,
+        "system_fingerprint": job.served.run_id or "base",
+    }
+
+    def chunk(index: int, delta: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        body = {"index": index, "delta": delta, "logprobs": None, "finish_reason": None, **extra}
+        return {**head, "choices": [body]}
+
+    for choice in job.choices:
+        yield chunk(choice.index, {"role": "assistant", "content": ""})
+    buffer_tools = bool(request.tools) and request.tool_choice != "none"
+    async for index, event in events(state, job):
+        if isinstance(event, Delta) and event.text and not buffer_tools:
+            logprobs = (
+                chat.logprobs_body(state.tokenizer, event.picks, request.top_logprobs or 0)
+                if request.logprobs
+                else None
+            )
+            yield chunk(index, {"content": event.text}, logprobs=logprobs)
+    if (error := _failure(job)) is not None:
+        raise RuntimeError(error)
+    choices, usage = finish(state, job)
+    await run_in_threadpool(record, state, job, choices)
+    for done in choices:
+        delta: dict[str, Any] = {}
+        if "tool_calls" in done["message"]:
+            delta["tool_calls"] = [
+                {"index": i, **c} for i, c in enumerate(done["message"]["tool_calls"])
+            ]
+        elif buffer_tools:
+            delta["content"] = done["message"]["content"]
+        yield chunk(done["index"], delta, finish_reason=done["finish_reason"])
+    if request.stream_options is not None and request.stream_options.include_usage:
+        yield {**head, "choices": [], "usage": usage}

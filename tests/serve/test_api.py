@@ -1,0 +1,253 @@
+"""The official `openai` client, unmodified, against a live server."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import jsonschema
+import openai
+import pytest
+import sqlalchemy as sa
+from openai import OpenAI
+
+from tunesmith.registry import register
+from tunesmith.registry.store import client
+from tunesmith.serve.app import create_app, load_state
+from tunesmith.serve.keys import create_key
+from tunesmith.store.db import interactions
+
+from .server import live_server, trained_workspace
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "queue": {"enum": ["billing", "technical", "shipping"]},
+        "urgent": {"type": "boolean"},
+    },
+    "required": ["queue", "urgent"],
+    "additionalProperties": False,
+}
+LOOKUP = {
+    "type": "function",
+    "function": {
+        "name": "lookup_order",
+        "description": "Find an order",
+        "parameters": {
+            "type": "object",
+            "properties": {"priority": {"enum": ["low", "high"]}},
+            "required": ["priority"],
+            "additionalProperties": False,
+        },
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def served(
+    tmp_path_factory: pytest.TempPathFactory, bpe_model_dir: Path
+) -> Iterator[dict[str, Any]]:
+    ws, runs = trained_workspace(tmp_path_factory.mktemp("serve") / "ws", bpe_model_dir)
+    for run_id in runs:
+        register(ws, run_id, "support-router")
+    client(ws).set_registered_model_alias("support-router", "champion", "1")
+    state = load_state(ws, ws.load_config())
+    keys = {
+        name: create_key(state.store, name, models, "ci", rate)[1]
+        for name, models, rate in [
+            ("app", ["support-router", "tiny-bpe"], None),
+            ("narrow", ["other-model"], None),
+            ("slow", ["*"], "2/min"),
+            ("wide", ["*"], None),
+        ]
+    }
+    with live_server(create_app(state)) as url:
+        yield {"ws": ws, "runs": runs, "url": url, "keys": keys, "state": state}
+
+
+def api(served: dict[str, Any], key: str = "app") -> OpenAI:
+    return OpenAI(base_url=served["url"] + "/v1", api_key=served["keys"][key], max_retries=0)
+
+
+def ask(text: str) -> list[dict[str, str]]:
+    return [{"role": "user", "content": text}]
+
+
+def test_chat_completion_and_stream_agree(served: dict[str, Any]) -> None:
+    client_ = api(served)
+    done = client_.chat.completions.create(
+        model="support-router@champion",
+        messages=ask("my parcel is late"),
+        max_tokens=12,
+        temperature=0,
+        logprobs=True,
+        top_logprobs=2,
+    )
+    choice = done.choices[0]
+    assert choice.finish_reason in ("stop", "length") and choice.message.role == "assistant"
+    assert done.usage.prompt_tokens > 0 and done.usage.completion_tokens == len(
+        choice.logprobs.content
+    )
+    assert all(len(t.top_logprobs) == 2 for t in choice.logprobs.content)
+    assert done.system_fingerprint == served["runs"][0]
+    chunks = list(
+        client_.chat.completions.create(
+            model="support-router@champion",
+            messages=ask("my parcel is late"),
+            max_tokens=12,
+            temperature=0,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == choice.message.content
+    assert chunks[-1].usage.completion_tokens == done.usage.completion_tokens
+    finishes = [
+        c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
+    ]
+    assert finishes == [choice.finish_reason]
+
+
+def test_json_schema_output_always_validates(served: dict[str, Any]) -> None:
+    client_ = api(served)
+    for seed in range(5):
+        done = client_.chat.completions.create(
+            model="support-router/2",
+            messages=ask("route this ticket"),
+            max_tokens=48,
+            temperature=1.0,
+            seed=seed,
+            response_format={
+                "type": "json_schema",
+                "json_schema": {"name": "route", "schema": SCHEMA},
+            },
+        )
+        jsonschema.validate(json.loads(done.choices[0].message.content), SCHEMA)
+
+
+def test_tool_call_round_trip(served: dict[str, Any]) -> None:
+    client_ = api(served)
+    messages: list[dict[str, Any]] = ask("where is order A1?")
+    first = client_.chat.completions.create(
+        model="tiny-bpe",
+        messages=messages,
+        tools=[LOOKUP],
+        tool_choice="required",
+        max_tokens=48,
+        temperature=0,
+    )
+    call = first.choices[0].message.tool_calls[0]
+    assert first.choices[0].finish_reason == "tool_calls" and call.function.name == "lookup_order"
+    jsonschema.validate(json.loads(call.function.arguments), LOOKUP["function"]["parameters"])
+    messages += [
+        first.choices[0].message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": '{"status": "shipped"}'},
+    ]
+    second = client_.chat.completions.create(
+        model="tiny-bpe", messages=messages, tools=[LOOKUP], tool_choice="none", max_tokens=8
+    )
+    assert second.choices[0].message.content is not None
+
+
+def test_refusals_have_openai_status_and_shape(served: dict[str, Any]) -> None:
+    bad = OpenAI(base_url=served["url"] + "/v1", api_key="ts-not-a-key", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        bad.chat.completions.create(model="tiny-bpe", messages=ask("hi"))
+    with pytest.raises(openai.PermissionDeniedError) as denied:
+        api(served, "narrow").chat.completions.create(
+            model="support-router@champion", messages=ask("hi")
+        )
+    assert "may not use model" in denied.value.message
+    with pytest.raises(openai.BadRequestError) as invalid:
+        api(served).chat.completions.create(model="tiny-bpe", messages=ask("hi"), temperature=5)
+    assert "temperature" in invalid.value.message
+    with pytest.raises(openai.BadRequestError):
+        api(served).chat.completions.create(model="tiny-bpe", messages=ask("hi"), max_tokens=10_000)
+    with pytest.raises(openai.NotFoundError):
+        api(served).chat.completions.create(model="support-router/9", messages=ask("hi"))
+    slow = api(served, "slow")
+    for _ in range(2):
+        slow.chat.completions.create(model="tiny-bpe", messages=ask("hi"), max_tokens=2)
+    with pytest.raises(openai.RateLimitError) as limited:
+        slow.chat.completions.create(model="tiny-bpe", messages=ask("hi"), max_tokens=2)
+    assert int(limited.value.response.headers["retry-after"]) >= 1
+    big = httpx.post(
+        served["url"] + "/v1/chat/completions",
+        headers={"Authorization": f"Bearer {served['keys']['app']}"},
+        content=b"x" * 2_000_000,
+    )
+    assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
+
+
+def test_models_lists_base_registry_and_runs_within_scope(served: dict[str, Any]) -> None:
+    ids = {m.id: m for m in api(served, "wide").models.list()}
+    for ref in [
+        "tiny-bpe",
+        "support-router@champion",
+        "support-router/1",
+        "support-router/2",
+        *served["runs"],
+    ]:
+        assert ref in ids
+    assert ids["support-router/1"].model_extra["parent"] == "tiny-bpe"
+    scoped = {m.id for m in api(served).models.list()}
+    assert served["runs"][0] not in scoped and "support-router/2" in scoped
+
+
+def test_alias_move_switches_the_served_adapter_without_restart(served: dict[str, Any]) -> None:
+    import time
+
+    client_ = api(served)
+    first = client_.chat.completions.create(model="support-router", messages=ask("x"), max_tokens=2)
+    assert first.system_fingerprint == served["runs"][0]
+    client(served["ws"]).set_registered_model_alias("support-router", "champion", "2")
+    deadline = time.monotonic() + 5
+    while True:
+        now = client_.chat.completions.create(
+            model="support-router", messages=ask("x"), max_tokens=2
+        )
+        if now.system_fingerprint == served["runs"][1]:
+            break
+        assert time.monotonic() < deadline, "the server still serves the old champion"
+        time.sleep(0.1)
+    client(served["ws"]).set_registered_model_alias("support-router", "champion", "1")
+
+
+def test_answered_calls_are_stored_masked(served: dict[str, Any]) -> None:
+    state = served["state"]
+    with state.store.connect() as conn:
+        before = conn.execute(sa.select(sa.func.count()).select_from(interactions)).scalar_one()
+    done = api(served).chat.completions.create(
+        model="support-router@champion",
+        messages=ask("Please write to maria.garcia@example.com about ACC-123456"),
+        max_tokens=4,
+    )
+    with state.store.connect() as conn:
+        rows = conn.execute(sa.select(interactions).where(interactions.c.id == done.id)).all()
+        after = conn.execute(sa.select(sa.func.count()).select_from(interactions)).scalar_one()
+    assert after == before + 1 and len(rows) == 1
+    row = rows[0]
+    stored = json.dumps(row.messages)
+    assert "maria.garcia@example.com" not in stored and "ACC-123456" not in stored
+    assert row.run_id == served["runs"][0] and row.registry_version == 1 and row.key_name == "app"
+    assert row.completion_tokens == done.usage.completion_tokens and row.mean_logprob < 0
+
+
+def test_health_and_metrics(served: dict[str, Any]) -> None:
+    health = httpx.get(served["url"] + "/healthz").json()
+    assert health["status"] == "ok" and health["base_model"] == "tiny-bpe"
+    text = httpx.get(served["url"] + "/metrics").text
+    for name in (
+        "tunesmith_requests_total",
+        "tunesmith_request_latency_seconds_bucket",
+        "tunesmith_time_to_first_token_seconds_bucket",
+        "tunesmith_generated_tokens_total",
+        "tunesmith_queue_depth",
+        "tunesmith_loaded_adapters",
+    ):
+        assert name in text
+    assert 'status="401"' in text
