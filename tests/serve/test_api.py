@@ -251,3 +251,100 @@ def test_health_and_metrics(served: dict[str, Any]) -> None:
     ):
         assert name in text
     assert 'status="401"' in text
+
+
+def test_killing_the_server_loses_no_answered_call(served: dict[str, Any]) -> None:
+    """SIGKILL a `tunesmith serve` process under load: every call that got its answer is
+    in the state store, because the record is committed before the response is sent."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    env = {**os.environ, "TUNESMITH_ACTOR": "ci"}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tunesmith.cli",
+            "serve",
+            "-w",
+            str(served["ws"].root),
+            "--port",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    try:
+        line = server.stdout.readline()
+        url = re.search(r"http://\S+/v1", line).group(0)
+        answered: list[str] = []
+        stop = threading.Event()
+
+        def load() -> None:
+            client_ = OpenAI(
+                base_url=url, api_key=served["keys"]["wide"], max_retries=0, timeout=30
+            )
+            while not stop.is_set():
+                try:
+                    done = client_.chat.completions.create(
+                        model="support-router/2", messages=ask("late parcel"), max_tokens=6
+                    )
+                except openai.APIConnectionError:
+                    return
+                answered.append(done.id)
+
+        workers = [threading.Thread(target=load) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        deadline = time.monotonic() + 60
+        while len(answered) < 8 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        server.send_signal(signal.SIGKILL)
+        server.wait(timeout=30)
+        stop.set()
+        for worker in workers:
+            worker.join(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert len(answered) >= 8
+    with served["state"].store.connect() as conn:
+        stored = set(conn.execute(sa.select(interactions.c.id)).scalars())
+    assert set(answered) <= stored
+
+
+def test_vllm_export_writes_adapters_and_the_launch_command(
+    served: dict[str, Any], tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from tunesmith.cli import app
+    from tunesmith.data.version import sha256_file
+
+    out = tmp_path / "vllm"
+    ws = served["ws"]
+    result = CliRunner().invoke(
+        app, ["export", "support-router", "--vllm", str(out), "-w", str(ws.root)]
+    )
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert [a["ref"] for a in manifest["adapters"]] == ["support-router/1", "support-router/2"]
+    assert manifest["real_max_rank"] == 4 and manifest["max_lora_rank"] == 8
+    script = (out / "launch.sh").read_text()
+    assert "--enable-lora" in script and "--max-lora-rank 8" in script
+    assert f"support-router@champion={out}/adapters/support-router-v1" in script
+    for adapter, run_id in zip(manifest["adapters"], served["runs"], strict=True):
+        copied = out / "adapters" / adapter["ref"].replace("/", "-v")
+        original = ws.runs_dir / run_id / "adapter" / "adapter_model.safetensors"
+        assert sha256_file(copied / "adapter_model.safetensors") == sha256_file(original)
+    again = CliRunner().invoke(
+        app, ["export", "support-router", "--vllm", str(out), "-w", str(ws.root)]
+    )
+    assert again.exit_code == 1 and "not empty" in again.output

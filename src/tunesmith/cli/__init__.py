@@ -206,19 +206,36 @@ def train_command(
 
 @app.command("export")
 def export_command(
-    run: Annotated[str, typer.Argument(help="Run id under runs/.")],
+    target: Annotated[str, typer.Argument(help="Run id (--merged) or registered name (--vllm).")],
     merged: Annotated[
-        Path, typer.Option("--merged", help="Folder for merged full weights + tokenizer.")
-    ],
+        Path | None, typer.Option("--merged", help="Folder for merged full weights + tokenizer.")
+    ] = None,
+    vllm: Annotated[
+        Path | None,
+        typer.Option("--vllm", help="Folder for a model's adapters and its vLLM launch command."),
+    ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Merge a run's adapter into its base; plain transformers loads the result."""
+    """Merge a run's adapter into its base, or export a registered model for vLLM."""
+    if (merged is None) == (vllm is None):
+        raise fail("give exactly one of --merged DIR or --vllm DIR")
+    ws = open_workspace(workspace)
+    if vllm is not None:
+        from tunesmith.serve.vllm import VllmExportError, export_vllm
+
+        try:
+            manifest = export_vllm(ws, target, vllm)
+        except (VllmExportError, OSError) as err:
+            raise fail(str(err)) from None
+        console.print(f"{len(manifest['adapters'])} adapter(s) and launch.sh written to {vllm}")
+        console.print(" ".join(manifest["command"]), highlight=False, markup=False, soft_wrap=True)
+        return
     from tunesmith.train.export import ExportError, export_merged
 
-    ws = open_workspace(workspace)
+    assert merged is not None
     try:
-        with console.status(f"merging {run}"):
-            path = export_merged(ws, run, merged)
+        with console.status(f"merging {target}"):
+            path = export_merged(ws, target, merged)
     except (ExportError, OSError) as err:
         raise fail(str(err)) from None
     console.print(f"merged model written to {path}")
