@@ -43,7 +43,7 @@ def load_state(ws: Workspace, config: ProjectConfig) -> ServeState:
     metrics = ServeMetrics()
     engine = Engine(model, tokenizer, settings.max_batch, settings.max_adapters, metrics.on_step)
     metrics.watch(
-        lambda: engine.queue_depth, lambda: engine.running, lambda: len(engine.pool.loaded)
+        lambda: engine.queue_depth, lambda: engine.running, lambda: len(engine.lora.loaded)
     )
     store = open_store(ws.state_url())
     recorder = None

@@ -1,9 +1,9 @@
 """Continuous batching over one base model and many adapters, on one worker thread.
 
 Between decode steps, waiting sequences are prefilled together and join the running batch;
-finished or cancelled ones leave. Rows of different adapters share each forward pass through
-PEFT's mixed-adapter batches (`adapter_names`). The thread owns the model: requests only
-enqueue sequences and receive events through the sink they passed in.
+finished or cancelled ones leave. Rows of different adapters share each forward pass: every
+row reads its own adapter's slot in the LoRA layers (`serve/lora.py`). The thread owns the
+model: requests only enqueue sequences and receive events through the sink they passed in.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from typing import Any, Protocol
 
 import torch
 
-from tunesmith.serve.adapters import BASE, AdapterPool
 from tunesmith.serve.kv import BatchCache
+from tunesmith.serve.lora import AdapterError, LoraSlots
 from tunesmith.serve.sampling import Pick, SamplingParams, pick_token
 
 
@@ -68,7 +68,7 @@ class Sequence:
     picks_sent: int = 0
     position: int = 0
     pending: int | None = None  # sampled but not yet in the cache
-    peft_name: str = BASE
+    slot: int = 0  # the adapter's slot in the LoRA layers; 0 is the base model
     generator: torch.Generator | None = None
     done: bool = False
 
@@ -86,7 +86,9 @@ class Engine:
     ) -> None:
         self.tokenizer = tokenizer
         self.device = next(model.parameters()).device
-        self.pool = AdapterPool(model, max_adapters)
+        self.model = model
+        self.dtype = next(model.parameters()).dtype
+        self.lora = LoraSlots(model, max_adapters)
         self.max_batch = max_batch
         self.max_positions = int(getattr(model.config, "max_position_embeddings", 8192))
         self.vocab_size = int(model.config.vocab_size)
@@ -165,22 +167,24 @@ class Engine:
             if seq.cancelled.is_set():
                 self._finish(seq, "cancelled")
             elif len(admitted) >= room or (
-                seq.adapter is not None and not self.pool.can_load(seq.adapter)
+                seq.adapter is not None and not self.lora.can_load(seq.adapter)
             ):
                 self.deferred.append(seq)
             else:
                 if seq.adapter is not None:
                     assert seq.adapter_dir is not None
-                    seq.peft_name = self.pool.acquire(seq.adapter, seq.adapter_dir)
+                    try:
+                        seq.slot = self.lora.acquire(seq.adapter, seq.adapter_dir)
+                    except (AdapterError, OSError) as err:
+                        self._finish(seq, "error", error=str(err))
+                        continue
                 admitted.append(seq)
         return admitted
 
     def _forward(self, seqs: list[Sequence], **inputs: Any) -> Any:
-        kwargs: dict[str, Any] = {}
-        if self.pool.peft is not None:
-            kwargs["adapter_names"] = [s.peft_name for s in seqs]
+        self.lora.batch.set([s.slot for s in seqs], self.device, self.dtype)
         with torch.inference_mode():
-            return self.pool.model(**inputs, use_cache=True, logits_to_keep=1, **kwargs)
+            return self.model(**inputs, use_cache=True, logits_to_keep=1)
 
     def _prefill(self, seqs: list[Sequence]) -> None:
         width = max(len(s.prompt) for s in seqs)
@@ -283,8 +287,8 @@ class Engine:
         if seq.done:
             return
         seq.done = True
-        if seq.adapter is not None and seq.peft_name != BASE:
-            self.pool.release(seq.adapter)
+        if seq.adapter is not None and seq.slot != 0:
+            self.lora.release(seq.adapter)
         logprobs = [p.logprob for p in seq.picks]
         mean = sum(logprobs) / len(logprobs) if logprobs else None
         seq.sink(Done(reason, len(seq.output), mean, error))

@@ -11,6 +11,71 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from transformers.cache_utils import DynamicLayer
+
+HEADROOM = 64  # decode steps a layer can take before its buffers are reallocated
+
+
+class GrowingLayer(DynamicLayer):
+    """Keys and values in buffers with headroom: a decode step writes its column in place
+    instead of concatenating (copying) the whole cache, as the dynamic layer does."""
+
+    def __init__(self) -> None:
+        self._keys: torch.Tensor | None = None
+        self._values: torch.Tensor | None = None
+        self._length = 0
+        self._values_length = 0  # set apart from keys': callers assign one, then the other
+        super().__init__()
+
+    @staticmethod
+    def _roomy(tensor: torch.Tensor) -> torch.Tensor:
+        shape = (*tensor.shape[:2], tensor.shape[2] + HEADROOM, tensor.shape[3])
+        buffer = tensor.new_empty(shape)
+        buffer[:, :, : tensor.shape[2]] = tensor
+        return buffer
+
+    @property  # type: ignore[override]
+    def keys(self) -> torch.Tensor | None:
+        return None if self._keys is None else self._keys[:, :, : self._length]
+
+    @keys.setter
+    def keys(self, value: torch.Tensor | None) -> None:
+        self._keys = None if value is None else self._roomy(value)
+        self._length = 0 if value is None else value.shape[2]
+
+    @property  # type: ignore[override]
+    def values(self) -> torch.Tensor | None:
+        return None if self._values is None else self._values[:, :, : self._values_length]
+
+    @values.setter
+    def values(self, value: torch.Tensor | None) -> None:
+        self._values = None if value is None else self._roomy(value)
+        self._values_length = 0 if value is None else value.shape[2]
+
+    def update(
+        self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        assert self._keys is not None and self._values is not None
+        end = self._length + key_states.shape[2]
+        if end > self._keys.shape[2]:
+            self.keys, self.values = self.keys, self.values
+        self._keys[:, :, self._length : end] = key_states
+        self._values[:, :, self._length : end] = value_states
+        self._length = self._values_length = end
+        return self.keys, self.values  # type: ignore[return-value]
+
+
+def growing(cache: Any) -> Any:
+    """The same cache with every layer's tensors moved into headroom buffers."""
+    for i, layer in enumerate(cache.layers):
+        if isinstance(layer, GrowingLayer) or getattr(layer, "keys", None) is None:
+            continue
+        grown = GrowingLayer()
+        grown.keys, grown.values = layer.keys, layer.values
+        grown.is_initialized = True
+        grown.device = layer.keys.device
+        cache.layers[i] = grown
+    return cache
 
 
 def _layers(cache: Any) -> list[Any]:
@@ -60,7 +125,7 @@ class BatchCache:
     def join(self, cache: Any, mask: torch.Tensor) -> None:
         """Rows prefilled together (their own cache and mask) join the batch at its end."""
         if self.cache is None or self.mask is None:
-            self.cache, self.mask = cache, mask
+            self.cache, self.mask = growing(cache), mask
             return
         if mask.shape[1] < self.width:
             pad_left(cache, self.width - mask.shape[1])

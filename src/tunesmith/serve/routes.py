@@ -27,7 +27,7 @@ def healthz(state: StateDep) -> dict[str, Any]:
     return {
         "status": "ok",
         "base_model": state.catalog.base_id,
-        "loaded_adapters": len(state.engine.pool.loaded),
+        "loaded_adapters": len(state.engine.lora.loaded),
         "running": state.engine.running,
         "queue_depth": state.engine.queue_depth,
     }

@@ -1,0 +1,200 @@
+"""Many LoRA adapters in one batch, one pair of matmuls per layer whatever the mix.
+
+Every loaded adapter's A and B sit side by side in one wide matrix per layer (slot after
+slot). A forward computes x·A_allᵀ for all slots at once, multiplies by a per-row mask that
+keeps only the row's own slot (and carries its scale), and applies B_all: two plain matmuls
+with an inner width of slots × rank. PEFT's mixed-adapter forward instead runs a matmul pair
+per adapter per layer plus index copies; on a CPU that costs more than the base layer once
+four adapters share a batch. Serving engines do the same with gathered kernels (Punica's
+BGMV in S-LoRA and vLLM); the dense mask suits small ranks and few slots.
+
+Loading an adapter copies its weights into a free slot; the least recently used idle slot is
+reused when all are taken. Slot 0 is the base model (all zeros). Ranks below the largest
+loaded one are zero-padded, which changes nothing in the product.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+_PREFIX = "base_model.model."
+
+
+class AdapterError(ValueError):
+    """An adapter this server cannot serve; the message names the file and the reason."""
+
+
+class BatchSlots:
+    """Which slot each row of the current forward uses; set by the engine before each pass."""
+
+    def __init__(self, slots: int) -> None:
+        self.slots = slots
+        self.scales = [0.0] * slots
+        self.rank = 0
+        self.single: int | None = 0  # every row on the same slot: no mask needed
+        self.mask: torch.Tensor | None = None  # (rows, slots * rank), the row's scale or 0
+
+    def set(self, rows: list[int], device: torch.device, dtype: torch.dtype) -> None:
+        self.single = rows[0] if len(set(rows)) == 1 else None
+        if self.single is not None or self.rank == 0:
+            self.mask = None
+            return
+        mask = torch.zeros((len(rows), self.slots, self.rank), dtype=dtype)
+        for i, slot in enumerate(rows):
+            mask[i, slot] = self.scales[slot]
+        self.mask = mask.view(len(rows), -1).to(device)
+
+
+class MultiLoraLinear(nn.Module):
+    """A frozen linear layer plus a LoRA delta chosen per row from its slots.
+
+    The slots' A matrices are stored under the base weight in one matrix, so a single GEMM
+    yields the base output and every slot's hidden LoRA activations; the base weight is a
+    view of its first rows, so a base-only batch runs exactly the original layer.
+    """
+
+    def __init__(self, base: nn.Linear, batch: BatchSlots) -> None:
+        super().__init__()
+        self.base = base
+        self.batch = batch
+        self.out_features = base.out_features
+        self.fused = base.weight.data
+        weight = base.weight
+        self.B = torch.zeros(
+            (base.out_features, batch.slots, 0), dtype=weight.dtype, device=weight.device
+        )
+
+    @property
+    def A(self) -> torch.Tensor:  # (slots, rank, in)
+        return self.fused[self.out_features :].view(self.batch.slots, -1, self.fused.shape[1])
+
+    def grow(self, rank: int) -> None:
+        """Widen every slot to `rank` (zero-padded), keeping what is loaded."""
+        slots, old = self.batch.slots, self.B.shape[2]
+        a = self.fused.new_zeros((slots, rank, self.fused.shape[1]))
+        a[:, :old] = self.A
+        weight = self.fused[: self.out_features]
+        self.fused = torch.cat([weight, a.view(slots * rank, -1)]).contiguous()
+        self.base.weight.data = self.fused[: self.out_features]
+        b = self.B.new_zeros((self.B.shape[0], slots, rank))
+        b[:, :, :old] = self.B
+        self.B = b
+
+    def put(self, slot: int, a: torch.Tensor | None, b: torch.Tensor | None) -> None:
+        A = self.A
+        A[slot].zero_()
+        self.B[:, slot].zero_()
+        if a is not None and b is not None:
+            A[slot, : a.shape[0]] = a.to(A.dtype)
+            self.B[:, slot, : b.shape[1]] = b.to(self.B.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        single, batch = self.batch.single, self.batch
+        if batch.rank == 0 or single == 0:
+            return self.base(x)
+        both = nn.functional.linear(x, self.fused)
+        out, hidden = both[..., : self.out_features], both[..., self.out_features :]
+        if self.base.bias is not None:
+            out = out + self.base.bias
+        if single is not None:
+            rank = batch.rank
+            own = hidden[..., single * rank : (single + 1) * rank]
+            return out + (own @ self.B[:, single].T) * batch.scales[single]
+        assert batch.mask is not None
+        mask = batch.mask.view(x.shape[0], *([1] * (x.dim() - 2)), -1)
+        return out + (hidden * mask) @ self.B.view(self.B.shape[0], -1).T
+
+
+def install(model: nn.Module, slots: int) -> tuple[dict[str, MultiLoraLinear], BatchSlots]:
+    """Wrap every attention and MLP projection of `model` in place."""
+    batch = BatchSlots(slots)
+    layers: dict[str, MultiLoraLinear] = {}
+    for name, module in list(model.named_modules()):
+        for child_name, child in list(module.named_children()):
+            if isinstance(child, MultiLoraLinear):  # a model served before: start afresh
+                child = child.base
+            if child_name in TARGETS and isinstance(child, nn.Linear):
+                wrapped = MultiLoraLinear(child, batch)
+                setattr(module, child_name, wrapped)
+                layers[f"{name}.{child_name}" if name else child_name] = wrapped
+    return layers, batch
+
+
+def read_adapter(folder: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
+    from safetensors.torch import load_file
+
+    config = json.loads((folder / "adapter_config.json").read_text())
+    where = folder / "adapter_config.json"
+    if config.get("peft_type", "LORA") != "LORA":
+        raise AdapterError(f"{where}: peft_type {config.get('peft_type')} is not LoRA")
+    for field, ok in (("use_dora", False), ("bias", "none"), ("fan_in_fan_out", False)):
+        if config.get(field, ok) != ok:
+            raise AdapterError(f"{where}: {field}={config[field]!r} cannot be batched; merge it")
+    if config.get("modules_to_save"):
+        raise AdapterError(f"{where}: modules_to_save adapters cannot be batched; merge it")
+    return config, load_file(folder / "adapter_model.safetensors")
+
+
+class LoraSlots:
+    """Adapters by run id in the slots of the wrapped layers, least recently used first."""
+
+    def __init__(self, model: nn.Module, capacity: int) -> None:
+        self.layers, self.batch = install(model, capacity + 1)
+        self.capacity = capacity
+        self.loaded: OrderedDict[str, int] = OrderedDict()
+        self.in_use: dict[str, int] = {}
+
+    def can_load(self, key: str) -> bool:
+        return (
+            key in self.loaded
+            or len(self.loaded) < self.capacity
+            or any(self.in_use.get(k, 0) == 0 for k in self.loaded)
+        )
+
+    def acquire(self, key: str, folder: Path) -> int:
+        """The slot holding `key`'s adapter, loaded into a free or idle slot if needed."""
+        if key not in self.loaded:
+            if len(self.loaded) < self.capacity:
+                taken = set(self.loaded.values())
+                slot = next(s for s in range(1, self.capacity + 1) if s not in taken)
+            else:
+                victim = next(k for k in self.loaded if self.in_use.get(k, 0) == 0)
+                slot = self.loaded.pop(victim)
+                self.in_use.pop(victim, None)
+            self._load(slot, folder)
+            self.loaded[key] = slot
+        self.loaded.move_to_end(key)
+        self.in_use[key] = self.in_use.get(key, 0) + 1
+        return self.loaded[key]
+
+    def release(self, key: str) -> None:
+        self.in_use[key] = max(0, self.in_use.get(key, 0) - 1)
+
+    def _load(self, slot: int, folder: Path) -> None:
+        config, tensors = read_adapter(folder)
+        rank = int(config["r"])
+        alpha = float(config.get("lora_alpha", rank))
+        scale = alpha / math.sqrt(rank) if config.get("use_rslora") else alpha / rank
+        weights: dict[str, dict[str, torch.Tensor]] = {}
+        for name, tensor in tensors.items():
+            module, _, kind = name.removeprefix(_PREFIX).rpartition(".lora_")
+            weights.setdefault(module, {})[kind.split(".")[0]] = tensor
+        unknown = sorted(set(weights) - set(self.layers))
+        if unknown:
+            raise AdapterError(f"{folder}: adapts layers this server cannot batch: {unknown[:3]}")
+        if rank > self.batch.rank:
+            for layer in self.layers.values():
+                layer.grow(rank)
+            self.batch.rank = rank
+        for name, layer in self.layers.items():
+            pair = weights.get(name, {})
+            layer.put(slot, pair.get("A"), pair.get("B"))
+        self.batch.scales[slot] = scale
