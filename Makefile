@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # curate -> train -> eval against prompting -> register -> approve -> promote -> documents
+# -> serve the champion and query it with the openai client
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
 	$(TS) init $(DEMO_DIR) --example support-tickets
@@ -32,6 +33,7 @@ demo: $(STAMP)
 	$(TS) promote support-router/1 --alias champion --by demo.reviewer -w $(DEMO_DIR)
 	$(TS) docs support-router@champion -w $(DEMO_DIR)
 	$(TS) models show support-router@champion -w $(DEMO_DIR)
+	$(TS) try-serve support-router@champion -w $(DEMO_DIR)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

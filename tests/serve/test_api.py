@@ -348,3 +348,23 @@ def test_vllm_export_writes_adapters_and_the_launch_command(
         app, ["export", "support-router", "--vllm", str(out), "-w", str(ws.root)]
     )
     assert again.exit_code == 1 and "not empty" in again.output
+
+
+def test_try_serve_starts_a_server_and_asks_it_through_the_openai_client(
+    served: dict[str, Any],
+) -> None:
+    """What `make demo` ends with: a live server, real requests, answers printed, server gone."""
+    from typer.testing import CliRunner
+
+    from tunesmith.cli import app
+
+    ws = served["ws"]
+    result = CliRunner().invoke(
+        app, ["try-serve", "support-router@champion", "--requests", "2", "-w", str(ws.root)]
+    )
+    assert result.exit_code == 0, result.output
+    assert "answered 3 requests" in result.output
+    for kind in ("chat", "streamed", "json_schema"):
+        assert kind in result.output
+    answer = result.output.split("json_schema", 1)[1].split("answer: ", 1)[1].strip()
+    assert json.loads(answer.splitlines()[0])["queue"] in ws.load_config().task.labels

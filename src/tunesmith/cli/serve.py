@@ -129,3 +129,27 @@ def keys_revoke(name: str, workspace: WorkspaceOption = None) -> None:
         raise fail(str(err)) from None
     audit.append(audit.audit_path(ws.state_dir), "key.revoke", name)
     console.print(f"key '{name}' revoked at {key.revoked_at}")
+
+
+@app.command("try-serve")
+def try_serve(
+    model: Annotated[str, typer.Argument(help="What to ask, e.g. support-router@champion.")],
+    requests: Annotated[int, typer.Option(help="Test-split tickets to send.")] = 3,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Start the server, send test tickets through the official openai client, print, stop."""
+    from tunesmith.serve.trial import run_trial, short
+
+    ws = open_workspace(workspace)
+    try:
+        with err_console.status("starting tunesmith serve and sending requests"):
+            exchanges = run_trial(ws, model, requests)
+    except (RuntimeError, OSError, ValueError) as err:
+        raise fail(str(err)) from None
+    console.print(f"tunesmith serve answered {len(exchanges)} requests from the openai client:")
+    for ex in exchanges:
+        console.print(
+            f"[bold]{ex.kind}[/bold] ({ex.seconds:.1f} s, run {ex.served_by})", highlight=False
+        )
+        console.print(f"  ticket: {short(ex.question)}", highlight=False, markup=False)
+        console.print(f"  answer: {short(ex.answer)}", highlight=False, markup=False)
