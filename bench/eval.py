@@ -34,8 +34,9 @@ from tunesmith.workspace import Workspace
 
 
 def finished_run(folder: Path) -> str | None:
-    """A run already trained in `folder` by an earlier call (--work reuses it)."""
-    runs = sorted(folder.glob("runs/*/summary.json"))
+    """A run already trained in `folder` by an earlier call (--work reuses it); the adapter
+    variants bench/serve.py derives from it are not trained runs."""
+    runs = sorted(p for p in folder.glob("runs/*/summary.json") if "-variant" not in p.parent.name)
     return runs[-1].parent.name if runs else None
 
 
