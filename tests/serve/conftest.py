@@ -39,7 +39,9 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def make_adapter(base_dir: Path, folder: Path, seed: int) -> Path:
+def make_adapter(
+    base_dir: Path, folder: Path, seed: int, rank: int = 4, targets: tuple[str, ...] = ()
+) -> Path:
     """A LoRA adapter with random (non-zero) weights, so each one changes the outputs."""
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM

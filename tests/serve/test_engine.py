@@ -154,3 +154,44 @@ def test_seeded_sampling_repeats_and_differs_by_seed(base) -> None:
     finally:
         engine.stop()
     assert runs[0] == runs[1] != runs[2]
+
+
+def test_adapters_of_other_ranks_and_layers_share_a_batch_exactly(
+    base, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """A rank-2 adapter on attention and a rank-8 one on the MLP, with a base row, in one
+    batch with one slot (so each load evicts the other): each row as PEFT computes it alone."""
+    from .conftest import make_adapter
+
+    model, tokenizer = base
+    small = make_adapter(
+        tiny_model_dir, tmp_path / "small", 7, rank=2, targets=("k_proj", "o_proj")
+    )
+    large = make_adapter(
+        tiny_model_dir, tmp_path / "large", 8, rank=8, targets=("gate_proj", "up_proj")
+    )
+    engine = Engine(model, tokenizer, max_batch=4, max_adapters=1)
+    engine.eos = set()
+    engine.start()
+    plan = [(small, 0), (large, 1), (None, 2), (large, 3), (small, 4)]
+    sinks = []
+    try:
+        for adapter, i in plan:
+            sink = Collector()
+            sinks.append(sink)
+            engine.submit(
+                Sequence(
+                    prompts(tokenizer, 5)[i],
+                    SamplingParams(max_tokens=5, temperature=0),
+                    sink,
+                    adapter=None if adapter is None else adapter.name,
+                    adapter_dir=adapter,
+                )
+            )
+        for sink in sinks:
+            assert sink.finished.wait(60)
+    finally:
+        engine.stop()
+    for (adapter, i), sink in zip(plan, sinks, strict=True):
+        expected = reference(tiny_model_dir, adapter, prompts(tokenizer, 5)[i], 5)
+        assert sink.tokens == expected, (adapter, i)

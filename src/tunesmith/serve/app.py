@@ -97,6 +97,25 @@ class BodyLimit:
             await _too_large(self.limit)(scope, receive, send)
 
 
+class CountRequests:
+    """Requests by path and status, counted from the response start (streams included)."""
+
+    def __init__(self, app: ASGIApp, metrics: ServeMetrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def counted(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                self.metrics.requests.labels(scope["path"], str(message["status"])).inc()
+            await send(message)
+
+        await self.app(scope, receive, counted)
+
+
 class _BodyTooLarge(Exception):
     pass
 
@@ -125,12 +144,6 @@ def create_app(state: ServeState) -> FastAPI:
     app.state.limiter = RateLimiter()
     app.include_router(router)
 
-    @app.middleware("http")
-    async def count(request: Request, call_next: Any) -> Any:
-        response = await call_next(request)
-        state.metrics.requests.labels(request.url.path, str(response.status_code)).inc()
-        return response
-
     @app.exception_handler(ApiError)
     async def api_error(_: Request, err: ApiError) -> JSONResponse:
         body = error_body(err.message, err.kind, err.param, err.code)
@@ -148,4 +161,5 @@ def create_app(state: ServeState) -> FastAPI:
         return JSONResponse(error_body(str(err), "server_error"), status_code=500)
 
     app.add_middleware(BodyLimit, limit=state.settings.max_body_bytes)  # type: ignore[arg-type]
+    app.add_middleware(CountRequests, metrics=state.metrics)  # type: ignore[arg-type]
     return app

@@ -42,10 +42,25 @@ class Recorder:
         masked, _ = self.masker.mask({"text": text})
         return masked["text"]
 
+    def _mask_calls(self, choice: dict[str, Any]) -> list[dict[str, Any]] | None:
+        calls = choice.get("tool_calls")
+        if not calls:
+            return calls
+        return [
+            {
+                **c,
+                "function": {**c["function"], "arguments": self._mask(c["function"]["arguments"])},
+            }
+            for c in calls
+        ]
+
     def record(self, row_id: str, item: Interaction) -> None:
         """Commit one interaction under the completion's id; durable when this returns."""
         messages = [{**m, "content": self._mask(m.get("content", ""))} for m in item.messages]
-        choices = [{**c, "text": self._mask(c.get("text", ""))} for c in item.choices]
+        choices = [
+            {**c, "text": self._mask(c.get("text", "")), "tool_calls": self._mask_calls(c)}
+            for c in item.choices
+        ]
         with self.engine.begin() as conn:
             conn.execute(
                 interactions.insert().values(

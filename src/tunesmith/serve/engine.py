@@ -26,7 +26,7 @@ class Constraint(Protocol):
     """Constrained decoding of one sequence (a JSON schema, a tool call)."""
 
     def apply(self, scores: torch.Tensor) -> None: ...
-    def accept(self, token: int) -> None: ...
+    def accept(self, token: int) -> bool: ...
     def is_finished(self) -> bool: ...
 
 
@@ -175,8 +175,9 @@ class Engine:
                     assert seq.adapter_dir is not None
                     try:
                         seq.slot = self.lora.acquire(seq.adapter, seq.adapter_dir)
-                    except (AdapterError, OSError) as err:
-                        self._finish(seq, "error", error=str(err))
+                    except Exception as err:  # a broken adapter fails its request, not the server
+                        reason = str(err) if isinstance(err, AdapterError | OSError) else repr(err)
+                        self._finish(seq, "error", error=f"adapter {seq.adapter}: {reason}")
                         continue
                 admitted.append(seq)
         return admitted
@@ -239,8 +240,10 @@ class Engine:
             self.on_step(len(seqs), generated)
 
     def _advance(self, seq: Sequence, pick: Pick) -> None:
-        if seq.constraint is not None:
-            seq.constraint.accept(pick.token)
+        if seq.constraint is not None and not seq.constraint.accept(pick.token):
+            # every token was masked: the tokenizer cannot write what the format demands
+            self._finish(seq, "error", error="the output cannot follow the requested format")
+            return
         if pick.token in self.eos:
             self._flush(seq, final=True)
             self._finish(seq, "stop")

@@ -8,9 +8,9 @@ per adapter per layer plus index copies; on a CPU that costs more than the base 
 four adapters share a batch. Serving engines do the same with gathered kernels (Punica's
 BGMV in S-LoRA and vLLM); the dense mask suits small ranks and few slots.
 
-Loading an adapter copies its weights into a free slot; the least recently used idle slot is
-reused when all are taken. Slot 0 is the base model (all zeros). Ranks below the largest
-loaded one are zero-padded, which changes nothing in the product.
+Loading an adapter copies its weights into a free slot (1..capacity); the least recently used
+idle slot is reused when all are taken. Slot 0 is the base model and has no storage: its rows'
+mask is zero. Ranks below the largest loaded one are zero-padded, which changes nothing.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class BatchSlots:
     """Which slot each row of the current forward uses; set by the engine before each pass."""
 
     def __init__(self, slots: int) -> None:
-        self.slots = slots
+        self.slots = slots  # adapter slots with storage; slot s lives at index s - 1
         self.scales = [0.0] * slots
         self.rank = 0
         self.single: int | None = 0  # every row on the same slot: no mask needed
@@ -49,7 +49,8 @@ class BatchSlots:
             return
         mask = torch.zeros((len(rows), self.slots, self.rank), dtype=dtype)
         for i, slot in enumerate(rows):
-            mask[i, slot] = self.scales[slot]
+            if slot:
+                mask[i, slot - 1] = self.scales[slot - 1]
         self.mask = mask.view(len(rows), -1).to(device)
 
 
@@ -89,12 +90,12 @@ class MultiLoraLinear(nn.Module):
         self.B = b
 
     def put(self, slot: int, a: torch.Tensor | None, b: torch.Tensor | None) -> None:
-        A = self.A
-        A[slot].zero_()
-        self.B[:, slot].zero_()
+        A, index = self.A, slot - 1
+        A[index].zero_()
+        self.B[:, index].zero_()
         if a is not None and b is not None:
-            A[slot, : a.shape[0]] = a.to(A.dtype)
-            self.B[:, slot, : b.shape[1]] = b.to(self.B.dtype)
+            A[index, : a.shape[0]] = a.to(A.dtype)
+            self.B[:, index, : b.shape[1]] = b.to(self.B.dtype)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         single, batch = self.batch.single, self.batch
@@ -104,13 +105,18 @@ class MultiLoraLinear(nn.Module):
         out, hidden = both[..., : self.out_features], both[..., self.out_features :]
         if self.base.bias is not None:
             out = out + self.base.bias
+        flat_out = out.reshape(-1, self.out_features)
         if single is not None:
-            rank = batch.rank
-            own = hidden[..., single * rank : (single + 1) * rank]
-            return out + (own @ self.B[:, single].T) * batch.scales[single]
+            rank, index = batch.rank, single - 1
+            own = hidden[..., index * rank : (index + 1) * rank].reshape(-1, rank)
+            delta_of = self.B[:, index].T
+            merged = torch.addmm(flat_out, own, delta_of, alpha=batch.scales[index])
+            return merged.view(*x.shape[:-1], self.out_features)
         assert batch.mask is not None
         mask = batch.mask.view(x.shape[0], *([1] * (x.dim() - 2)), -1)
-        return out + (hidden * mask) @ self.B.view(self.B.shape[0], -1).T
+        picked = (hidden * mask).reshape(flat_out.shape[0], -1)
+        merged = torch.addmm(flat_out, picked, self.B.view(self.B.shape[0], -1).T)
+        return merged.view(*x.shape[:-1], self.out_features)
 
 
 def install(model: nn.Module, slots: int) -> tuple[dict[str, MultiLoraLinear], BatchSlots]:
@@ -147,7 +153,7 @@ class LoraSlots:
     """Adapters by run id in the slots of the wrapped layers, least recently used first."""
 
     def __init__(self, model: nn.Module, capacity: int) -> None:
-        self.layers, self.batch = install(model, capacity + 1)
+        self.layers, self.batch = install(model, capacity)
         self.capacity = capacity
         self.loaded: OrderedDict[str, int] = OrderedDict()
         self.in_use: dict[str, int] = {}
@@ -197,4 +203,4 @@ class LoraSlots:
         for name, layer in self.layers.items():
             pair = weights.get(name, {})
             layer.put(slot, pair.get("A"), pair.get("B"))
-        self.batch.scales[slot] = scale
+        self.batch.scales[slot - 1] = scale

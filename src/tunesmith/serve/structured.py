@@ -49,8 +49,8 @@ class GrammarConstraint:
         self.matcher.fill_next_token_bitmask(self.bitmask)
         self._xgr.apply_token_bitmask_inplace(scores, self.bitmask, vocab_size=self.vocab_size)
 
-    def accept(self, token: int) -> None:
-        self.matcher.accept_token(token)
+    def accept(self, token: int) -> bool:
+        return bool(self.matcher.accept_token(token))
 
     def is_finished(self) -> bool:
         return self.matcher.is_terminated()
