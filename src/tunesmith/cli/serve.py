@@ -23,11 +23,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default: serve.port; 0: any).")] = None,
 ) -> None:
     """Serve the base model and every adapter behind an OpenAI-compatible API."""
-    import uvicorn
-
     from tunesmith.governance import audit
     from tunesmith.models.base import BaseModelError
-    from tunesmith.serve.app import create_app, load_state
+    from tunesmith.serve.app import load_state, serve_forever
 
     ws = open_workspace(workspace)
     try:
@@ -55,9 +53,8 @@ def serve(
         },
     )
     console.print(f"serving on http://{bind_host}:{bound}/v1 (base model {state.catalog.base_id})")
-    # request and response text never reach the logs: access lines carry method, path, status
-    server = uvicorn.Server(uvicorn.Config(create_app(state), log_level="warning"))
-    server.run(sockets=[sock])
+    # request and response text never reach the logs: only warnings and errors are logged
+    serve_forever(state, sock)
 
 
 @keys_app.command("create")

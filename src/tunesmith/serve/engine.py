@@ -99,7 +99,7 @@ class Engine:
         self.batch = BatchCache()
         self.on_step = on_step  # (rows in the step, tokens generated) for metrics
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="tunesmith-engine", daemon=True)
+        self._thread: threading.Thread | None = None
 
     @staticmethod
     def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
@@ -113,12 +113,16 @@ class Engine:
 
     # -- the request side ------------------------------------------------------------------
     def start(self) -> None:
+        """Run the loop on a worker thread (tests, embedding). `tunesmith serve` runs it on the
+        main thread instead: OpenMP (libgomp) runs a worker thread's GEMMs up to ~1.7x slower."""
+        self._thread = threading.Thread(target=self.run, name="tunesmith-engine", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
         self.waiting.put_nowait(None)  # type: ignore[arg-type]
-        self._thread.join(timeout=30)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
 
     def submit(self, seq: Sequence) -> None:
         if seq.params.seed is not None:
@@ -134,7 +138,8 @@ class Engine:
         return len(self.active)
 
     # -- the worker thread -----------------------------------------------------------------
-    def _run(self) -> None:
+    def run(self) -> None:
+        """The loop, until `stop`: admit, prefill, decode, emit, evict."""
         while not self._stop.is_set():
             admitted = self._admit(block=not self.active)
             try:

@@ -28,6 +28,37 @@ TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down
 _PREFIX = "base_model.model."
 
 
+def pack(weight: torch.Tensor) -> torch.Tensor | None:
+    """The weight in oneDNN's blocked layout, on CPU: at decode's few rows the GEMM runs about
+    twice as fast (what torch.compile's CPU freezing does); None where it does not apply."""
+    if weight.device.type != "cpu" or not torch.backends.mkldnn.is_available():
+        return None
+    try:
+        return torch.ops.mkldnn._reorder_linear_weight(weight.detach(), 8)
+    except (RuntimeError, AttributeError):  # a build without the op: plain GEMMs
+        return None
+
+
+def linear(
+    x: torch.Tensor, weight: torch.Tensor, packed: torch.Tensor | None, bias: torch.Tensor | None
+) -> torch.Tensor:
+    if packed is not None:
+        return torch.ops.mkldnn._linear_pointwise(x, packed, bias, "none", [], "")
+    return nn.functional.linear(x, weight, bias)
+
+
+class PackedLinear(nn.Module):
+    """A frozen linear layer (the LM head) computed with its packed weight."""
+
+    def __init__(self, base: nn.Linear) -> None:
+        super().__init__()
+        self.base = base
+        self.packed = pack(base.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return linear(x, self.base.weight, self.packed, self.base.bias)
+
+
 class AdapterError(ValueError):
     """An adapter this server cannot serve; the message names the file and the reason."""
 
@@ -68,6 +99,7 @@ class MultiLoraLinear(nn.Module):
         self.batch = batch
         self.out_features = base.out_features
         self.fused = base.weight.data
+        self.packed = pack(self.fused)
         weight = base.weight
         self.B = torch.zeros(
             (base.out_features, batch.slots, 0), dtype=weight.dtype, device=weight.device
@@ -88,6 +120,7 @@ class MultiLoraLinear(nn.Module):
         b = self.B.new_zeros((self.B.shape[0], slots, rank))
         b[:, :, :old] = self.B
         self.B = b
+        self.packed = pack(self.fused)
 
     def put(self, slot: int, a: torch.Tensor | None, b: torch.Tensor | None) -> None:
         A, index = self.A, slot - 1
@@ -96,15 +129,16 @@ class MultiLoraLinear(nn.Module):
         if a is not None and b is not None:
             A[index, : a.shape[0]] = a.to(A.dtype)
             self.B[:, index, : b.shape[1]] = b.to(self.B.dtype)
+        self.packed = pack(self.fused)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         single, batch = self.batch.single, self.batch
-        if batch.rank == 0 or single == 0:
-            return self.base(x)
-        both = nn.functional.linear(x, self.fused)
+        both = linear(x, self.fused, self.packed, None)
         out, hidden = both[..., : self.out_features], both[..., self.out_features :]
         if self.base.bias is not None:
             out = out + self.base.bias
+        if batch.rank == 0 or single == 0:
+            return out
         flat_out = out.reshape(-1, self.out_features)
         if single is not None:
             rank, index = batch.rank, single - 1
@@ -120,13 +154,16 @@ class MultiLoraLinear(nn.Module):
 
 
 def install(model: nn.Module, slots: int) -> tuple[dict[str, MultiLoraLinear], BatchSlots]:
-    """Wrap every attention and MLP projection of `model` in place."""
+    """Wrap every attention and MLP projection of `model` in place, and pack its LM head."""
     batch = BatchSlots(slots)
     layers: dict[str, MultiLoraLinear] = {}
     for name, module in list(model.named_modules()):
         for child_name, child in list(module.named_children()):
-            if isinstance(child, MultiLoraLinear):  # a model served before: start afresh
+            if isinstance(child, MultiLoraLinear | PackedLinear):  # served before: start afresh
                 child = child.base
+            if child_name == "lm_head" and isinstance(child, nn.Linear):
+                setattr(module, child_name, PackedLinear(child))
+                continue
             if child_name in TARGETS and isinstance(child, nn.Linear):
                 wrapped = MultiLoraLinear(child, batch)
                 setattr(module, child_name, wrapped)
