@@ -136,6 +136,7 @@ async def concurrent(
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(clients)))
     wall = time.perf_counter() - started
+    await client.close()
     return {
         "tokens": sum(r["tokens"] for r in results),
         "wall": wall,
@@ -162,6 +163,7 @@ async def structured(url: str, key: str, model: str, prompts: list[Any]) -> tupl
         return True
 
     valid = await asyncio.gather(*(ask(p) for p in prompts))
+    await client.close()
     return sum(valid), len(valid)
 
 
@@ -196,6 +198,7 @@ async def soak(
             await asyncio.sleep(2)
 
     await asyncio.gather(sample(), *(worker(i) for i in range(64)))
+    await client.close()
     return {"ok": ok, "failed": failed, "rss": rss}
 
 
