@@ -249,7 +249,8 @@ def main() -> None:
     _, key = create_key(open_store(ws.state_url()), f"bench-{int(time.time())}", ["*"], "bench")
     server, url = start_server(ws)
     try:
-        asyncio.run(concurrent(url, key, mixed[:8], 8, 4))  # warm-up: adapters loaded
+        # warm-up: adapters loaded, oneDNN's kernels built for the prompt and batch shapes
+        asyncio.run(concurrent(url, key, mixed, 8, 8))
         served_mixed = asyncio.run(concurrent(url, key, mixed, 8, args.max_tokens))
         served_single = asyncio.run(concurrent(url, key, single, 8, args.max_tokens))
         valid, total = asyncio.run(structured(url, key, adapters[0], prompts[:24]))

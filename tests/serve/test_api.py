@@ -112,6 +112,20 @@ def test_chat_completion_and_stream_agree(served: dict[str, Any]) -> None:
     assert finishes == [choice.finish_reason]
 
 
+def test_n_choices_are_independent_and_seeded(served: dict[str, Any]) -> None:
+    client_ = api(served)
+
+    def sample() -> list[str]:
+        done = client_.chat.completions.create(
+            model="tiny-bpe", messages=ask("refund"), n=3, seed=5, temperature=1.0, max_tokens=8
+        )
+        assert [c.index for c in done.choices] == [0, 1, 2]
+        return [c.message.content for c in done.choices]
+
+    first = sample()
+    assert sample() == first and len(set(first)) > 1
+
+
 def test_json_schema_output_always_validates(served: dict[str, Any]) -> None:
     client_ = api(served)
     for seed in range(5):
@@ -253,9 +267,10 @@ def test_health_and_metrics(served: dict[str, Any]) -> None:
     assert 'status="401"' in text
 
 
-def test_killing_the_server_loses_no_answered_call(served: dict[str, Any]) -> None:
+def test_killing_the_server_loses_no_answered_call(served: dict[str, Any], tmp_path: Path) -> None:
     """SIGKILL a `tunesmith serve` process under load: every call that got its answer is
-    in the state store, because the record is committed before the response is sent."""
+    in the state store, because the record is committed before the response is sent; and
+    nothing the clients said or got back reached the server's output."""
     import os
     import re
     import signal
@@ -265,6 +280,7 @@ def test_killing_the_server_loses_no_answered_call(served: dict[str, Any]) -> No
     import time
 
     env = {**os.environ, "TUNESMITH_ACTOR": "ci"}
+    errors = (tmp_path / "stderr.txt").open("w")
     server = subprocess.Popen(
         [
             sys.executable,
@@ -277,7 +293,7 @@ def test_killing_the_server_loses_no_answered_call(served: dict[str, Any]) -> No
             "0",
         ],
         stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
+        stderr=errors,
         text=True,
         env=env,
     )
@@ -294,7 +310,9 @@ def test_killing_the_server_loses_no_answered_call(served: dict[str, Any]) -> No
             while not stop.is_set():
                 try:
                     done = client_.chat.completions.create(
-                        model="support-router/2", messages=ask("late parcel"), max_tokens=6
+                        model="support-router/2",
+                        messages=ask("zebra-4711 late parcel"),
+                        max_tokens=6,
                     )
                 except openai.APIConnectionError:
                     return
@@ -318,6 +336,9 @@ def test_killing_the_server_loses_no_answered_call(served: dict[str, Any]) -> No
     with served["state"].store.connect() as conn:
         stored = set(conn.execute(sa.select(interactions.c.id)).scalars())
     assert set(answered) <= stored
+    errors.close()
+    printed = server.stdout.read() + (tmp_path / "stderr.txt").read_text()
+    assert "zebra-4711" not in printed
 
 
 def test_vllm_export_writes_adapters_and_the_launch_command(
