@@ -196,6 +196,37 @@ def test_refusals_have_openai_status_and_shape(served: dict[str, Any]) -> None:
     )
     assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
 
+    def chunks() -> Any:
+        for _ in range(40):
+            yield b"x" * 65536
+
+    streamed = httpx.post(
+        served["url"] + "/v1/chat/completions",
+        headers={"Authorization": f"Bearer {served['keys']['app']}"},
+        content=chunks(),
+    )
+    assert streamed.status_code == 413
+    with pytest.raises(openai.BadRequestError, match="stop string"):
+        api(served).chat.completions.create(model="tiny-bpe", messages=ask("hi"), stop=[""])
+    with pytest.raises(openai.BadRequestError, match="not JSON"):
+        api(served).chat.completions.create(
+            model="tiny-bpe",
+            messages=[
+                {"role": "user", "content": "hi"},
+                {
+                    "role": "assistant",
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "f", "arguments": "{"},
+                        }
+                    ],
+                },
+                {"role": "tool", "tool_call_id": "c1", "content": "ok"},
+            ],
+        )
+
 
 def test_models_lists_base_registry_and_runs_within_scope(served: dict[str, Any]) -> None:
     ids = {m.id: m for m in api(served, "wide").models.list()}

@@ -19,6 +19,7 @@ class Collector:
         self.finished = threading.Event()
 
     def __call__(self, event: Delta | Done) -> None:
+        assert self.done is None, "an event after Done"
         if isinstance(event, Delta):
             self.text += event.text
             self.tokens += [p.token for p in event.picks]
@@ -195,3 +196,33 @@ def test_adapters_of_other_ranks_and_layers_share_a_batch_exactly(
     for (adapter, i), sink in zip(plan, sinks, strict=True):
         expected = reference(tiny_model_dir, adapter, prompts(tokenizer, 5)[i], 5)
         assert sink.tokens == expected, (adapter, i)
+
+
+def test_rows_that_end_at_their_first_token_leave_before_the_next_step(base) -> None:
+    """max_tokens=1, and a client gone while its prompt was read, next to a long row in one
+    prefill: they end there, get nothing after Done, and the long row is unharmed."""
+    model, tokenizer = base
+    engine = Engine(model, tokenizer, max_batch=4)
+    engine.eos = set()
+    prompt = prompts(tokenizer, 1)[0]
+    gone = Collector()
+    leaving = Sequence(prompt, SamplingParams(20, temperature=0), gone)
+
+    class LeavesOthers(Collector):
+        def __call__(self, event: Delta | Done) -> None:
+            leaving.cancelled.set()  # during the shared prefill, before `leaving` is emitted
+            super().__call__(event)
+
+    one, long = LeavesOthers(), Collector()
+    for seq in (Sequence(prompt, SamplingParams(1, temperature=0), one), leaving):
+        engine.waiting.put(seq)
+    engine.waiting.put(Sequence(prompt, SamplingParams(6, temperature=0), long))
+    engine.start()
+    try:
+        for sink in (one, gone, long):
+            assert sink.finished.wait(30)
+    finally:
+        engine.stop()
+    assert one.done.finish_reason == "length" and len(one.tokens) == 1
+    assert gone.done.finish_reason == "cancelled"
+    assert long.done.finish_reason == "length" and len(long.tokens) == 6

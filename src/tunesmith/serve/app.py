@@ -71,33 +71,40 @@ def load_state(ws: Workspace, config: ProjectConfig) -> ServeState:
 
 
 class BodyLimit:
-    """413 for a body over `limit` bytes, declared or streamed, before any of it is parsed."""
+    """413 for a body over `limit` bytes, declared or streamed, before any of it is parsed:
+    the body is read here (it is small by definition) and handed on only when it fits."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and int(declared) > self.limit:
             await _too_large(self.limit)(scope, receive, send)
             return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
+        messages: list[Message] = []
+        size, more = 0, True
+        while more:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _BodyTooLarge
-            return message
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                await _too_large(self.limit)(scope, receive, send)
+                return
+            more = message.get("more_body", False)
 
-        try:
-            await self.app(scope, counted, send)
-        except _BodyTooLarge:
-            await _too_large(self.limit)(scope, receive, send)
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+
+KNOWN_PATHS = ("/v1/models", "/v1/chat/completions", "/healthz", "/metrics")
 
 
 class CountRequests:
@@ -113,14 +120,11 @@ class CountRequests:
 
         async def counted(message: Message) -> None:
             if message["type"] == "http.response.start":
-                self.metrics.requests.labels(scope["path"], str(message["status"])).inc()
+                path = scope["path"] if scope["path"] in KNOWN_PATHS else "other"
+                self.metrics.requests.labels(path, str(message["status"])).inc()
             await send(message)
 
         await self.app(scope, receive, counted)
-
-
-class _BodyTooLarge(Exception):
-    pass
 
 
 def _too_large(limit: int) -> JSONResponse:

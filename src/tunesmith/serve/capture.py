@@ -56,7 +56,10 @@ class Recorder:
 
     def record(self, row_id: str, item: Interaction) -> None:
         """Commit one interaction under the completion's id; durable when this returns."""
-        messages = [{**m, "content": self._mask(m.get("content", ""))} for m in item.messages]
+        messages = [
+            {**m, "content": self._mask(m.get("content", "")), "tool_calls": self._mask_calls(m)}
+            for m in item.messages
+        ]
         choices = [
             {**c, "text": self._mask(c.get("text", "")), "tool_calls": self._mask_calls(c)}
             for c in item.choices

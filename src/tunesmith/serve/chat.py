@@ -42,7 +42,13 @@ def chat_messages(request: ChatRequest) -> list[dict[str, str]]:
         role = "system" if message.role == "developer" else message.role
         content = message.text()
         for call in message.tool_calls or []:
-            body = {"name": call.function.name, "arguments": json.loads(call.function.arguments)}
+            try:
+                arguments = json.loads(call.function.arguments)
+            except json.JSONDecodeError:
+                raise RequestError(
+                    f"tool call {call.id}: function.arguments is not JSON", "messages"
+                ) from None
+            body = {"name": call.function.name, "arguments": arguments}
             content += f"<tool_call>{json.dumps(body)}</tool_call>"
         if role == "tool":
             content = f"[result of {message.tool_call_id}] {content}"

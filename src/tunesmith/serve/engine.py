@@ -145,6 +145,8 @@ class Engine:
             try:
                 if admitted:
                     self._prefill(admitted)
+                    # a row can end at its first token (EOS, max_tokens=1, a stop, a cancel)
+                    self._drop_finished()
                 if self.active:
                     self._decode()
             except Exception as err:  # one failed step must not take the server down
@@ -152,6 +154,15 @@ class Engine:
                     self._finish(seq, "error", error=f"{type(err).__name__}: {err}")
                 self.active, self.batch = [], BatchCache()
             self._drop_finished()
+        # nothing waits forever: whatever is left hears that the server stopped
+        leftovers = [*self.active, *self.deferred]
+        while not self.waiting.empty():
+            item = self.waiting.get_nowait()
+            if item is not None:
+                leftovers.append(item)
+        for seq in leftovers:
+            self._finish(seq, "error", error="the server is shutting down")
+        self.active, self.deferred, self.batch = [], [], BatchCache()
 
     def _admit(self, block: bool) -> list[Sequence]:
         candidates, self.deferred = self.deferred, []

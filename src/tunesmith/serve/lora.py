@@ -183,6 +183,9 @@ def read_adapter(folder: Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]
             raise AdapterError(f"{where}: {field}={config[field]!r} cannot be batched; merge it")
     if config.get("modules_to_save"):
         raise AdapterError(f"{where}: modules_to_save adapters cannot be batched; merge it")
+    for field in ("rank_pattern", "alpha_pattern"):
+        if config.get(field):
+            raise AdapterError(f"{where}: per-layer {field} is not supported; merge it")
     return config, load_file(folder / "adapter_model.safetensors")
 
 

@@ -126,6 +126,8 @@ class ChatRequest(_Body):
     def _few_stops(cls, value: str | list[str] | None) -> str | list[str] | None:
         if isinstance(value, list) and len(value) > 4:
             raise ValueError("at most 4 stop strings")
+        if value == "" or (isinstance(value, list) and "" in value):
+            raise ValueError("a stop string cannot be empty")
         return value
 
     @field_validator("frequency_penalty", "presence_penalty")

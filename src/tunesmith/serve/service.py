@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -95,7 +96,8 @@ def prepare(
         choice = chat.ChoiceState(index, margin_probe=state.probe.margin_probe())
 
         def sink(event: Delta | Done, index: int = index) -> None:
-            loop.call_soon_threadsafe(queue.put_nowait, (index, event))
+            with contextlib.suppress(RuntimeError):  # a loop closed by shutdown: nobody listens
+                loop.call_soon_threadsafe(queue.put_nowait, (index, event))
 
         choices.append(choice)
         sequences.append(
@@ -262,7 +264,8 @@ async def stream(state: ServeState, job: Prepared) -> AsyncIterator[dict[str, An
         yield chunk(choice.index, {"role": "assistant", "content": ""})
     buffer_tools = bool(request.tools) and request.tool_choice != "none"
     async for index, event in events(state, job):
-        if isinstance(event, Delta) and event.text and not buffer_tools:
+        wanted = event.text or (request.logprobs and event.picks)
+        if isinstance(event, Delta) and wanted and not buffer_tools:
             logprobs = (
                 chat.logprobs_body(state.tokenizer, event.picks, request.top_logprobs or 0)
                 if request.logprobs

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from typing import Any
 
 import torch
 
 from tunesmith.serve.schemas import Tool
+
+CACHED_GRAMMARS = 256  # compiled schemas kept, least recently used dropped
 
 
 def tool_call_schema(tools: list[Tool], only: str | None = None) -> dict[str, Any]:
@@ -67,14 +70,21 @@ class Grammars:
         )
         self.compiler = xgr.GrammarCompiler(info)
         self.vocab_size = vocab_size
-        self._cache: dict[str, Any] = {}
+        self._cache: OrderedDict[str, Any] = OrderedDict()
         self._lock = threading.Lock()
 
     def _compiled(self, key: str, compile_: Any) -> Any:
+        # compiled outside the lock: one slow schema must not hold up every other request
         with self._lock:
-            if key not in self._cache:
-                self._cache[key] = compile_()
-            return self._cache[key]
+            if key in self._cache:
+                self._cache.move_to_end(key)
+                return self._cache[key]
+        compiled = compile_()
+        with self._lock:
+            self._cache[key] = compiled
+            while len(self._cache) > CACHED_GRAMMARS:
+                self._cache.popitem(last=False)
+        return compiled
 
     def for_schema(self, schema: dict[str, Any] | None) -> GrammarConstraint:
         """Any JSON object when `schema` is None, else JSON valid under `schema`."""

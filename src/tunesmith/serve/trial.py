@@ -8,6 +8,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,30 +44,32 @@ class Exchange:
 @contextmanager
 def server_process(ws: Workspace, startup_timeout: float = 300) -> Iterator[tuple[str, int]]:
     """`tunesmith serve` on a free loopback port; yields (base URL, pid) and stops it after."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tunesmith.cli", "serve", "-w", str(ws.root), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ},
-    )
-    try:
-        assert process.stdout is not None
-        deadline = time.monotonic() + startup_timeout
-        line = process.stdout.readline()
-        while line and "serving on" not in line and time.monotonic() < deadline:
-            line = process.stdout.readline()
-        found = re.search(r"http://\S+/v1", line)
-        if found is None:
-            error = process.stderr.read() if process.stderr else ""
-            raise RuntimeError(f"the server did not start: {error.strip()[-500:]}")
-        yield found.group(0), process.pid
-    finally:
-        process.terminate()
+    # stderr to a file: a pipe nobody drains could block the server
+    with tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tunesmith.cli", "serve", "-w", str(ws.root), "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            env={**os.environ},
+        )
         try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
+            assert process.stdout is not None
+            deadline = time.monotonic() + startup_timeout
+            line = process.stdout.readline()
+            while line and "serving on" not in line and time.monotonic() < deadline:
+                line = process.stdout.readline()
+            found = re.search(r"http://\S+/v1", line)
+            if found is None:
+                errors.seek(0)
+                raise RuntimeError(f"the server did not start: {errors.read().strip()[-500:]}")
+            yield found.group(0), process.pid
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def held_out_prompts(ws: Workspace, count: int) -> list[list[dict[str, str]]]:

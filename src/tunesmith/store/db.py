@@ -54,7 +54,8 @@ def open_store(url: str) -> Engine:
     """An engine on `url` with every table created; SQLite gets WAL for concurrent readers."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url)
+    # a failed statement's message must not carry the captured text into a log
+    engine = sa.create_engine(url, hide_parameters=True)
     if engine.dialect.name == "sqlite":
 
         @sa.event.listens_for(engine, "connect")
