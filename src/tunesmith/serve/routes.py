@@ -88,8 +88,8 @@ async def chat_completions(
         try:
             async for chunk in service.stream(state, job):
                 yield _sse(chunk)
-        except RuntimeError as err:  # the engine failed mid-stream: say so in the stream
-            yield _sse(error_body(str(err), "server_error"))
+        except Exception as err:  # headers are sent: a failure can only be said in the stream
+            yield _sse(error_body(f"{type(err).__name__}: {err}", "server_error"))
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(body(), media_type="text/event-stream")

@@ -264,8 +264,9 @@ async def stream(state: ServeState, job: Prepared) -> AsyncIterator[dict[str, An
         yield chunk(choice.index, {"role": "assistant", "content": ""})
     buffer_tools = bool(request.tools) and request.tool_choice != "none"
     async for index, event in events(state, job):
-        wanted = event.text or (request.logprobs and event.picks)
-        if isinstance(event, Delta) and wanted and not buffer_tools:
+        if buffer_tools or not isinstance(event, Delta):
+            continue
+        if event.text or (request.logprobs and event.picks):
             logprobs = (
                 chat.logprobs_body(state.tokenizer, event.picks, request.top_logprobs or 0)
                 if request.logprobs
