@@ -16,10 +16,8 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +28,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from eval import example_workspace
 from results import write_section
+from tunesmith.serve.trial import held_out_prompts, server_process
 from tunesmith.workspace import Workspace
 
 SCHEMA = {
@@ -61,9 +60,7 @@ def variants(ws: Workspace, run_id: str, count: int) -> list[str]:
 
 
 def requests(ws: Workspace, count: int) -> list[list[dict[str, str]]]:
-    version = sorted(p.name for p in (ws.datasets_dir / "support-tickets").iterdir())[-1]
-    rows = (ws.datasets_dir / "support-tickets" / version / "test.jsonl").read_text().splitlines()
-    prompts = [[m for m in json.loads(r)["messages"] if m["role"] != "assistant"] for r in rows]
+    prompts = held_out_prompts(ws)
     return [prompts[i % len(prompts)] for i in range(count)]
 
 
@@ -219,16 +216,6 @@ def row(name: str, result: dict, base_rate: float | None) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def start_server(ws: Workspace) -> tuple[subprocess.Popen, str]:
-    env = {**os.environ, "TUNESMITH_ACTOR": "bench"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tunesmith.cli", "serve", "-w", str(ws.root), "--port", "0"],
-        stdout=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
-    line = server.stdout.readline()
-    return server, re.search(r"http://\S+/v1", line).group(0)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", default=None, help="Folder for the workspace (reused).")
@@ -247,17 +234,14 @@ def main() -> None:
     from tunesmith.store.db import open_store
 
     _, key = create_key(open_store(ws.state_url()), f"bench-{int(time.time())}", ["*"], "bench")
-    server, url = start_server(ws)
-    try:
+    os.environ.setdefault("TUNESMITH_ACTOR", "bench")
+    with server_process(ws) as (url, pid):
         # warm-up: adapters loaded, oneDNN's kernels built for the prompt and batch shapes
         asyncio.run(concurrent(url, key, mixed, 8, 8))
         served_mixed = asyncio.run(concurrent(url, key, mixed, 8, args.max_tokens))
         served_single = asyncio.run(concurrent(url, key, single, 8, args.max_tokens))
         valid, total = asyncio.run(structured(url, key, adapters[0], prompts[:24]))
-        soaked = asyncio.run(soak(url, key, adapters, prompts, args.soak, server.pid))
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
+        soaked = asyncio.run(soak(url, key, adapters, prompts, args.soak, pid))
     base = baseline(ws, adapters, mixed, args.max_tokens)
     base_rate = base["tokens"] / base["wall"]
     mixed_rate = served_mixed["tokens"] / served_mixed["wall"]

@@ -49,7 +49,6 @@ CHATML = (
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer, 64-wide Llama with a word-level ChatML tokenizer, built offline."""
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     from tunesmith.examples.support_tickets import generate_tickets
 
@@ -66,6 +65,15 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (re.sub(r"<[A-Z_]+_\d+>", " ", t) for t in corpus),
         trainers.WordLevelTrainer(vocab_size=4000, special_tokens=specials, min_frequency=2),
     )
+    return save_tiny_llama(tokenizer, tmp_path_factory.mktemp("tiny-llama"), 1024)
+
+
+def save_tiny_llama(tokenizer: object, folder: Path, max_positions: int) -> Path:
+    """A 2-layer, 64-wide Llama over `tokenizer` (a `tokenizers` object) with a ChatML
+    template, randomly initialised with seed 0 and saved with its tokenizer to `folder`."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         unk_token="<unk>",
@@ -81,16 +89,13 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
-        max_position_embeddings=1024,
+        max_position_embeddings=max_positions,
         tie_word_embeddings=True,
         bos_token_id=fast.bos_token_id,
         eos_token_id=fast.eos_token_id,
         pad_token_id=fast.pad_token_id,
     )
-    import torch
-
     torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("tiny-llama")
     LlamaForCausalLM(config).save_pretrained(folder)
     fast.save_pretrained(folder)
     return folder

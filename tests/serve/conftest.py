@@ -74,11 +74,10 @@ def bpe_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer Llama with a byte-level BPE tokenizer: any text, JSON included, is writable,
     so grammars and tool calls can be enforced (the word-level test tokenizer cannot)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     from tunesmith.examples.support_tickets import generate_tickets
 
-    from ..conftest import CHATML
+    from ..conftest import save_tiny_llama
 
     corpus = []
     for ticket in generate_tickets(200, 1):
@@ -95,29 +94,4 @@ def bpe_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         ),
     )
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        unk_token="<unk>",
-        bos_token="<|im_start|>",
-        eos_token="<|im_end|>",
-        pad_token="<|im_end|>",
-    )
-    fast.chat_template = CHATML
-    config = LlamaConfig(
-        vocab_size=len(fast),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        tie_word_embeddings=True,
-        bos_token_id=fast.bos_token_id,
-        eos_token_id=fast.eos_token_id,
-        pad_token_id=fast.pad_token_id,
-    )
-    torch.manual_seed(0)
-    folder = tmp_path_factory.mktemp("bpe-llama")
-    LlamaForCausalLM(config).save_pretrained(folder)
-    fast.save_pretrained(folder)
-    return folder
+    return save_tiny_llama(tokenizer, tmp_path_factory.mktemp("bpe-llama"), 2048)

@@ -123,14 +123,17 @@ def device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def inference_dtype() -> torch.dtype:
+    """The dtype training would pick on this hardware, so base and tuned run like for like."""
+    return torch.bfloat16 if hardware()["bf16"] else torch.float32
+
+
 def load_model(ws: Workspace, target: Target) -> tuple[Any, Any]:
     """The model in inference mode and its tokenizer; a run's adapter is merged for speed."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if target.run_id is None:
-        # the dtype training would pick on this hardware, so base and tuned compare like for like
-        dtype = torch.bfloat16 if hardware()["bf16"] else torch.float32
-        model = AutoModelForCausalLM.from_pretrained(target.base_path, dtype=dtype)
+        model = AutoModelForCausalLM.from_pretrained(target.base_path, dtype=inference_dtype())
         tokenizer_dir = target.base_path
     else:
         try:

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import torch
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -34,13 +33,12 @@ def load_state(ws: Workspace, config: ProjectConfig) -> ServeState:
     """The base model on the best device, the engine, the catalog and the stores."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tunesmith.evaluate.target import device
+    from tunesmith.evaluate.target import device, inference_dtype
     from tunesmith.models.base import resolve_base_model
-    from tunesmith.train.lineage import hardware
 
     base = resolve_base_model(config.base_model, ws.state_dir / "models", ws.root)
-    dtype = torch.bfloat16 if hardware()["bf16"] else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(base.path, dtype=dtype).to(device()).eval()
+    model = AutoModelForCausalLM.from_pretrained(base.path, dtype=inference_dtype())
+    model = model.to(device()).eval()
     tokenizer = AutoTokenizer.from_pretrained(base.path)
     settings = config.serve
     metrics = ServeMetrics()

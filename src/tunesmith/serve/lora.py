@@ -120,7 +120,6 @@ class MultiLoraLinear(nn.Module):
         b = self.B.new_zeros((self.B.shape[0], slots, rank))
         b[:, :, :old] = self.B
         self.B = b
-        self.packed = pack(self.fused)
 
     def put(self, slot: int, a: torch.Tensor | None, b: torch.Tensor | None) -> None:
         A, index = self.A, slot - 1
@@ -129,6 +128,9 @@ class MultiLoraLinear(nn.Module):
         if a is not None and b is not None:
             A[index, : a.shape[0]] = a.to(A.dtype)
             self.B[:, index, : b.shape[1]] = b.to(self.B.dtype)
+
+    def repack(self) -> None:
+        """After `grow` or `put`: the packed copy the GEMM reads follows the plain weights."""
         self.packed = pack(self.fused)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -243,4 +245,5 @@ class LoraSlots:
         for name, layer in self.layers.items():
             pair = weights.get(name, {})
             layer.put(slot, pair.get("A"), pair.get("B"))
+            layer.repack()
         self.batch.scales[slot - 1] = scale

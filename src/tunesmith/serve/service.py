@@ -184,7 +184,9 @@ def finish(state: ServeState, job: Prepared) -> tuple[list[dict[str, Any]], dict
     return out, usage
 
 
-def record(state: ServeState, job: Prepared, choices: list[dict[str, Any]]) -> None:
+def record(
+    state: ServeState, job: Prepared, choices: list[dict[str, Any]], usage: dict[str, int]
+) -> None:
     """Metrics, and the interaction committed to the state store (called before responding)."""
     now = time.monotonic()
     model = job.request.model
@@ -215,8 +217,8 @@ def record(state: ServeState, job: Prepared, choices: list[dict[str, Any]]) -> N
                 for c, o in zip(job.choices, choices, strict=True)
             ],
             finish_reason=choices[0]["finish_reason"],
-            prompt_tokens=len(job.prompt),
-            completion_tokens=sum(c.done.completion_tokens for c in job.choices if c.done),
+            prompt_tokens=usage["prompt_tokens"],
+            completion_tokens=usage["completion_tokens"],
             latency_ms=1000 * (now - job.started),
             ttft_ms=None if job.first_token is None else 1000 * (job.first_token - job.started),
             mean_logprob=sum(means) / len(means) if means else None,
@@ -233,7 +235,7 @@ async def complete(state: ServeState, job: Prepared) -> dict[str, Any]:
     if (error := _failure(job)) is not None:
         raise RuntimeError(error)
     choices, usage = finish(state, job)
-    await run_in_threadpool(record, state, job, choices)
+    await run_in_threadpool(record, state, job, choices, usage)
     return {
         "id": job.id,
         "object": "chat.completion",
@@ -276,7 +278,7 @@ async def stream(state: ServeState, job: Prepared) -> AsyncIterator[dict[str, An
     if (error := _failure(job)) is not None:
         raise RuntimeError(error)
     choices, usage = finish(state, job)
-    await run_in_threadpool(record, state, job, choices)
+    await run_in_threadpool(record, state, job, choices, usage)
     for done in choices:
         delta: dict[str, Any] = {}
         if "tool_calls" in done["message"]:

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from tunesmith.data.version import list_versions
 from tunesmith.workspace import Workspace
 
 
@@ -72,14 +73,14 @@ def server_process(ws: Workspace, startup_timeout: float = 300) -> Iterator[tupl
                 process.kill()
 
 
-def held_out_prompts(ws: Workspace, count: int) -> list[list[dict[str, str]]]:
+def held_out_prompts(ws: Workspace, count: int | None = None) -> list[list[dict[str, str]]]:
     """Prompts (system + user turns) of the latest dataset version's test split."""
-    config = ws.load_config()
-    folder = ws.dataset_dir(config.data.name)
-    versions = sorted(
-        (p for p in folder.iterdir() if p.name.startswith("v")), key=lambda p: int(p.name[1:])
-    )
-    rows = (versions[-1] / "test.jsonl").read_text(encoding="utf-8").splitlines()[:count]
+    folder = ws.dataset_dir(ws.load_config().data.name)
+    versions = list_versions(folder)
+    if not versions:
+        raise ValueError(f"no dataset version in {folder}: run tunesmith curate first")
+    rows = (folder / f"v{versions[-1]}" / "test.jsonl").read_text(encoding="utf-8").splitlines()
+    rows = rows[:count]
     return [[m for m in json.loads(r)["messages"] if m["role"] != "assistant"] for r in rows]
 
 
