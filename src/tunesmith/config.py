@@ -10,6 +10,7 @@ import jinja2
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from tunesmith.monitor.settings import MonitorConfig
 from tunesmith.serve.settings import ServeConfig
 
 CONFIG_FILENAME = "tunesmith.yaml"
@@ -351,6 +352,9 @@ class ProjectConfig(_Strict):
         default_factory=RegistryConfig, description="Model versions, approvals, promotion."
     )
     serve: ServeConfig = Field(default_factory=ServeConfig, description="The HTTP server.")
+    monitor: MonitorConfig = Field(
+        default_factory=MonitorConfig, description="Monitoring, review and retraining."
+    )
 
     @model_validator(mode="after")
     def _fields_exist(self) -> ProjectConfig:

@@ -14,7 +14,16 @@ from typing import Any
 from tunesmith import __version__
 from tunesmith.config import DataConfig
 from tunesmith.data.dedup import DedupIndex, Duplicate, deduplicate
+from tunesmith.data.feedback import (
+    FEEDBACK_SPLIT,
+    feedback_split,
+    last_user_text,
+    masked_record,
+    read_feedback,
+    seed_index,
+)
 from tunesmith.data.parallel import default_workers, mask_rows
+from tunesmith.data.pii import PiiMasker
 from tunesmith.data.readers import infer_format, source_files
 from tunesmith.data.records import Rejection, Row
 from tunesmith.data.report import plot_lengths, render_report
@@ -68,11 +77,20 @@ def compare_fields(config: DataConfig, template: ChatTemplate) -> list[str]:
     return config.dedup.fields or [f for f in template.fields if f not in config.meta_fields]
 
 
+@dataclass(frozen=True)
+class FeedbackInput:
+    """Reviewed records to add (`--with-feedback`) and the share held out to evaluate on."""
+
+    path: str  # relative to the workspace
+    eval_share: float
+
+
 def curate(
     workspace: Workspace,
     config: DataConfig,
     progress: Progress | None = None,
     workers: int | None = None,
+    feedback: FeedbackInput | None = None,
 ) -> CurateResult:
     """Curate the configured sources into datasets/<name>/v<N>/ unless nothing changed."""
     template = ChatTemplate(config.template)
@@ -80,6 +98,12 @@ def curate(
     sources = _source_inputs(workspace, config)
     config_snapshot = config.model_dump(mode="json")
     inputs = {"sources": sources, "config": config_snapshot, "tunesmith": __version__}
+    if feedback is not None:
+        reviewed = workspace.resolve(feedback.path)
+        if not reviewed.is_file():
+            raise FileNotFoundError(f"{feedback.path}: no reviewed records (run the review first)")
+        sources.append({"path": feedback.path, "sha256": sha256_file(reviewed)})
+        inputs["feedback_eval_share"] = feedback.eval_share
     digest = fingerprint(inputs)
     dataset_dir = workspace.dataset_dir(config.name)
     latest = latest_version(dataset_dir)
@@ -89,8 +113,12 @@ def curate(
         return CurateResult(path, f"v{latest[0]}", False, latest[1])
 
     staging = staging_dir(dataset_dir)
+    # with feedback the earlier version's rows keep their splits: its test set stays fixed
+    parent = dataset_dir / f"v{latest[0]}" if latest and feedback else None
     try:
-        manifest = _run(workspace, config, template, key, staging, progress, workers)
+        manifest = _run(
+            workspace, config, template, key, staging, progress, workers, feedback, parent
+        )
         number = (latest[0] if latest else 0) + 1
         manifest = {
             "name": config.name,
@@ -106,7 +134,7 @@ def curate(
         }
         reasons: Counter[str] = manifest.pop("_reasons")  # type: ignore[assignment]
         (staging / "report.md").write_text(render_report(manifest, reasons), encoding="utf-8")
-        files = ("train.jsonl", "val.jsonl", "test.jsonl", "quarantine.jsonl")
+        files = (*(f"{split}.jsonl" for split in manifest["counts"]["splits"]), "quarantine.jsonl")
         manifest["files"] = {
             name: {"sha256": sha256_file(staging / name)}
             for name in (*files, "report.md", "lengths.png")
@@ -128,6 +156,8 @@ def _run(
     out: Path,
     progress: Progress | None,
     workers: int | None,
+    feedback: FeedbackInput | None = None,
+    parent: Path | None = None,
 ) -> dict[str, object]:
     tick = progress or (lambda stage, n: None)
     fields = compare_fields(config, template)
@@ -180,15 +210,23 @@ def _run(
             records.write("\n")
             stratum = row.fields.get(config.split.stratify_by) if config.split.stratify_by else None
             strata.append((row.id, stratum))
+    assignment: dict[str, str] = {}
+    if feedback is not None:
+        found, assignment = _add_feedback(
+            workspace, config, key, feedback, records_path, reject, read_counts, duplicates
+        )
+        pii_found.update(found)
     quarantine.close()
 
-    assignment = assign_splits(strata, config.split)
+    assignment |= assign_splits(strata, config.split)
+    if parent is not None:
+        assignment |= {i: s for i, s in _splits_of(parent).items() if i in assignment}
     split_counts, lengths = _write_splits(records_path, out, assignment)
     records_path.unlink()
     plot_lengths(lengths, out / "lengths.png")
     read_total = sum(read_counts.values())
     quarantined = sum(rejected.values())
-    kept = len(strata)
+    kept = len(assignment)
     dup_total = duplicates["exact"] + duplicates["near"]
     clusters = [
         {"kept": index.kept[kept_id], "members": members}
@@ -211,12 +249,55 @@ def _run(
     }
 
 
+def _add_feedback(
+    workspace: Workspace,
+    config: DataConfig,
+    key: bytes | None,
+    feedback: FeedbackInput,
+    records_path: Path,
+    reject: Callable[[Rejection], None],
+    read_counts: Counter[str],
+    duplicates: Counter[str],
+) -> tuple[Counter[str], dict[str, str]]:
+    """Append reviewed records that are new to records_path; their splits."""
+    index = seed_index(config, records_path)
+    masker = PiiMasker(config.pii, key) if config.pii.enabled else None
+    found: Counter[str] = Counter()
+    assignment: dict[str, str] = {}
+    path = workspace.resolve(feedback.path)
+    with records_path.open("a", encoding="utf-8") as records:
+        for row, record in read_feedback(path, feedback.path, reject):
+            read_counts[feedback.path] += 1
+            text = last_user_text(record["messages"])
+            duplicate = index.check(Row(row.source, row.row, row.id, {"text": text}))
+            if duplicate is not None:
+                duplicates[duplicate.kind] += 1
+                continue
+            masked, pii = masked_record(row, record, masker)
+            found.update(pii)
+            records.write(json.dumps(masked, ensure_ascii=False) + "\n")
+            assignment[row.id] = feedback_split(row.id, config.split.seed, feedback.eval_share)
+    return found, assignment
+
+
+def _splits_of(version: Path) -> dict[str, str]:
+    """Record id -> split in an existing version."""
+    out = {}
+    for split in (*SPLITS, FEEDBACK_SPLIT):
+        path = version / f"{split}.jsonl"
+        if path.is_file():
+            with path.open(encoding="utf-8") as handle:
+                out |= {json.loads(line)["meta"]["id"]: split for line in handle}
+    return out
+
+
 def _write_splits(
     records_path: Path, out: Path, assignment: dict[str, str]
 ) -> tuple[dict[str, int], dict[str, list[int]]]:
-    handles = {name: (out / f"{name}.jsonl").open("w", encoding="utf-8") for name in SPLITS}
-    counts = dict.fromkeys(SPLITS, 0)
-    lengths: dict[str, list[int]] = {name: [] for name in SPLITS}
+    names = [*SPLITS, *([FEEDBACK_SPLIT] if FEEDBACK_SPLIT in assignment.values() else [])]
+    handles = {name: (out / f"{name}.jsonl").open("w", encoding="utf-8") for name in names}
+    counts = dict.fromkeys(names, 0)
+    lengths: dict[str, list[int]] = {name: [] for name in names}
     with records_path.open(encoding="utf-8") as records:
         for line in records:
             record = json.loads(line)

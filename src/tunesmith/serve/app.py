@@ -15,12 +15,14 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tunesmith.config import ProjectConfig
+from tunesmith.governance import audit
 from tunesmith.serve.capture import Recorder
 from tunesmith.serve.catalog import Catalog
 from tunesmith.serve.confidence import TaskProbe
 from tunesmith.serve.deps import ApiError, RateLimiter
 from tunesmith.serve.engine import Engine
 from tunesmith.serve.metrics import ServeMetrics
+from tunesmith.serve.review_routes import router as review_router
 from tunesmith.serve.routes import router
 from tunesmith.serve.schemas import error_body
 from tunesmith.serve.service import ServeState
@@ -65,6 +67,8 @@ def load_state(ws: Workspace, config: ProjectConfig) -> ServeState:
         recorder=recorder,
         metrics=metrics,
         store=store,
+        monitor=config.monitor,
+        audit_log=audit.audit_path(ws.state_dir),
     )
 
 
@@ -102,7 +106,15 @@ class BodyLimit:
         await self.app(scope, replay, send)
 
 
-KNOWN_PATHS = ("/v1/models", "/v1/chat/completions", "/healthz", "/metrics")
+KNOWN_PATHS = (
+    "/v1/models",
+    "/v1/chat/completions",
+    "/v1/feedback",
+    "/healthz",
+    "/metrics",
+    "/review",
+    "/v1/review/next",
+)
 
 
 class CountRequests:
@@ -153,6 +165,7 @@ def create_app(state: ServeState, engine_thread: bool = True) -> FastAPI:
     app.state.serve = state
     app.state.limiter = RateLimiter()
     app.include_router(router)
+    app.include_router(review_router)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, err: ApiError) -> JSONResponse:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
+import jsonschema
 from sqlalchemy.engine import Engine
 
 from tunesmith.governance.audit import utc_timestamp
@@ -27,6 +29,18 @@ class Interaction:
     label: str | None
     label_margin: float | None
     stream: bool
+    # the json_schema the caller asked for, checked again on the stored answer
+    response_schema: dict[str, Any] | None = None
+    # a classification answer is expected to start with a label
+    expects_label: bool = False
+
+
+def _schema_invalid(text: str, schema: dict[str, Any]) -> bool:
+    try:
+        jsonschema.validate(json.loads(text), schema)
+    except (ValueError, jsonschema.ValidationError, jsonschema.SchemaError):
+        return True
+    return False
 
 
 class Recorder:
@@ -36,10 +50,12 @@ class Recorder:
         self.engine = engine
         self.masker = masker
 
-    def _mask(self, text: str) -> str:
+    def _mask(self, text: str, found: list[str] | None = None) -> str:
         if self.masker is None or not text:
             return text
-        masked, _ = self.masker.mask({"text": text})
+        masked, findings = self.masker.mask({"text": text})
+        if found is not None:
+            found.extend(findings)
         return masked["text"]
 
     def _mask_calls(self, choice: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -60,10 +76,25 @@ class Recorder:
             {**m, "content": self._mask(m.get("content", "")), "tool_calls": self._mask_calls(m)}
             for m in item.messages
         ]
+        in_output: list[str] = []
         choices = [
-            {**c, "text": self._mask(c.get("text", "")), "tool_calls": self._mask_calls(c)}
+            {
+                **c,
+                "text": self._mask(c.get("text", ""), in_output),
+                "tool_calls": self._mask_calls(c),
+            }
             for c in item.choices
         ]
+        flags = []
+        schema = item.response_schema
+        if schema is not None and any(
+            _schema_invalid(c.get("text", ""), schema) for c in item.choices
+        ):
+            flags.append("schema_invalid")
+        if in_output:
+            flags.append("pii_in_output")
+        if item.expects_label and item.label is None:
+            flags.append("no_label")
         with self.engine.begin() as conn:
             conn.execute(
                 interactions.insert().values(
@@ -86,5 +117,6 @@ class Recorder:
                     label_margin=item.label_margin,
                     pii_masked=self.masker is not None,
                     stream=item.stream,
+                    flags=flags,
                 )
             )

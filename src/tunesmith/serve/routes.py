@@ -17,7 +17,7 @@ from tunesmith.serve import service
 from tunesmith.serve.catalog import ModelNotFound
 from tunesmith.serve.chat import RequestError
 from tunesmith.serve.deps import ApiError, KeyDep, StateDep, require_role
-from tunesmith.serve.schemas import ChatRequest, error_body
+from tunesmith.serve.schemas import ChatRequest, RatingRequest, error_body
 
 router = APIRouter()
 
@@ -93,3 +93,14 @@ async def chat_completions(
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(body(), media_type="text/event-stream")
+
+
+@router.post("/v1/feedback")
+def rate(body: RatingRequest, key: KeyDep, state: StateDep) -> dict[str, Any]:
+    """A thumbs up or down on an answer, by the key that asked for it; down sends it to review."""
+    require_role(key, "inference")
+    try:
+        service.rate(state, key, body)
+    except LookupError as err:
+        raise ApiError(404, str(err), "invalid_request_error", "not_found", "id") from None
+    return {"id": body.id, "rating": body.rating, "object": "feedback"}

@@ -157,6 +157,12 @@ class ChatRequest(_Body):
         return [self.stop] if isinstance(self.stop, str) else list(self.stop)
 
 
+class RatingRequest(_Body):
+    id: str = Field(description="The completion's id, as returned by /v1/chat/completions.")
+    rating: Literal["up", "down"] = Field(description="The caller's verdict on the answer.")
+    comment: str | None = Field(default=None, max_length=2000, description="Why, in words.")
+
+
 def error_body(message: str, kind: str, param: str | None = None, code: str | None = None) -> dict:
     """OpenAI's error object."""
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}

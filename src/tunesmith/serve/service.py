@@ -7,10 +7,14 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
+from tunesmith.governance.audit import utc_timestamp
+from tunesmith.monitor.settings import MonitorConfig
 from tunesmith.serve import chat
 from tunesmith.serve.capture import Interaction, Recorder
 from tunesmith.serve.catalog import Catalog, ServedModel
@@ -18,9 +22,10 @@ from tunesmith.serve.confidence import TaskProbe
 from tunesmith.serve.engine import Delta, Done, Engine, Sequence
 from tunesmith.serve.keys import ApiKey
 from tunesmith.serve.metrics import ServeMetrics
-from tunesmith.serve.schemas import ChatRequest
+from tunesmith.serve.schemas import ChatRequest, RatingRequest
 from tunesmith.serve.settings import ServeConfig
 from tunesmith.serve.structured import Grammars, tool_call_schema
+from tunesmith.store.db import interactions, ratings
 
 
 @dataclass
@@ -35,7 +40,9 @@ class ServeState:
     probe: TaskProbe
     recorder: Recorder | None
     metrics: ServeMetrics
-    store: Any  # SQLAlchemy engine of the state store (keys)
+    store: Any  # SQLAlchemy engine of the state store (keys, interactions, review queue)
+    monitor: MonitorConfig  # review lease and thresholds
+    audit_log: Path | None = None  # review decisions are appended here
 
 
 @dataclass
@@ -225,8 +232,19 @@ def record(
             label=state.probe.label(first.text),
             label_margin=first.margin_probe.margin if first.margin_probe else None,
             stream=job.request.stream,
+            response_schema=_response_schema(job.request),
+            expects_label=state.probe.task.type == "classification"
+            and not job.request.tools
+            and job.request.response_format is None,
         ),
     )
+
+
+def _response_schema(request: ChatRequest) -> dict[str, Any] | None:
+    fmt = request.response_format
+    if fmt is not None and fmt.type == "json_schema" and fmt.json_schema is not None:
+        return fmt.json_schema.schema_
+    return None
 
 
 async def complete(state: ServeState, job: Prepared) -> dict[str, Any]:
@@ -290,3 +308,23 @@ async def stream(state: ServeState, job: Prepared) -> AsyncIterator[dict[str, An
         yield chunk(done["index"], delta, finish_reason=done["finish_reason"])
     if request.stream_options is not None and request.stream_options.include_usage:
         yield {**head, "choices": [], "usage": usage}
+
+
+def rate(state: ServeState, key: ApiKey, body: RatingRequest) -> None:
+    """Store a caller's rating of one of its own answers."""
+    with state.store.begin() as conn:
+        owner = conn.execute(
+            sa.select(interactions.c.key_name).where(interactions.c.id == body.id)
+        ).scalar_one_or_none()
+        # another key's completion ids are answered as unknown: they are not this caller's
+        if owner is None or owner != key.name:
+            raise LookupError(f"no answer '{body.id}' was given to key '{key.name}'")
+        conn.execute(
+            ratings.insert().values(
+                interaction_id=body.id,
+                key_name=key.name,
+                rating=body.rating,
+                comment=body.comment,
+                created_at=utc_timestamp(timespec="milliseconds"),
+            )
+        )

@@ -47,6 +47,41 @@ interactions = sa.Table(
     sa.Column("label_margin", sa.Float, nullable=True),
     sa.Column("pii_masked", sa.Boolean, nullable=False),
     sa.Column("stream", sa.Boolean, nullable=False),
+    # rules that fired on the answer: schema_invalid, pii_in_output, no_label
+    sa.Column("flags", sa.JSON, nullable=True),
+)
+
+# a caller's verdict on an answer it received (thumbs up / down)
+ratings = sa.Table(
+    "ratings",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("interaction_id", sa.String(40), nullable=False, index=True),
+    sa.Column("key_name", sa.String(128), nullable=False),
+    sa.Column("rating", sa.String(8), nullable=False),
+    sa.Column("comment", sa.Text, nullable=True),
+    sa.Column("created_at", sa.String(32), nullable=False),
+)
+
+# interactions waiting for, or decided by, a human reviewer
+review_items = sa.Table(
+    "review_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("interaction_id", sa.String(40), nullable=False, unique=True),
+    sa.Column("model", sa.String(256), nullable=False),
+    sa.Column("reasons", sa.JSON, nullable=False),
+    # lower is reviewed first (the label margin; audit samples last)
+    sa.Column("priority", sa.Float, nullable=False),
+    sa.Column("enqueued_at", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("claimed_by", sa.String(128), nullable=True),
+    sa.Column("claim_expires", sa.String(32), nullable=True),
+    sa.Column("decision", sa.String(16), nullable=True),
+    sa.Column("correction", sa.Text, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("decided_by", sa.String(128), nullable=True),
+    sa.Column("decided_at", sa.String(32), nullable=True),
 )
 
 
@@ -55,16 +90,41 @@ def open_store(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # a failed statement's message must not carry the captured text into a log
-    engine = sa.create_engine(url, hide_parameters=True)
-    if engine.dialect.name == "sqlite":
+    sqlite = url.startswith("sqlite")
+    connect_args = {"timeout": 30} if sqlite else {}
+    engine = sa.create_engine(url, hide_parameters=True, connect_args=connect_args)
+    if sqlite:
 
         @sa.event.listens_for(engine, "connect")
         def _pragmas(connection: object, _: object) -> None:
+            # SQLAlchemy, not the driver, begins transactions (see _begin)
+            connection.isolation_level = None  # type: ignore[attr-defined]
             cursor = connection.cursor()  # type: ignore[attr-defined]
             cursor.execute("PRAGMA journal_mode=WAL")
             # an answered call must survive a crash of the server: sync on every commit
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.close()
 
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn: sa.Connection) -> None:
+            # a deferred transaction that reads, then writes, fails at once with "database is
+            # locked" when another writer is active; taking the write lock first makes it wait
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
     metadata.create_all(engine)
+    _add_missing_columns(engine)
     return engine
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """A store made by an earlier release gains the nullable columns added since."""
+    with engine.begin() as conn:
+        inspector = sa.inspect(conn)
+        for table in metadata.sorted_tables:
+            present = {c["name"] for c in inspector.get_columns(table.name)}
+            for column in table.columns:
+                if column.name not in present and column.nullable:
+                    kind = column.type.compile(dialect=engine.dialect)
+                    conn.execute(
+                        sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
+                    )

@@ -1,0 +1,106 @@
+"""Reviewed interactions out of the state store, as training records and preference pairs.
+
+A correction becomes a labelled record (chosen = the correction); an accepted answer a
+confirmed one; a corrected answer is also a preference pair (chosen = correction, rejected =
+what the model said). A rejection without a correction teaches nothing and stays in the store.
+Both files are snapshots, rewritten whole, so a dataset version can name them by sha256.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tunesmith.config import TaskConfig
+from tunesmith.evaluate.rows import parse_label
+from tunesmith.monitor.review import ReviewItem, decided_items
+from tunesmith.store.db import open_store
+from tunesmith.workspace import Workspace
+
+REVIEWED_FILE = "feedback/reviewed.jsonl"
+PREFERENCES_FILE = "feedback/preferences.jsonl"
+
+
+@dataclass(frozen=True)
+class FeedbackExport:
+    records: Path
+    preferences: Path
+    counts: dict[str, int]
+
+
+def _prompt(item: ReviewItem) -> list[dict[str, str]]:
+    """The conversation up to the answer, as plain role/content turns."""
+    return [
+        {"role": m["role"], "content": m.get("content") or ""}
+        for m in item.messages
+        if m.get("role") in ("system", "user", "assistant", "tool")
+    ]
+
+
+def _meta(item: ReviewItem, task: TaskConfig, answer: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "id": f"fb-{item.interaction_id}",
+        "source": "review",
+        "row": item.id,
+        "interaction_id": item.interaction_id,
+        "decision": item.decision,
+        "reviewed_by": item.decided_by,
+        "reviewed_at": item.decided_at,
+        "model": item.model,
+        "run_id": item.run_id,
+    }
+    if task.type == "classification" and task.labels and task.label_field:
+        meta[task.label_field] = parse_label(answer, task.labels, task.answer_prefix)
+    return meta
+
+
+def to_records(
+    items: list[ReviewItem], task: TaskConfig
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(training records, preference pairs) from decided review items."""
+    records, pairs = [], []
+    for item in items:
+        answer = item.output if item.decision == "accept" else item.correction
+        if not answer:
+            continue
+        prompt = _prompt(item)
+        meta = _meta(item, task, answer)
+        records.append(
+            {"messages": [*prompt, {"role": "assistant", "content": answer}], "meta": meta}
+        )
+        if item.decision != "accept" and answer.strip() != item.output.strip():
+            pairs.append(
+                {
+                    "prompt": prompt,
+                    "chosen": [{"role": "assistant", "content": answer}],
+                    "rejected": [{"role": "assistant", "content": item.output}],
+                    "meta": meta,
+                }
+            )
+    return records, pairs
+
+
+def _write(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.{os.getpid()}")
+    with staging.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(staging, path)
+
+
+def export_feedback(ws: Workspace, task: TaskConfig) -> FeedbackExport:
+    """Write feedback/reviewed.jsonl and feedback/preferences.jsonl from the review queue."""
+    items = decided_items(open_store(ws.state_url()))
+    records, pairs = to_records(items, task)
+    records_path, pairs_path = ws.resolve(REVIEWED_FILE), ws.resolve(PREFERENCES_FILE)
+    _write(records_path, records)
+    _write(pairs_path, pairs)
+    decisions = {d: sum(i.decision == d for i in items) for d in ("accept", "correct", "reject")}
+    counts = {"decided": len(items), **decisions, "records": len(records), "pairs": len(pairs)}
+    return FeedbackExport(records_path, pairs_path, counts)

@@ -1,0 +1,286 @@
+"""The review queue: doubtful answers wait here for a person to accept, correct or reject.
+
+Items live in the state store's `review_items` table, one per interaction. A reviewer claims
+the next open item for a lease; the claim is an UPDATE guarded by the item's state, so two
+reviewers (two processes, two browsers) never hold the same item, and a lease that runs out
+frees the item for someone else. A decision records who and when, and goes on the audit log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from tunesmith.config import TaskConfig
+from tunesmith.evaluate.rows import parse_label
+from tunesmith.governance import audit
+from tunesmith.governance.audit import utc_timestamp
+from tunesmith.store.db import interactions, review_items
+
+DECISIONS = ("accept", "correct", "reject")
+
+
+class ReviewError(ValueError):
+    """A review action that cannot be carried out (taken by another reviewer, bad decision)."""
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An interaction that should be reviewed, and why."""
+
+    interaction_id: str
+    model: str
+    reasons: list[str]
+    priority: float
+
+
+@dataclass(frozen=True)
+class ReviewItem:
+    id: int
+    interaction_id: str
+    model: str
+    reasons: list[str]
+    priority: float
+    enqueued_at: str
+    status: str
+    claimed_by: str | None
+    claim_expires: str | None
+    decision: str | None
+    correction: str | None
+    note: str | None
+    decided_by: str | None
+    decided_at: str | None
+    created_at: str
+    messages: list[dict[str, Any]]
+    output: str
+    label: str | None
+    label_margin: float | None
+    run_id: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+def enqueue(engine: Engine, candidates: list[Candidate], now: datetime | None = None) -> int:
+    """Add the candidates not queued before; returns how many were added."""
+    if not candidates:
+        return 0
+    stamp = utc_timestamp(_now(now))
+    with engine.begin() as conn:
+        known = set(
+            conn.execute(
+                sa.select(review_items.c.interaction_id).where(
+                    review_items.c.interaction_id.in_([c.interaction_id for c in candidates])
+                )
+            ).scalars()
+        )
+        fresh = [c for c in candidates if c.interaction_id not in known]
+        for c in fresh:
+            conn.execute(
+                review_items.insert().values(
+                    interaction_id=c.interaction_id,
+                    model=c.model,
+                    reasons=c.reasons,
+                    priority=c.priority,
+                    enqueued_at=stamp,
+                    status="open",
+                )
+            )
+    return len(fresh)
+
+
+def _query() -> sa.Select[Any]:
+    return sa.select(
+        review_items,
+        interactions.c.created_at,
+        interactions.c.messages,
+        interactions.c.choices,
+        interactions.c.label,
+        interactions.c.label_margin,
+        interactions.c.run_id,
+    ).join(interactions, interactions.c.id == review_items.c.interaction_id)
+
+
+def _item(row: Any) -> ReviewItem:
+    data = dict(row._mapping)
+    choices = data.pop("choices") or [{}]
+    return ReviewItem(**data, output=choices[0].get("text") or "")
+
+
+def get_item(engine: Engine, item_id: int) -> ReviewItem:
+    with engine.connect() as conn:
+        row = conn.execute(_query().where(review_items.c.id == item_id)).first()
+    if row is None:
+        raise ReviewError(f"review item {item_id} does not exist")
+    return _item(row)
+
+
+def _free(stamp: str) -> sa.ColumnElement[bool]:
+    return sa.or_(review_items.c.claimed_by.is_(None), review_items.c.claim_expires < stamp)
+
+
+def claim_next(
+    engine: Engine, reviewer: str, lease_seconds: int, now: datetime | None = None
+) -> ReviewItem | None:
+    """The reviewer's current item, else the most doubtful free one, claimed for the lease."""
+    moment = _now(now)
+    stamp, until = utc_timestamp(moment), utc_timestamp(moment + timedelta(seconds=lease_seconds))
+    with engine.begin() as conn:
+        mine = conn.execute(
+            sa.select(review_items.c.id).where(
+                review_items.c.status == "open",
+                review_items.c.claimed_by == reviewer,
+                review_items.c.claim_expires >= stamp,
+            )
+        ).first()
+        if mine is not None:
+            conn.execute(
+                review_items.update()
+                .where(review_items.c.id == mine.id)
+                .values(claim_expires=until)
+            )
+            item_id: int | None = mine.id
+        else:
+            item_id = None
+            free = conn.execute(
+                sa.select(review_items.c.id)
+                .where(review_items.c.status == "open", _free(stamp))
+                .order_by(review_items.c.priority, review_items.c.id)
+                .limit(20)
+            ).scalars()
+            for candidate in free:
+                # the guard repeats the condition, so a concurrent claim makes this one miss
+                taken = conn.execute(
+                    review_items.update()
+                    .where(
+                        review_items.c.id == candidate,
+                        review_items.c.status == "open",
+                        _free(stamp),
+                    )
+                    .values(claimed_by=reviewer, claim_expires=until)
+                )
+                if taken.rowcount == 1:
+                    item_id = candidate
+                    break
+    return None if item_id is None else get_item(engine, item_id)
+
+
+def release(engine: Engine, item_id: int, reviewer: str) -> None:
+    """Give a claimed item back to the queue."""
+    with engine.begin() as conn:
+        conn.execute(
+            review_items.update()
+            .where(review_items.c.id == item_id, review_items.c.claimed_by == reviewer)
+            .values(claimed_by=None, claim_expires=None)
+        )
+
+
+def check_correction(task: TaskConfig, correction: str) -> None:
+    """A classification correction must start with one of the task's labels."""
+    labels = task.labels if task.type == "classification" else None
+    if labels and parse_label(correction, labels, task.answer_prefix) is None:
+        raise ReviewError(
+            f"correction must start with '{task.answer_prefix}<label>', label one of {labels}"
+        )
+
+
+def decide(
+    engine: Engine,
+    item_id: int,
+    reviewer: str,
+    decision: str,
+    *,
+    task: TaskConfig,
+    correction: str | None = None,
+    note: str | None = None,
+    audit_log: Path | None = None,
+    now: datetime | None = None,
+) -> ReviewItem:
+    """Record a decision on an item this reviewer holds (or that nobody holds)."""
+    if decision not in DECISIONS:
+        raise ReviewError(f"decision must be one of {list(DECISIONS)}, not {decision!r}")
+    correction = (correction or "").strip() or None
+    if decision == "correct" and correction is None:
+        raise ReviewError("a correction needs the corrected answer")
+    if decision == "accept" and correction is not None:
+        raise ReviewError("an accepted answer takes no correction (use 'correct')")
+    if correction is not None:
+        check_correction(task, correction)
+    stamp = utc_timestamp(_now(now))
+    with engine.begin() as conn:
+        done = conn.execute(
+            review_items.update()
+            .where(
+                review_items.c.id == item_id,
+                review_items.c.status == "open",
+                sa.or_(review_items.c.claimed_by == reviewer, _free(stamp)),
+            )
+            .values(
+                status="done",
+                decision=decision,
+                correction=correction,
+                note=note,
+                decided_by=reviewer,
+                decided_at=stamp,
+                claimed_by=None,
+                claim_expires=None,
+            )
+        )
+    item = get_item(engine, item_id)
+    if done.rowcount != 1:
+        if item.status == "done":
+            raise ReviewError(
+                f"item {item_id} was already decided by {item.decided_by} at {item.decided_at}"
+            )
+        raise ReviewError(f"item {item_id} is held by {item.claimed_by} until {item.claim_expires}")
+    if audit_log is not None:
+        audit.append(
+            audit_log,
+            "review",
+            f"interaction/{item.interaction_id}",
+            details={"item": item_id, "decision": decision},
+            actor=reviewer,
+        )
+    return item
+
+
+def counts(engine: Engine) -> dict[str, int]:
+    """Open, claimed and decided items, and decided items by decision."""
+    stamp = utc_timestamp()
+    out = {"open": 0, "claimed": 0, "done": 0, **dict.fromkeys(DECISIONS, 0)}
+    with engine.connect() as conn:
+        grouped = conn.execute(
+            sa.select(review_items.c.status, review_items.c.decision, sa.func.count()).group_by(
+                review_items.c.status, review_items.c.decision
+            )
+        ).all()
+        out["claimed"] = conn.execute(
+            sa.select(sa.func.count()).where(
+                review_items.c.status == "open", review_items.c.claim_expires >= stamp
+            )
+        ).scalar_one()
+    for status, decision, n in grouped:
+        out[status] += n
+        if decision is not None:
+            out[decision] += n
+    return out
+
+
+def decided_items(engine: Engine) -> list[ReviewItem]:
+    """Every decided item, oldest decision first."""
+    with engine.connect() as conn:
+        rows = conn.execute(
+            _query()
+            .where(review_items.c.status == "done")
+            .order_by(review_items.c.decided_at, review_items.c.id)
+        ).all()
+    return [_item(r) for r in rows]

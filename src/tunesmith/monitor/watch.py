@@ -1,0 +1,181 @@
+"""`tunesmith monitor`: judge a window of production per model and fill the review queue."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tunesmith.config import ProjectConfig
+from tunesmith.data.version import sha256_file
+from tunesmith.governance import audit
+from tunesmith.governance.audit import utc_timestamp
+from tunesmith.monitor import review
+from tunesmith.monitor.report import write_report
+from tunesmith.monitor.settings import MonitorConfig, parse_duration
+from tunesmith.monitor.window import (
+    Captured,
+    load_window,
+    statistics,
+    thumbs_down,
+    training_reference,
+)
+from tunesmith.store.db import open_store
+from tunesmith.workspace import Workspace
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class MonitorResult:
+    path: Path
+    report: dict[str, Any]
+    enqueued: int
+
+
+def audit_sampled(interaction_id: str, rate: float) -> bool:
+    """A stable random sample: the same interaction is always in or out."""
+    value = int(hashlib.sha256(interaction_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+    return value < rate
+
+
+def _drift(
+    ws: Workspace, config: ProjectConfig, items: list[Captured], run_id: str
+) -> tuple[list[dict[str, Any]], dict[str, float], dict[str, Any]]:
+    """Input drift (domain classifier, MMD) and label shift against the run's training data."""
+    from tunesmith.monitor.drift import domain_classifier_test, label_shift, mmd_test
+    from tunesmith.monitor.embed import embed
+
+    settings = config.monitor
+    reference = training_reference(ws, config, run_id)
+    texts = reference.texts
+    if len(texts) > settings.reference_size:
+        texts = random.Random(0).sample(texts, settings.reference_size)
+    ref = embed(texts)
+    cur = embed([i.user_text for i in items])
+    domain, unusual = domain_classifier_test(ref, cur, alpha=settings.drift_alpha)
+    checks = [domain.to_json(), mmd_test(ref, cur, alpha=settings.drift_alpha).to_json()]
+    labels = Counter(i.label for i in items if i.label is not None)
+    if reference.label_counts and labels:
+        checks.append(
+            label_shift(reference.label_counts, dict(labels), alpha=settings.drift_alpha).to_json()
+        )
+    scores = {i.id: float(p) for i, p in zip(items, unusual, strict=True)}
+    plots = {
+        "reference": ref,
+        "current": cur,
+        "label_reference": reference.label_counts,
+        "dataset": reference.dataset,
+    }
+    return checks, scores, plots
+
+
+def candidates(
+    items: list[Captured],
+    settings: MonitorConfig,
+    down: set[str],
+    drifted: bool,
+    unusual: dict[str, float],
+) -> list[review.Candidate]:
+    """Why each interaction deserves a person's look, if it does."""
+    top: set[str] = set()
+    if drifted and settings.drift_review_top:
+        ranked = sorted(unusual, key=lambda k: -unusual[k])
+        top = set(ranked[: settings.drift_review_top])
+    out = []
+    for item in items:
+        reasons = []
+        if item.label_margin is not None and item.label_margin < settings.confidence_threshold:
+            reasons.append("low_confidence")
+        reasons += [f for f in item.flags]
+        if item.id in down:
+            reasons.append("thumbs_down")
+        if item.id in top:
+            reasons.append("drift")
+        if not reasons and audit_sampled(item.id, settings.audit_sample_rate):
+            reasons.append("audit_sample")
+        if reasons:
+            # most doubtful first; a random audit sample waits behind every flagged item
+            priority = 2.0 if reasons == ["audit_sample"] else (item.label_margin or 0.0)
+            out.append(review.Candidate(item.id, item.model, reasons, priority))
+    return out
+
+
+def monitor(
+    ws: Workspace,
+    config: ProjectConfig,
+    since: str | None = None,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> MonitorResult:
+    """Judge the window per model, write the report, enqueue review candidates."""
+    tick = progress or (lambda _: None)
+    settings = config.monitor
+    end = now or datetime.now(UTC)
+    start = end - timedelta(seconds=parse_duration(since or settings.window))
+    store = open_store(ws.state_url())
+    tick("reading interactions")
+    items = load_window(store, start, end)
+    groups: dict[str, list[Captured]] = {}
+    for item in items:
+        groups.setdefault(item.group, []).append(item)
+    models, plots, queued = [], {}, []
+    down = thumbs_down(store, [i.id for i in items])
+    for group, members in sorted(groups.items()):
+        entry: dict[str, Any] = {
+            "model": group,
+            "statistics": statistics(members, settings.confidence_threshold),
+            "checks": [],
+        }
+        run_ids = Counter(i.run_id for i in members if i.run_id)
+        unusual: dict[str, float] = {}
+        plots[group] = {
+            "margins": [i.label_margin for i in members if i.label_margin is not None],
+            "labels": dict(Counter(i.label for i in members if i.label is not None)),
+        }
+        if not run_ids:
+            entry["drift_skipped"] = "the base model has no training data to compare with"
+        elif len(members) < settings.min_window:
+            entry["drift_skipped"] = (
+                f"{len(members)} interactions, fewer than {settings.min_window}"
+            )
+        else:
+            run_id = run_ids.most_common(1)[0][0]
+            tick(f"drift of {group} ({len(members)} interactions) against {run_id}")
+            entry["checks"], unusual, drift_plots = _drift(ws, config, members, run_id)
+            plots[group].update(drift_plots)
+            entry["reference_run"] = run_id
+            entry["reference_dataset"] = drift_plots.pop("dataset")
+        entry["drifted"] = any(c["drifted"] for c in entry["checks"][:2])
+        entry["input_drift"] = bool(entry["checks"]) and entry["checks"][0]["drifted"]
+        found = candidates(members, settings, down, entry["input_drift"], unusual)
+        entry["review_candidates"] = dict(Counter(r for c in found for r in c.reasons))
+        queued += found
+        models.append(entry)
+    enqueued = review.enqueue(store, queued, end)
+    report = {
+        "created_at": utc_timestamp(end),
+        "window": {"start": utc_timestamp(start), "end": utc_timestamp(end)},
+        "interactions": len(items),
+        "models": models,
+        "review": {"enqueued": enqueued, "queue": review.counts(store)},
+    }
+    tick("writing the report")
+    path = write_report(ws.state_dir / "monitor", report, plots, config)
+    audit.append(
+        audit.audit_path(ws.state_dir),
+        "monitor",
+        f"window/{report['window']['start']}..{report['window']['end']}",
+        outputs={"report.json": sha256_file(path / "report.json")},
+        details={
+            "interactions": len(items),
+            "drifted": [m["model"] for m in models if m["drifted"]],
+            "enqueued": enqueued,
+        },
+    )
+    return MonitorResult(path, report, enqueued)

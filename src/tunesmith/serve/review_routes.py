@@ -1,0 +1,185 @@
+"""The review queue over HTTP: the `/review` page and the JSON calls it makes.
+
+The page holds no data and needs no key to load; every `/v1/review/...` call needs a key with
+the `reviewer` role, and the key's name is who claims and who decides.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from tunesmith.governance.audit import utc_timestamp
+from tunesmith.monitor import review
+from tunesmith.monitor.review import ReviewError, ReviewItem
+from tunesmith.serve.deps import ApiError, KeyDep, StateDep, require_role
+from tunesmith.serve.keys import ApiKey
+from tunesmith.serve.service import ServeState
+
+router = APIRouter()
+
+PAGE = Path(__file__).parent / "static" / "review.html"
+
+
+class DecisionRequest(BaseModel):
+    """A reviewer's verdict on the item they hold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Literal["accept", "correct", "reject"] = Field(
+        description="accept the answer, correct it, or reject it."
+    )
+    correction: str | None = Field(
+        default=None,
+        max_length=100_000,
+        description="The corrected answer: required to correct, optional to reject.",
+    )
+    note: str | None = Field(default=None, max_length=10_000, description="A free-text note.")
+
+
+@cache
+def _page() -> tuple[str, str]:
+    """The page and its Content-Security-Policy: only its own inline script and style run
+    (by hash), and it may talk to this server alone."""
+    html = PAGE.read_text(encoding="utf-8")
+
+    def hashes(tag: str) -> str:
+        bodies = re.findall(rf"<{tag}>(.*?)</{tag}>", html, flags=re.DOTALL)
+        return " ".join(
+            f"'sha256-{base64.b64encode(hashlib.sha256(b.encode()).digest()).decode()}'"
+            for b in bodies
+        )
+
+    policy = (
+        "default-src 'none'; "
+        f"script-src {hashes('script')}; style-src {hashes('style')}; "
+        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+    return html, policy
+
+
+@router.get("/review", include_in_schema=False)
+def review_page() -> HTMLResponse:
+    html, policy = _page()
+    return HTMLResponse(
+        html,
+        headers={
+            "Content-Security-Policy": policy,
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def _task(state: ServeState) -> dict[str, Any]:
+    task = state.probe.task
+    labels = task.labels if task.type == "classification" and task.labels else []
+    return {"type": task.type, "labels": labels, "answer_prefix": task.answer_prefix}
+
+
+def _reviewer(key: ApiKey) -> str:
+    require_role(key, "reviewer")
+    return key.name
+
+
+def _existing(state: ServeState, item_id: int) -> ReviewItem:
+    try:
+        return review.get_item(state.store, item_id)
+    except ReviewError as err:
+        raise ApiError(404, str(err), "invalid_request_error", "not_found", "item_id") from None
+
+
+def _held_by_other(item: ReviewItem, reviewer: str) -> bool:
+    return (
+        item.claimed_by is not None
+        and item.claimed_by != reviewer
+        and item.claim_expires is not None
+        and item.claim_expires >= utc_timestamp()
+    )
+
+
+def _check(state: ServeState, body: DecisionRequest) -> None:
+    """The checks `review.decide` makes before touching the store, answered as 400s here so
+    that any ReviewError it raises after them is about the item's state (a 409)."""
+    correction = (body.correction or "").strip() or None
+    if body.decision == "correct" and correction is None:
+        raise ApiError(
+            400,
+            "a correction needs the corrected answer",
+            "invalid_request_error",
+            None,
+            "correction",
+        )
+    if body.decision == "accept" and correction is not None:
+        raise ApiError(
+            400,
+            "an accepted answer takes no correction (use 'correct')",
+            "invalid_request_error",
+            None,
+            "correction",
+        )
+    if correction is not None:
+        try:
+            review.check_correction(state.probe.task, correction)
+        except ReviewError as err:
+            raise ApiError(400, str(err), "invalid_request_error", None, "correction") from None
+
+
+@router.get("/v1/review/next")
+def next_item(key: KeyDep, state: StateDep) -> dict[str, Any]:
+    """The item this reviewer holds, else the most doubtful free one, claimed for the lease."""
+    reviewer = _reviewer(key)
+    item = review.claim_next(state.store, reviewer, state.monitor.review_lease_seconds)
+    return {
+        "object": "review.next",
+        "reviewer": reviewer,
+        "item": item.to_json() if item is not None else None,
+        "queue": review.counts(state.store),
+        "task": _task(state),
+        "lease_seconds": state.monitor.review_lease_seconds,
+    }
+
+
+@router.post("/v1/review/{item_id}/decision")
+def decide(item_id: int, body: DecisionRequest, key: KeyDep, state: StateDep) -> dict[str, Any]:
+    """Accept, correct or reject an item this reviewer holds (or that nobody holds)."""
+    reviewer = _reviewer(key)
+    _existing(state, item_id)
+    _check(state, body)
+    try:
+        item = review.decide(
+            state.store,
+            item_id,
+            reviewer,
+            body.decision,
+            task=state.probe.task,
+            correction=body.correction,
+            note=body.note,
+            audit_log=state.audit_log,
+        )
+    except ReviewError as err:
+        now = _existing(state, item_id)
+        if now.status != "open" or _held_by_other(now, reviewer):
+            raise ApiError(409, str(err), "invalid_request_error", "conflict", "item_id") from None
+        raise ApiError(400, str(err), "invalid_request_error", None, None) from None
+    return {"object": "review.decision", "item": item.to_json(), "queue": review.counts(state.store)}
+
+
+@router.post("/v1/review/{item_id}/release")
+def release(item_id: int, key: KeyDep, state: StateDep) -> dict[str, Any]:
+    """Give a claimed item back to the queue; `released` is false when this reviewer did not
+    hold it (decided, never claimed, or the lease ran out and another reviewer took it)."""
+    reviewer = _reviewer(key)
+    before = _existing(state, item_id)
+    review.release(state.store, item_id, reviewer)
+    held = before.status == "open" and before.claimed_by == reviewer
+    return {"object": "review.release", "id": item_id, "released": held}

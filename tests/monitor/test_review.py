@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from tunesmith.config import TaskConfig
+from tunesmith.governance import audit
+from tunesmith.monitor import review
+from tunesmith.monitor.feedback import to_records
+from tunesmith.store.db import open_store
+
+from .store_rows import add_interaction
+
+TASK = TaskConfig(
+    type="classification",
+    labels=["billing", "technical", "returns"],
+    label_field="queue",
+    answer_prefix="Queue: ",
+)
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    engine = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    for i in range(6):
+        add_interaction(
+            engine, f"chatcmpl-{i}", f"ticket {i}", "Queue: technical\n\nHi", margin=i / 10
+        )
+    review.enqueue(
+        engine,
+        [review.Candidate(f"chatcmpl-{i}", "m", ["low_confidence"], i / 10) for i in range(6)],
+    )
+    return engine
+
+
+def test_enqueue_is_idempotent_and_most_doubtful_comes_first(store) -> None:
+    again = [review.Candidate("chatcmpl-0", "m", ["drift"], 0.0)]
+    assert review.enqueue(store, again) == 0
+    item = review.claim_next(store, "ana", 60)
+    assert item is not None and item.interaction_id == "chatcmpl-0"
+    assert item.messages[1]["content"] == "ticket 0" and item.output.startswith("Queue: ")
+    # asking again returns the item ana already holds
+    assert review.claim_next(store, "ana", 60).id == item.id
+
+
+def test_concurrent_reviewers_never_share_an_item(store) -> None:
+    got: dict[str, list[int]] = {}
+
+    def work(name: str) -> None:
+        ids = []
+        while (item := review.claim_next(store, name, 60)) is not None:
+            ids.append(item.id)
+            review.decide(store, item.id, name, "accept", task=TASK)
+        got[name] = ids
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in ("ana", "ben", "cy")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    everything = [i for ids in got.values() for i in ids]
+    assert sorted(everything) == list(range(1, 7))  # each item decided exactly once
+    assert review.counts(store)["done"] == 6
+
+
+def test_decisions_record_who_and_refuse_others(store, tmp_path: Path) -> None:
+    log = tmp_path / "audit.jsonl"
+    item = review.claim_next(store, "ana", 60)
+    with pytest.raises(review.ReviewError, match="held by ana"):
+        review.decide(store, item.id, "ben", "accept", task=TASK)
+    with pytest.raises(review.ReviewError, match="label one of"):
+        review.decide(store, item.id, "ana", "correct", task=TASK, correction="Queue: nope")
+    with pytest.raises(review.ReviewError, match="needs the corrected answer"):
+        review.decide(store, item.id, "ana", "correct", task=TASK)
+    done = review.decide(
+        store,
+        item.id,
+        "ana",
+        "correct",
+        task=TASK,
+        correction="Queue: returns\n\nSorry",
+        audit_log=log,
+    )
+    assert done.decided_by == "ana" and done.decided_at and done.decision == "correct"
+    with pytest.raises(review.ReviewError, match="already decided by ana"):
+        review.decide(store, item.id, "ana", "accept", task=TASK)
+    entry = audit.entries(log)[-1]
+    assert (entry.action, entry.actor, entry.details["decision"]) == ("review", "ana", "correct")
+
+
+def test_expired_claim_frees_the_item(store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    first = review.claim_next(store, "ana", 10)
+    later = datetime.now(UTC) + timedelta(seconds=30)
+    assert review.claim_next(store, "ben", 10, now=later).id == first.id
+
+
+def test_reviewed_items_become_records_and_pairs(store) -> None:
+    a = review.claim_next(store, "ana", 60)
+    review.decide(store, a.id, "ana", "correct", task=TASK, correction="Queue: returns\n\nOK")
+    b = review.claim_next(store, "ana", 60)
+    review.decide(store, b.id, "ana", "accept", task=TASK)
+    c = review.claim_next(store, "ana", 60)
+    review.decide(store, c.id, "ana", "reject", task=TASK)
+    records, pairs = to_records(review.decided_items(store), TASK)
+    assert len(records) == 2 and len(pairs) == 1  # a bare rejection teaches nothing
+    by_decision = {r["meta"]["decision"]: r for r in records}
+    assert by_decision["correct"]["meta"]["queue"] == "returns"
+    assert by_decision["accept"]["meta"]["queue"] == "technical"
+    assert by_decision["correct"]["meta"]["interaction_id"] == a.interaction_id
+    assert pairs[0]["chosen"][0]["content"].startswith("Queue: returns")
+    assert pairs[0]["rejected"][0]["content"].startswith("Queue: technical")
+    json.dumps(records)
