@@ -44,8 +44,18 @@ def init(
 
 
 @app.command()
-def curate(workspace: WorkspaceOption = None) -> None:
+def curate(
+    workspace: WorkspaceOption = None,
+    with_feedback: Annotated[
+        bool,
+        typer.Option(
+            "--with-feedback",
+            help="Add the review queue's decided records (train + a held-out feedback split).",
+        ),
+    ] = False,
+) -> None:
     """Curate raw records into a versioned, PII-masked, deduplicated ChatML dataset."""
+    from tunesmith.data.curate import FeedbackInput
     from tunesmith.data.curate import curate as run_curate
     from tunesmith.data.readers import SourceError
     from tunesmith.governance.audit import AuditError
@@ -61,7 +71,17 @@ def curate(workspace: WorkspaceOption = None) -> None:
                     tasks[stage] = progress.add_task(f"{stage:>5}", total=None)
                 progress.advance(tasks[stage], n)
 
-            result = run_curate(ws, config.data, progress=tick)
+            feedback = None
+            if with_feedback:
+                from tunesmith.monitor.feedback import REVIEWED_FILE, export_feedback
+
+                exported = export_feedback(ws, config.task)
+                console.print(
+                    f"reviewed records: {exported.counts['records']} "
+                    f"({exported.counts['pairs']} preference pairs in {exported.preferences})"
+                )
+                feedback = FeedbackInput(REVIEWED_FILE, config.monitor.feedback_eval_share)
+            result = run_curate(ws, config.data, progress=tick, feedback=feedback)
     except (ConfigError, SourceError, AuditError, OSError, ValueError) as err:
         raise fail(str(err)) from None
     counts = result.manifest["counts"]
@@ -301,7 +321,7 @@ def main() -> None:
 
 
 # each stage's commands register themselves on `app` when their module is imported
-from tunesmith.cli import evaluate, governance, registry, serve  # noqa: E402, F401
+from tunesmith.cli import evaluate, governance, job, monitor, registry, serve  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

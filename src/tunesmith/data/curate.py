@@ -266,7 +266,11 @@ def _add_feedback(
     assignment: dict[str, str] = {}
     path = workspace.resolve(feedback.path)
     with records_path.open("a", encoding="utf-8") as records:
-        for row, record in read_feedback(path, feedback.path, reject):
+        def refuse(rejection: Rejection) -> None:
+            read_counts[feedback.path] += 1  # a refused line was read too
+            reject(rejection)
+
+        for row, record in read_feedback(path, feedback.path, refuse):
             read_counts[feedback.path] += 1
             text = last_user_text(record["messages"])
             duplicate = index.check(Row(row.source, row.row, row.id, {"text": text}))

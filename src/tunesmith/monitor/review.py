@@ -151,12 +151,16 @@ def claim_next(
             item_id: int | None = mine.id
         else:
             item_id = None
-            free = conn.execute(
-                sa.select(review_items.c.id)
-                .where(review_items.c.status == "open", _free(stamp))
-                .order_by(review_items.c.priority, review_items.c.id)
-                .limit(20)
-            ).scalars()
+            free = (
+                conn.execute(
+                    sa.select(review_items.c.id)
+                    .where(review_items.c.status == "open", _free(stamp))
+                    .order_by(review_items.c.priority, review_items.c.id)
+                    .limit(20)
+                )
+                .scalars()
+                .all()
+            )  # read whole: an open cursor would hold the snapshot
             for candidate in free:
                 # the guard repeats the condition, so a concurrent claim makes this one miss
                 taken = conn.execute(

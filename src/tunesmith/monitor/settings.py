@@ -23,6 +23,10 @@ class RetrainConfig(BaseModel):
     every: str | None = Field(
         default=None, description="Retrain on a schedule, e.g. '7d', since the champion's run."
     )
+    min_feedback_gain: float | None = Field(
+        default=0.0,
+        description="Challenger must beat the champion on the feedback set by more; null: skip.",
+    )
     approval: Literal["auto", "manual"] = Field(
         default="manual",
         description="auto: promote a passing challenger; manual: wait for `tunesmith approve`.",

@@ -171,7 +171,11 @@ def decide(item_id: int, body: DecisionRequest, key: KeyDep, state: StateDep) ->
         if now.status != "open" or _held_by_other(now, reviewer):
             raise ApiError(409, str(err), "invalid_request_error", "conflict", "item_id") from None
         raise ApiError(400, str(err), "invalid_request_error", None, None) from None
-    return {"object": "review.decision", "item": item.to_json(), "queue": review.counts(state.store)}
+    return {
+        "object": "review.decision",
+        "item": item.to_json(),
+        "queue": review.counts(state.store),
+    }
 
 
 @router.post("/v1/review/{item_id}/release")

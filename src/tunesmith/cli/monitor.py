@@ -1,0 +1,188 @@
+"""`tunesmith monitor`, `review` and `loop`: watch production, review it, retrain from it."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from tunesmith.cli.common import WorkspaceOption, app, console, err_console, fail
+from tunesmith.config import ConfigError
+from tunesmith.workspace import open_workspace
+
+
+@app.command()
+def monitor(
+    workspace: WorkspaceOption = None,
+    since: Annotated[
+        str | None, typer.Option(help="Window to judge, e.g. 24h, 90m (default: monitor.window).")
+    ] = None,
+) -> None:
+    """Volume, latency, confidence and drift per model; doubtful answers go to review."""
+    from tunesmith.monitor.watch import monitor as run_monitor
+
+    ws = open_workspace(workspace)
+    try:
+        config = ws.load_config()
+        with err_console.status("monitoring") as status:
+            result = run_monitor(ws, config, since, progress=status.update)
+    except (ConfigError, ValueError, FileNotFoundError) as err:
+        raise fail(str(err)) from None
+    report = result.report
+    table = Table(title=f"{report['interactions']} interactions, {report['window']['start']} – now")
+    for column in ("model", "volume", "p95 ms", "errors", "low conf.", "drift", "to review"):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for m in report["models"]:
+        s = m["statistics"]
+        share = s["low_confidence_share"]
+        drift = (m.get("drift_skipped") and "not judged") or ("DRIFT" if m["drifted"] else "no")
+        table.add_row(
+            m["model"],
+            str(s["volume"]),
+            f"{s['latency_ms_p95']:.0f}",
+            f"{s['error_rate']:.1%}",
+            "-" if share is None else f"{share:.1%}",
+            drift,
+            str(sum(m["review_candidates"].values())),
+        )
+    console.print(table)
+    for m in report["models"]:
+        for check in m["checks"]:
+            verdict = "[red]drift[/red]" if check["drifted"] else "ok"
+            console.print(
+                f"  {m['model']} {check['name']}: {check['statistic']:.3f} "
+                f"(threshold {check['threshold']:.3f}) {verdict}"
+            )
+    queue = report["review"]["queue"]
+    console.print(f"review queue: {result.enqueued} added, {queue['open']} open")
+    console.print(f"report: {result.path / 'report.html'}")
+
+
+def _show(item: object) -> None:
+    from tunesmith.monitor.review import ReviewItem
+
+    assert isinstance(item, ReviewItem)
+    user = "\n\n".join(m.get("content") or "" for m in item.messages if m["role"] == "user")
+    margin = "-" if item.label_margin is None else f"{item.label_margin:.2f}"
+    title = f"item {item.id} · {item.model} · {', '.join(item.reasons)} · margin {margin}"
+    console.print(Panel(user, title=title, title_align="left"))
+    console.print(Panel(item.output, title="model answer", title_align="left"))
+
+
+@app.command()
+def review(
+    workspace: WorkspaceOption = None,
+    by: Annotated[str | None, typer.Option(help="Reviewer name (default: the login).")] = None,
+) -> None:
+    """Work through the review queue: accept, correct or reject each doubtful answer."""
+    from tunesmith.governance import audit
+    from tunesmith.monitor import review as queue
+    from tunesmith.store.db import open_store
+
+    ws = open_workspace(workspace)
+    try:
+        config = ws.load_config()
+    except ConfigError as err:
+        raise fail(str(err)) from None
+    reviewer = by or audit.current_actor()
+    store, task = open_store(ws.state_url()), config.task
+    labels = task.labels if task.type == "classification" else None
+    decided = 0
+    while (
+        item := queue.claim_next(store, reviewer, config.monitor.review_lease_seconds)
+    ) is not None:
+        _show(item)
+        choice = typer.prompt("[a]ccept [c]orrect [r]eject [s]kip [q]uit", default="s")[:1]
+        if choice in ("q", "s"):
+            queue.release(store, item.id, reviewer)
+            if choice == "q":
+                break
+            continue
+        correction = None
+        if choice in ("c", "r") and labels:
+            menu = "  ".join(f"{n}={label}" for n, label in enumerate(labels, start=1))
+            number = typer.prompt(f"label ({menu}; empty: none)", default="", show_default=False)
+            if number.strip():
+                label = labels[int(number) - 1]
+                rest = item.output.split("\n", 1)[1].strip() if "\n" in item.output else ""
+                reply = typer.prompt(
+                    "reply (empty: keep the model's)", default="", show_default=False
+                )
+                correction = f"{task.answer_prefix}{label}\n\n{reply or rest}".strip()
+        elif choice in ("c", "r"):
+            correction = typer.prompt("corrected answer", default="", show_default=False) or None
+        decision = {"a": "accept", "c": "correct", "r": "reject"}.get(choice)
+        if decision is None:
+            queue.release(store, item.id, reviewer)
+            continue
+        try:
+            queue.decide(
+                store,
+                item.id,
+                reviewer,
+                decision,
+                task=task,
+                correction=correction,
+                audit_log=audit.audit_path(ws.state_dir),
+            )
+        except queue.ReviewError as err:
+            err_console.print(f"[red]not recorded:[/red] {err}")
+            continue
+        decided += 1
+        console.print(f"[green]{decision}[/green] recorded for item {item.id} by {reviewer}")
+    counts = queue.counts(store)
+    console.print(f"{decided} decided in this session; {counts['open']} open in the queue")
+
+
+@app.command()
+def loop(
+    workspace: WorkspaceOption = None,
+    once: Annotated[
+        bool, typer.Option("--once", help="Check and run one cycle, then exit.")
+    ] = False,
+) -> None:
+    """Retrain when a trigger fires; promote the challenger when it beats the champion."""
+    from tunesmith.monitor.loop import LoopError, run_once
+    from tunesmith.monitor.settings import parse_duration
+    from tunesmith.registry import RegistryError
+
+    ws = open_workspace(workspace)
+    try:
+        config = ws.load_config()
+        interval = parse_duration(config.monitor.retrain.interval)
+    except (ConfigError, ValueError) as err:
+        raise fail(str(err)) from None
+    while True:
+        try:
+            with err_console.status("loop") as status:
+                outcome = run_once(ws, config, progress=status.update)
+        except (LoopError, RegistryError, ValueError, FileNotFoundError) as err:
+            raise fail(str(err)) from None
+        for trigger in outcome.triggers:
+            mark = "[red]fired[/red]" if trigger["fired"] else "quiet"
+            console.print(f"trigger {trigger['name']}: {mark} ({trigger['detail']})")
+        if outcome.cycle is None:
+            console.print("no trigger fired; nothing to do")
+        else:
+            _print_cycle(outcome.cycle, outcome.finished)
+        if once:
+            return
+        time.sleep(interval)
+
+
+def _print_cycle(cycle: dict, finished: bool) -> None:
+    table = Table(title=f"loop cycle {cycle['id']}")
+    table.add_column("step")
+    table.add_column("result")
+    for name, result in cycle["steps"].items():
+        shown = {k: v for k, v in result.items() if k not in ("done", "at")}
+        table.add_row(name, ", ".join(f"{k}={v}" for k, v in shown.items()))
+    console.print(table)
+    if finished:
+        console.print(f"cycle finished: {cycle['outcome']}")
+    else:
+        reason = cycle["steps"].get("promote", {}).get("reason", "")
+        console.print(f"cycle waiting: {reason}")

@@ -1,0 +1,200 @@
+"""Deterministic generator of tickets about the Aurora e-bike line, which the training data
+never mentions: the "new product line" shift that the monitor's input-drift check must flag.
+
+Ground truth is company policy: every Aurora ticket goes to the ``returns`` queue, where the
+Aurora recall programme team sits, even when the wording looks technical (battery, display),
+like shipping (late delivery) or like billing (a charge). Tickets share the base generator's
+customers, openers, closers, PII sentences and look-alike slots, so only the topic differs.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from tunesmith.examples.support_tickets import (
+    _CLOSERS,
+    _FILLERS,
+    _GREETINGS,
+    _NAMED_CLOSERS,
+    _OPENERS,
+    _PII_TEMPLATES,
+    _PRIORITIES,
+    _SIGNOFFS,
+    GeneratedTicket,
+    Seg,
+    _finish,
+    _join,
+    _lines,
+    _new_customer,
+    _text,
+    _Writer,
+)
+
+__all__ = ["generate_product_line_tickets"]
+
+QUEUE = "returns"
+_BIKES = ["Aurora City e-bike", "Aurora Trail e-bike", "Aurora Cargo e-bike", "Aurora City",
+          "Aurora Trail", "Aurora Cargo", "Aurora e-bike"]  # fmt: skip
+_PARTS = ["battery", "charger", "hub motor", "display", "frame", "rear rack", "handlebar",
+          "front wheel", "battery lock", "torque sensor"]  # fmt: skip
+
+_SUBJECTS = _lines("""
+{bike} battery won't charge / [Error|Fault code] {error} on my {bike} display
+Is my {bike} part of the recall? / Recall notice for the Aurora [City|Trail|Cargo]
+Where is my {bike}? Delivery [late|overdue] / Charged twice for the {bike}
+{bike} motor cuts out [uphill|under load] / Pedal assist not working on the {bike}
+Firmware {version} bricked my e-bike / Crack in the frame of my {bike}
+Aurora charger [overheating|smells burnt] / Return my Aurora e-bike under the recall
+Refund for the {bike}, order {order} / Aurora Cargo rear rack [loose|snapped]
+Aurora e-bike display [blank|frozen] / Frame number check for the Aurora recall
+Collection of my recalled e-bike / Payment of {amount} for the Aurora e-bike
+Aurora battery recall - what now? / Spare {part} for the Aurora e-bike
+""")  # fmt: skip
+_BODY = _lines("""
+The battery of my {bike} [won't charge|stops charging at 80 percent|drains overnight] even with the original charger.
+Since {date} the display shows {error} [every time I switch it on|after a few minutes of riding|whenever I go uphill].
+The motor cuts out [on every hill|under load|after about ten kilometres] and then the pedal assist is gone completely.
+After the firmware update to {version} the [display stays black|bike won't turn on|assist is stuck at level one].
+The charger gets [very hot|so hot I can't touch it|noticeably warm] and there is a [burnt|plastic] smell near the battery.
+Pedal assist [kicks in late|surges unexpectedly|switches off at random], which is [frightening|dangerous] in traffic.
+I noticed a [hairline crack|small crack|bulge] [near the battery mount|at the head tube|on the down tube] of the frame.
+The range dropped from about [sixty|eighty|seventy] kilometres to barely [twenty|fifteen] in [a month|two weeks].
+The app shows a full battery, but the bike [shuts off|dies] as soon as I start pedalling.
+The torque sensor seems to [lag|misread], so the assist only works when I pedal really hard.
+My {bike} (order {order}) was due on {date}, but the delivery [still hasn't arrived|keeps getting postponed].
+The courier [delivered the e-bike box damaged|left the bike box out in the rain|came while I was at work] and the {part} [is scratched|looks bent].
+The tracking for the e-bike has said “[awaiting collection|in transit]” for [a week|ten days|two weeks].
+The e-bike arrived without the [charger|battery key|display mount|pedals], so I can't ride it at all.
+I was charged {amount} for the {bike} [twice|two times] on my card.
+The invoice for the e-bike shows {amount}, but the [advertised|checkout] price was lower.
+I paid {amount} for the extended battery warranty and never received [a confirmation|any paperwork].
+The finance plan for my {bike} took {amount} [although I had cancelled|even though the bike never arrived].
+I received a letter about the Aurora [battery|frame|charger] recall and want to know if my bike is affected.
+My frame number is {frame}, could you check whether it is [included in|covered by] the recall programme?
+The recall notice says to [stop riding|stop charging] the bike, so I [can't get to work|have no way to commute] now.
+I would rather return the {bike} [for a full refund|altogether] than wait for a replacement [battery|part].
+How do I book the [collection|pickup] of the bike for the recall, as it doesn't fit in a normal parcel?
+The local bike shop told me to contact you directly about the [recall|battery replacement].
+Will the recall also cover the spare battery I [bought separately|ordered later]?
+I bought the {bike} as a [gift|present] for my [partner|daughter|father] and need to know what to do about the recall.
+We run [three|five|eight] Aurora Cargo bikes for [deliveries|our shop], so the recall affects our whole [fleet|business].
+The [kickstand|rear rack|child seat mount] on the {bike} [came loose|snapped] during a normal ride.
+The brakes on the {bike} [squeal constantly|feel spongy] and the motor doesn't cut out when I brake.
+I've only ridden it [a few times|about two hundred kilometres|for a month] and it's already [unsafe|unusable].
+Please tell me whether I'll get a replacement [bike|battery] or my money back under the recall programme.
+""")  # fmt: skip
+_ACKS = _lines("""
+Thanks for contacting the {team} about the Aurora recall[, and sorry for the trouble|].
+Thank you for reaching out; your ticket is with the Aurora recall programme team.
+I’m from the {team} and I handle the Aurora e-bike recall cases.
+Your message has been passed to the Aurora recall team[ and I'm looking into it now|].
+""")  # fmt: skip
+_REPLIES = _lines("""
+Your {bike} is covered by the Aurora recall programme, so please stop riding it until we've collected it.
+I’ve booked a free collection of the bike; the courier will contact you to arrange a time.
+Once the bike is back with us we'll refund the full purchase price of {amount}.
+Please don't charge the battery any more and keep it away from [heat|living areas] until collection.
+Your frame number is on the recall list and a prepaid collection has been arranged.
+After the inspection you can choose between a full refund and a replacement bike.
+Any charges related to the e-bike will be refunded as part of the recall.
+""")  # fmt: skip
+_EPOCH = datetime(2026, 6, 1)  # the line launched mid-year; tickets stay within the base year
+
+
+class _AuroraWriter(_Writer):
+    """The base writer plus the Aurora slots; {team} resolves to the returns queue's teams."""
+
+    def slot(self, name: str) -> list[Seg]:
+        rng = self.rng
+        if name == "bike":
+            return [(rng.choice(_BIKES), None)]
+        if name == "part":
+            return [(rng.choice(_PARTS), None)]
+        if name == "frame":
+            return [(f"AUR-{rng.choice('CTX')}{rng.randint(10**6, 10**7 - 1)}", None)]
+        return super().slot(name)
+
+    def subject(self, priority: str) -> list[Seg]:
+        prefix = self.rng.choices(["", "Re: ", "Fwd: ", "URGENT: "], [80, 6, 4, 10])[0]
+        if priority == "urgent" and self.rng.random() < 0.4:
+            prefix = "URGENT: "
+        return [(prefix, None), *self.render(self.rng.choice(_SUBJECTS))]
+
+    def body(self, named_closer: bool = False) -> list[Seg]:
+        rng = self.rng
+        topic = rng.sample(_BODY, rng.randint(2, 5))
+        pii_types = rng.sample(sorted(_PII_TEMPLATES), rng.choices([0, 1, 2], [30, 45, 25])[0])
+        chosen = [self.render(t) for t in topic]
+        for kind in pii_types:
+            pii = self.render(rng.choice(_PII_TEMPLATES[kind]))
+            chosen.insert(rng.randint(0, len(chosen)), pii)
+        opener = self.render(rng.choice(_OPENERS)) if rng.random() < 0.85 else []
+        r = rng.random()
+        closers = _NAMED_CLOSERS if named_closer or r < 0.5 else _CLOSERS
+        closer = self.render(rng.choice(closers)) if named_closer or r < 0.9 else []
+        spare = [t for t in _BODY if t not in topic] + _FILLERS
+        rng.shuffle(spare)
+
+        def words() -> int:
+            return sum(len(_text(p).split()) for p in [opener, closer, *chosen])
+
+        while words() < 42 and spare:
+            chosen.insert(rng.randint(0, len(chosen)), self.render(spare.pop()))
+        # Trim from the end but keep at least three sentences, then drop the niceties.
+        while words() > 108 and len(chosen) > 3:
+            chosen.pop()
+        if words() > 108:
+            opener = []
+        if words() > 108:
+            closer = []
+        cut = len(chosen) // 2 if len(chosen) >= 4 and rng.random() < 0.5 else len(chosen)
+        parts = [_join(chosen[:cut]), _join(chosen[cut:])] if chosen[cut:] else [_join(chosen)]
+        out: list[Seg] = []
+        if opener:
+            out += [*opener, ("\n\n" if _text(opener).endswith(",") else " ", None)]
+        out += _join(parts, "\n\n")
+        if closer:
+            out += [("\n\n", None), *closer]
+        return out
+
+    def reply(self) -> list[Seg]:
+        rng = self.rng
+        extra = rng.sample(_REPLIES, rng.choices([1, 2], [55, 45])[0])
+        text = _join([self.render(t) for t in [rng.choice(_ACKS), *extra]])
+        greeting, sign = self.render(rng.choice(_GREETINGS)), self.render(rng.choice(_SIGNOFFS))
+        return _join([greeting, text, sign], "\n\n")
+
+
+def generate_product_line_tickets(n: int, seed: int = 0) -> list[GeneratedTicket]:
+    """``n`` Aurora e-bike tickets, all in the ``returns`` queue; same seed, same output.
+
+    Ids are ``TCK-9xxxxx`` so they never collide with ``generate_tickets``' ``TCK-1xxxxx``.
+    """
+    rng = random.Random(f"aurora-{seed}")  # a string seed: no overlap with the base stream
+    step = 183 * 86400 / max(n, 1)
+    max_gap = max(1, min(9, 95000 // max(n, 1)))  # keeps the id at six digits
+    number = 900000 + rng.randint(0, 4000)
+    tickets: list[GeneratedTicket] = []
+    for i in range(n):
+        number += rng.randint(1, max_gap)
+        created = _EPOCH + timedelta(seconds=int(step * (i + 0.95 * rng.random())))
+        cust = _new_customer(rng)
+        priority = rng.choices(_PRIORITIES, [10, 45, 30, 15])[0]
+        w = _AuroraWriter(rng, cust, QUEUE, created)
+        segs: dict[str, list[Seg]] = {
+            "ticket_id": [(f"TCK-{number}", None)],
+            "created_at": [(created.isoformat(), None)],
+            "customer_name": [(cust.name, "PERSON")],
+            "customer_email": [(cust.email, "EMAIL_ADDRESS")],
+            "customer_phone": [(cust.phone, "PHONE_NUMBER")],
+            "customer_tier": [(cust.tier, None)],
+            "region": [(cust.region, None)],
+            "queue": [(QUEUE, None)],
+            "priority": [(priority, None)],
+            "subject": w.subject(priority),
+            "body": w.body(rng.random() < 0.15),
+            "agent_reply": w.reply(),
+        }
+        tickets.append(_finish(segs))
+    return tickets

@@ -1,0 +1,203 @@
+"""The steps of one loop cycle, each safe to run again after a crash.
+
+A step returns what it did (kept in the cycle record and on the audit log); `stop` ends the
+cycle early with that reason; `done: False` leaves it open (waiting for an approval).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from tunesmith.config import ProjectConfig
+from tunesmith.workspace import Workspace
+
+Progress = Callable[[str], None]
+
+
+def _name(config: ProjectConfig) -> str:
+    from tunesmith.registry import default_name
+
+    return default_name(config)
+
+
+def feedback(
+    ws: Workspace, config: ProjectConfig, cycle: dict[str, Any], tick: Progress
+) -> dict[str, Any]:
+    from tunesmith.monitor.feedback import export_feedback
+    from tunesmith.monitor.review import decided_items
+    from tunesmith.store.db import open_store
+
+    exported = export_feedback(ws, config.task)
+    items = decided_items(open_store(ws.state_url()))
+    cycle["feedback_through"] = max((i.id for i in items), default=cycle["feedback_through"])
+    return {**exported.counts, "feedback_through": cycle["feedback_through"]}
+
+
+def curate(
+    ws: Workspace, config: ProjectConfig, cycle: dict[str, Any], tick: Progress
+) -> dict[str, Any]:
+    from tunesmith.data.curate import FeedbackInput
+    from tunesmith.data.curate import curate as run_curate
+    from tunesmith.monitor.feedback import REVIEWED_FILE
+
+    share = config.monitor.feedback_eval_share
+    result = run_curate(ws, config.data, feedback=FeedbackInput(REVIEWED_FILE, share))
+    splits = result.manifest["counts"]["splits"]  # type: ignore[index]
+    if not splits.get("feedback"):
+        return {"version": result.version, "stop": "the new version has no feedback split"}
+    return {
+        "version": result.version,
+        "path": str(result.path.relative_to(ws.root)),
+        "created": result.created,
+        "train_records": splits["train"],
+        "feedback_records": splits["feedback"],
+    }
+
+
+def challenger_config(ws: Workspace, config: ProjectConfig, cycle: dict[str, Any]) -> ProjectConfig:
+    """The workspace's config with the champion run's training settings on the new version."""
+    run_dir = ws.runs_dir / cycle["champion"]["run_id"]
+    used = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    train = {**used["train"], "dataset": cycle["steps"]["curate"]["version"]}
+    return config.model_copy(update={"train": config.train.model_validate(train)})
+
+
+def train(
+    ws: Workspace, config: ProjectConfig, cycle: dict[str, Any], tick: Progress
+) -> dict[str, Any]:
+    from tunesmith.monitor.loop import _save, clear_stale_run
+    from tunesmith.train.run import new_run_id
+    from tunesmith.train.run import train as run_train
+
+    run_config = challenger_config(ws, config, cycle)
+    started = cycle["steps"].get("train", {})
+    run_id = started.get("run_id")
+    if run_id is None:
+        run_id = new_run_id(run_config, cycle["steps"]["curate"]["version"])
+        # the id is on record before any file exists, so a rerun resumes this very run
+        cycle["steps"]["train"] = {"run_id": run_id, "done": False}
+        _save(ws, cycle)
+    run_dir = ws.runs_dir / run_id
+    clear_stale_run(ws, run_id)
+    if not (run_dir / "summary.json").is_file():
+
+        def show(step: int, total: int, _: dict[str, float]) -> None:
+            tick(f"train step {step}/{total}")
+
+        if (run_dir / "config.yaml").is_file():
+            run_train(ws, run_config, resume=run_id, on_progress=show)
+        else:
+            run_train(ws, run_config, run_id=run_id, on_progress=show)
+    summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
+    return {"run_id": run_id, "steps": summary["steps"], "best_val_loss": summary["best_val_loss"]}
+
+
+def _main_metric(report: dict[str, Any]) -> tuple[str, float]:
+    name = report["main_metric"]
+    return name, float(report["metrics"][name])
+
+
+def evaluate(
+    ws: Workspace, config: ProjectConfig, cycle: dict[str, Any], tick: Progress
+) -> dict[str, Any]:
+    from tunesmith.evaluate.run import evaluate as run_eval
+
+    run_id = cycle["steps"]["train"]["run_id"]
+    result = run_eval(ws, config, run_id)
+    metric, value = _main_metric(result.report)
+    failed = [g["name"] for g in result.report.get("gates", []) if not g.get("passed")]
+    return {
+        "run_id": run_id,
+        "passed": result.passed,
+        "metric": metric,
+        "value": value,
+        "failed_gates": ", ".join(failed) or None,
+        "report": str((result.out_dir / "report.json").relative_to(ws.root)),
+    }
+
+
+def compare(
+    ws: Workspace, config: ProjectConfig, cycle: dict[str, Any], tick: Progress
+) -> dict[str, Any]:
+    """Challenger and champion on the same feedback set (reviewed production inputs)."""
+    from tunesmith.evaluate.run import evaluate as run_eval
+
+    data = ws.root / cycle["steps"]["curate"]["path"] / "feedback.jsonl"
+    out: dict[str, Any] = {"rows": sum(1 for _ in data.open(encoding="utf-8"))}
+    for role, run_id in (
+        ("challenger", cycle["steps"]["train"]["run_id"]),
+        ("champion", cycle["champion"]["run_id"]),
+    ):
+        tick(f"{role} on the feedback set")
+        report = run_eval(ws, config, run_id, data_file=data).report
+        out["metric"], out[role] = _main_metric(report)
+    gain = config.monitor.retrain.min_feedback_gain
+    out["challenger_wins"] = gain is None or out["challenger"] - out["champion"] > gain
+    return out
+
+
+def register(
+    ws: Workspace, config: ProjectConfig, cycle: dict[str, Any], tick: Progress
+) -> dict[str, Any]:
+    from tunesmith.registry import register as run_register
+
+    registered = run_register(ws, cycle["steps"]["train"]["run_id"], _name(config))
+    return {"ref": registered.version.ref, "version": registered.version.version}
+
+
+def promote(
+    ws: Workspace, config: ProjectConfig, cycle: dict[str, Any], tick: Progress
+) -> dict[str, Any]:
+    from tunesmith.registry import approve, promote, resolve
+
+    steps, policy = cycle["steps"], config.monitor.retrain
+    ref = steps["register"]["ref"]
+    mv = resolve(ws, ref)
+    if "champion" in mv.aliases:
+        return {"ref": ref, "promoted": True}  # done before a crash
+    if not steps["evaluate"]["passed"]:
+        return {
+            "ref": ref,
+            "promoted": False,
+            "stop": f"gates failed: {steps['evaluate']['failed_gates']}",
+        }
+    compared = steps["compare"]
+    if not compared["challenger_wins"]:
+        return {
+            "ref": ref,
+            "promoted": False,
+            "stop": f"feedback-set {compared['metric']} {compared['challenger']:.3f} does not "
+            f"beat the champion's {compared['champion']:.3f} by more than "
+            f"{policy.min_feedback_gain}",
+        }
+    registry_policy = config.registry
+    if policy.approval == "auto":
+        if not any(a["by"].casefold() == policy.approver.casefold() for a in mv.approvals):
+            note = (
+                f"automatic (monitor.retrain.approval: auto): gates passed, feedback-set "
+                f"{compared['metric']} {compared['challenger']:.3f} vs the champion's "
+                f"{compared['champion']:.3f}"
+            )
+            approve(ws, ref, policy.approver, note, registry_policy)
+    elif "challenger" not in mv.aliases:
+        promote(ws, ref, "challenger", registry_policy)
+    from tunesmith.registry import champion_problem
+    from tunesmith.registry.store import alias_version, client
+
+    current = alias_version(client(ws), mv.name, "champion")
+    problem = champion_problem(ws, resolve(ws, ref), registry_policy, current)
+    if problem is not None:
+        # manual approval: the cycle stays open until `tunesmith approve` is given
+        return {"ref": ref, "promoted": False, "reason": problem, "done": False}
+    promote(
+        ws,
+        ref,
+        "champion",
+        registry_policy,
+        by=policy.approver if policy.approval == "auto" else None,
+    )
+    return {"ref": ref, "promoted": True}

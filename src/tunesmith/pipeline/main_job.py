@@ -1,0 +1,200 @@
+"""`tunesmith run`: the whole product on a bundled example, one stage after another.
+
+init → curate → train → eval against prompting → register → approve → promote → serve →
+simulated traffic with a drifted segment → monitor → simulated review → loop retrains →
+challenger promoted → served without a restart. Every stage calls the same API as its own
+command; the result is one row per stage: what it did, its key number, where the evidence is.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tunesmith.config import ProjectConfig
+from tunesmith.evaluate.rows import parse_label
+from tunesmith.pipeline import simulate
+from tunesmith.workspace import Workspace
+
+Say = Callable[[str], None]
+Bar = Callable[[str, int], Callable[[int], None]]  # (description, total) -> advance
+
+
+@dataclass(frozen=True)
+class StageRow:
+    stage: str
+    did: str
+    number: str
+    evidence: str
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    normal_requests: int = 60  # fresh tickets like the training data
+    drifted_requests: int = 50  # tickets about a product line training never saw
+    max_tokens: int = 16  # the queue line and the reply's opening: what routing needs
+    seed: int = 11
+
+
+def _accuracy(sent: list[simulate.Sent], config: ProjectConfig, drifted: bool) -> float:
+    labels, prefix = config.task.labels or [], config.task.answer_prefix
+    chosen = [s for s in sent if s.ticket.drifted == drifted]
+    right = sum(
+        parse_label(s.answer, labels, prefix) == parse_label(s.ticket.truth, labels, prefix)
+        for s in chosen
+    )
+    return right / len(chosen) if chosen else 0.0
+
+
+def run_main_job(
+    root: Path, example: str, say: Say, bar: Bar, settings: JobSettings | None = None
+) -> list[StageRow]:
+    from tunesmith.data.curate import curate
+    from tunesmith.evaluate.run import evaluate
+    from tunesmith.examples.scaffold import create_workspace
+    from tunesmith.models.base import resolve_base_model
+    from tunesmith.monitor.loop import run_once
+    from tunesmith.monitor.watch import monitor
+    from tunesmith.registry import approve, default_name, promote, register
+    from tunesmith.serve.keys import create_key
+    from tunesmith.serve.trial import server_process
+    from tunesmith.store.db import open_store
+    from tunesmith.train.run import train
+
+    job = settings or JobSettings()
+    rows: list[StageRow] = []
+    ws = Workspace(create_workspace(root, example).resolve())
+    config = ws.load_config()
+    name = default_name(config)
+    rows.append(StageRow("init", f"workspace from example '{example}'", "", str(ws.root)))
+
+    say("curate")
+    data = curate(ws, config.data)
+    counts = data.manifest["counts"]
+    pii = sum(data.manifest["pii_found"].values())  # type: ignore[attr-defined]
+    rows.append(
+        StageRow(
+            "curate",
+            f"{counts['read']} rows read, {counts['kept']} kept, {pii} PII values masked",
+            f"reconciles: {counts['reconciles']}",
+            str(data.path / "report.md"),
+        )
+    )
+    say("import the base model")
+    resolve_base_model(config.base_model, ws.state_dir / "models", ws.root)
+
+    total = config.train.max_steps or 0
+    advance = bar("train", total)
+    run = train(ws, config, on_progress=lambda step, _total, _m: advance(1))
+    rows.append(
+        StageRow(
+            "train",
+            f"{config.train.method} on {data.version}, {run.steps} steps",
+            f"val loss {run.val_loss_before:.3f} → {run.best_val_loss:.3f}",
+            f"runs/{run.run_id}/loss.png",
+        )
+    )
+    say("evaluate against prompting the base model")
+    report = evaluate(ws, config, run.run_id, with_compare=True).report
+    compare = {c["setting"]: c for c in report["compare"]}
+    main = report["main_metric"]
+    shown = " / ".join(f"{c['metrics'][main]:.3f}" for c in compare.values())
+    rows.append(
+        StageRow(
+            "eval",
+            f"{' / '.join(compare)}; gates {'pass' if report['passed'] else 'FAIL'}",
+            f"{main} {shown}",
+            f"runs/{run.run_id}/eval/report.md",
+        )
+    )
+    version = register(ws, run.run_id, name).version
+    approve(ws, version.ref, "demo.approver", "simulated approver of the main job", config.registry)
+    promote(ws, version.ref, "champion", config.registry)
+    rows.append(
+        StageRow(
+            "register",
+            f"{version.ref} approved (simulated approver) and promoted",
+            "champion",
+            ".tunesmith/mlflow.db",
+        )
+    )
+
+    store = open_store(ws.state_url())
+    _, app_key = create_key(store, "simulated-app", [name], "tunesmith run")
+    model = f"{name}@champion"
+    say("start the server")
+    with server_process(ws) as (url, _):
+        tickets = simulate.traffic(config, job.normal_requests, job.drifted_requests, job.seed)
+        advance = bar("simulated traffic", len(tickets))
+        sent = simulate.send(url, app_key, model, tickets, job.max_tokens, progress=advance)
+        rated = simulate.rate_wrong_answers(url, app_key, sent, config)
+        before = (_accuracy(sent, config, False), _accuracy(sent, config, True))
+        rows.append(
+            StageRow(
+                "serve",
+                f"{len(sent)} requests ({job.drifted_requests} about a new product line), "
+                f"{rated} thumbs-down",
+                f"accuracy {before[0]:.2f} usual / {before[1]:.2f} new product",
+                ".tunesmith/state.db (interactions)",
+            )
+        )
+        say("monitor the window")
+        watched = monitor(ws, config, since="1h")
+        checks = [c for m in watched.report["models"] for c in m["checks"]]
+        flagged = next((m for m in watched.report["models"] if m["model"] == name), None)
+        auc = checks[0]["statistic"] if checks else float("nan")
+        rows.append(
+            StageRow(
+                "monitor",
+                f"input drift {'FLAGGED' if flagged and flagged['input_drift'] else 'not flagged'}"
+                f"; {watched.enqueued} answers sent to review",
+                f"domain-classifier AUC {auc:.3f}",
+                str(watched.path.relative_to(ws.root) / "report.html"),
+            )
+        )
+        advance = bar("simulated review", watched.enqueued)
+        reviewed = simulate.review_queue(ws, config, sent, advance)
+        rows.append(
+            StageRow(
+                "review",
+                f"simulated reviewer (generator's ground truth): {reviewed['accept']} accepted, "
+                f"{reviewed['correct']} corrected",
+                f"{reviewed['correct']} corrections",
+                "feedback/ after the loop",
+            )
+        )
+        say("loop: triggers, retrain, evaluate, promote")
+        outcome = run_once(ws, config, progress=say)
+        cycle = outcome.cycle or {}
+        steps = cycle.get("steps", {})
+        compared = steps.get("compare", {})
+        rows.append(
+            StageRow(
+                "loop",
+                f"fired: {', '.join(t['name'] for t in outcome.triggers if t['fired']) or 'none'}"
+                f"; {cycle.get('outcome', 'no cycle')}",
+                f"feedback-set {compared.get('metric', '')} challenger "
+                f"{compared.get('challenger', float('nan')):.3f} vs champion "
+                f"{compared.get('champion', float('nan')):.3f}",
+                f".tunesmith/loop/cycle-{cycle.get('id', '')}.json",
+            )
+        )
+        # the server re-reads the champion alias every few seconds, without a restart
+        time.sleep(config.serve.alias_refresh_seconds + 1)
+        fresh = simulate.traffic(config, 0, job.drifted_requests // 2, job.seed + 1)
+        advance = bar("new-product tickets to the new champion", len(fresh))
+        after = simulate.send(url, app_key, model, fresh, job.max_tokens, progress=advance)
+        new_acc = _accuracy(after, config, True)
+        challenger = steps.get("train", {}).get("run_id", "")
+        by_challenger = sum(challenger in s.served_by for s in after) if challenger else 0
+        rows.append(
+            StageRow(
+                "served",
+                f"{by_challenger}/{len(after)} answers of {model} came from the challenger run",
+                f"new-product accuracy {before[1]:.2f} → {new_acc:.2f} (fresh tickets)",
+                ".tunesmith/audit.jsonl",
+            )
+        )
+    return rows

@@ -1,0 +1,120 @@
+"""`tunesmith loop --once`: triggers, a whole cycle on a tiny model, and crashes at every step."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tunesmith.data.curate import curate
+from tunesmith.evaluate.run import evaluate
+from tunesmith.examples.scaffold import create_workspace
+from tunesmith.monitor import loop, review, steps
+from tunesmith.registry import approve, history, promote, register, resolve
+from tunesmith.store.db import open_store
+from tunesmith.train.run import train
+from tunesmith.workspace import Workspace
+
+from ..serve.server import set_config
+from ..train.test_run import TRAIN
+from .store_rows import add_interaction
+
+
+class Crash(Exception):
+    """Stands for the process being killed right after a step did its work."""
+
+
+def _champion_workspace(root: Path, model_dir: Path, **monitor: object) -> Workspace:
+    root = create_workspace(root, "support-tickets", rows=120)
+    set_config(
+        root,
+        base_model={"name": "tiny", "path": str(model_dir)},
+        train={**TRAIN, "max_steps": 2, "eval_steps": 2, "save_steps": 2},
+        eval={"gates": {"min": {"accuracy": 0.0}}, "slices": []},
+        monitor={
+            "retrain": {"on_drift": False, "min_corrections": 3, "approval": "auto", **monitor}
+        },
+    )
+    ws = Workspace(root)
+    config = ws.load_config()
+    curate(ws, config.data)
+    run_id = train(ws, config).run_id
+    evaluate(ws, config, run_id)
+    ref = register(ws, run_id, "support-router").version.ref
+    approve(ws, ref, "ana", "first model", config.registry)
+    promote(ws, ref, "champion", config.registry)
+    return ws
+
+
+def _corrections(ws: Workspace, run_id: str, n: int) -> None:
+    store = open_store(ws.state_url())
+    task = ws.load_config().task
+    for i in range(n):
+        user = f"Subject: Aurora bike {i}\n\nMy Aurora City e-bike {i} will not charge, code E{i}."
+        add_interaction(store, f"chatcmpl-{i}", user, "Queue: technical\n\nHi", run_id=run_id)
+    review.enqueue(store, [review.Candidate(f"chatcmpl-{i}", "m", ["drift"], 0) for i in range(n)])
+    while (item := review.claim_next(store, "ben", 60)) is not None:
+        review.decide(
+            store,
+            item.id,
+            "ben",
+            "correct",
+            task=task,
+            correction="Queue: returns\n\nWe recall it.",
+        )
+
+
+def test_no_trigger_no_cycle(tiny_model_dir: Path, tmp_path: Path) -> None:
+    ws = _champion_workspace(tmp_path / "ws", tiny_model_dir)
+    outcome = loop.run_once(ws, ws.load_config())
+    assert outcome.cycle is None
+    assert [t["fired"] for t in outcome.triggers] == [False, False]  # corrections, accuracy
+
+
+def test_a_cycle_killed_after_every_step_ends_with_one_version_and_one_promotion(
+    tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ws = _champion_workspace(tmp_path / "ws", tiny_model_dir, min_feedback_gain=None)
+    config = ws.load_config()
+    champion = resolve(ws, "support-router@champion")
+    _corrections(ws, champion.run_id, 12)
+    for name in loop.STEPS:
+        real = getattr(steps, name)
+
+        def crash_after(*args: object, real=real) -> dict:  # type: ignore[no-untyped-def]
+            real(*args)
+            raise Crash
+
+        monkeypatch.setattr(steps, name, crash_after)
+        with pytest.raises(Crash):
+            loop.run_once(ws, config)
+        monkeypatch.setattr(steps, name, real)
+        assert (ws.state_dir / "loop" / "current.json").is_file()
+    outcome = loop.run_once(ws, config)
+    assert outcome.finished and outcome.cycle["outcome"].startswith("promoted support-router/2")
+    fired = {t["name"] for t in outcome.triggers if t["fired"]}
+    assert fired == {"corrections", "reviewed_accuracy"}  # 0 of 12 reviewed answers were right
+    assert sorted(p.name for p in ws.dataset_dir("support-tickets").iterdir()) == ["v1", "v2"]
+    assert len(list(ws.runs_dir.iterdir())) == 2  # the champion's run and one challenger
+    new = resolve(ws, "support-router@champion")
+    assert new.version == 2 and new.run_id == outcome.cycle["steps"]["train"]["run_id"]
+    promotions = [h for h in history(ws, "support-router") if h["alias"] == "champion"]
+    assert [p["version"] for p in promotions] == [1, 2]
+    assert any(a["by"] == "tunesmith-loop" for a in new.approvals)
+    # the next check has nothing new to act on
+    assert loop.run_once(ws, config).cycle is None
+    cycle = json.loads(next((ws.state_dir / "loop").glob("cycle-*.json")).read_text())
+    assert cycle["steps"]["curate"]["feedback_records"] >= 1
+    assert cycle["feedback_through"] == 12
+
+
+def test_a_challenger_that_does_not_win_on_feedback_is_not_promoted(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    ws = _champion_workspace(tmp_path / "ws", tiny_model_dir, min_feedback_gain=0.99)
+    config = ws.load_config()
+    _corrections(ws, resolve(ws, "support-router@champion").run_id, 6)
+    outcome = loop.run_once(ws, config)
+    assert outcome.finished and "does not beat the champion" in outcome.cycle["outcome"]
+    assert resolve(ws, "support-router@champion").version == 1
