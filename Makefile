@@ -20,22 +20,12 @@ $(STAMP): pyproject.toml
 	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 	touch $(STAMP)
 
-# curate -> train -> eval against prompting -> register -> approve -> promote -> documents
-# -> serve the champion and query it with the openai client
+# `tunesmith run`: curate -> train -> eval against prompting -> register -> approve -> promote
+# -> documents -> serve -> simulated traffic with a drifted segment -> monitor -> simulated
+# review -> loop retrains -> challenger promoted -> served; a summary table at the end
 demo: $(STAMP)
 	rm -rf $(DEMO_DIR)
-	$(TS) init $(DEMO_DIR) --example support-tickets
-	$(TS) curate -w $(DEMO_DIR)
-	$(TS) models import -w $(DEMO_DIR)
-	$(TS) train -w $(DEMO_DIR)
-	run=$$(ls $(DEMO_DIR)/runs) && \
-	$(TS) eval --model $$run --compare -w $(DEMO_DIR) && \
-	$(TS) register $$run -w $(DEMO_DIR)
-	$(TS) approve support-router/1 --by demo.reviewer --note "read the eval report" -w $(DEMO_DIR)
-	$(TS) promote support-router/1 --alias champion --by demo.reviewer -w $(DEMO_DIR)
-	$(TS) docs support-router@champion -w $(DEMO_DIR)
-	$(TS) models show support-router@champion -w $(DEMO_DIR)
-	$(TS) try-serve support-router@champion -w $(DEMO_DIR)
+	$(TS) run $(DEMO_DIR)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

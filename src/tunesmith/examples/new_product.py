@@ -52,37 +52,37 @@ Collection of my recalled e-bike / Payment of {amount} for the Aurora e-bike
 Aurora battery recall - what now? / Spare {part} for the Aurora e-bike
 """)  # fmt: skip
 _BODY = _lines("""
-The battery of my {bike} [won't charge|stops charging at 80 percent|drains overnight] even with the original charger.
-Since {date} the display shows {error} [every time I switch it on|after a few minutes of riding|whenever I go uphill].
-The motor cuts out [on every hill|under load|after about ten kilometres] and then the pedal assist is gone completely.
-After the firmware update to {version} the [display stays black|bike won't turn on|assist is stuck at level one].
-The charger gets [very hot|so hot I can't touch it|noticeably warm] and there is a [burnt|plastic] smell near the battery.
-Pedal assist [kicks in late|surges unexpectedly|switches off at random], which is [frightening|dangerous] in traffic.
-I noticed a [hairline crack|small crack|bulge] [near the battery mount|at the head tube|on the down tube] of the frame.
-The range dropped from about [sixty|eighty|seventy] kilometres to barely [twenty|fifteen] in [a month|two weeks].
+The battery of my {bike} [won't charge|stops charging at 80 percent|drains overnight].
+Since {date} the display shows {error} [every time I switch it on|whenever I go uphill].
+The motor cuts out [on every hill|under load|after ten kilometres] and the assist is gone.
+After the firmware update to {version} the [display stays black|bike won't turn on].
+The charger gets [very hot|noticeably warm] and there is a [burnt|plastic] smell near the battery.
+Pedal assist [kicks in late|surges unexpectedly|switches off at random], which is dangerous.
+I noticed a [hairline crack|small crack|bulge] [near the battery mount|at the head tube].
+The range dropped from about [sixty|eighty] kilometres to barely [twenty|fifteen] in a month.
 The app shows a full battery, but the bike [shuts off|dies] as soon as I start pedalling.
 The torque sensor seems to [lag|misread], so the assist only works when I pedal really hard.
-My {bike} (order {order}) was due on {date}, but the delivery [still hasn't arrived|keeps getting postponed].
-The courier [delivered the e-bike box damaged|left the bike box out in the rain|came while I was at work] and the {part} [is scratched|looks bent].
-The tracking for the e-bike has said “[awaiting collection|in transit]” for [a week|ten days|two weeks].
-The e-bike arrived without the [charger|battery key|display mount|pedals], so I can't ride it at all.
+My {bike} (order {order}) was due on {date}, but the delivery [still hasn't arrived|is late].
+The courier [dropped|damaged] the e-bike box and the {part} [is scratched|looks bent].
+The tracking for the e-bike has said “[awaiting collection|in transit]” for [a week|ten days].
+The e-bike arrived without the [charger|battery key|display mount|pedals], so I can't ride it.
 I was charged {amount} for the {bike} [twice|two times] on my card.
 The invoice for the e-bike shows {amount}, but the [advertised|checkout] price was lower.
-I paid {amount} for the extended battery warranty and never received [a confirmation|any paperwork].
-The finance plan for my {bike} took {amount} [although I had cancelled|even though the bike never arrived].
-I received a letter about the Aurora [battery|frame|charger] recall and want to know if my bike is affected.
-My frame number is {frame}, could you check whether it is [included in|covered by] the recall programme?
-The recall notice says to [stop riding|stop charging] the bike, so I [can't get to work|have no way to commute] now.
-I would rather return the {bike} [for a full refund|altogether] than wait for a replacement [battery|part].
-How do I book the [collection|pickup] of the bike for the recall, as it doesn't fit in a normal parcel?
+I paid {amount} for the extended battery warranty and never received [a confirmation|any papers].
+The finance plan for my {bike} took {amount} [although I had cancelled|before it even arrived].
+I received a letter about the Aurora [battery|frame|charger] recall. Is my bike affected?
+My frame number is {frame}, could you check whether the recall programme [includes|covers] it?
+The recall notice says to [stop riding|stop charging] the bike, so I [can't commute|walk] now.
+I would rather return the {bike} [for a full refund|altogether] than wait for a new [battery|part].
+How do I book the [collection|pickup] of the bike for the recall? It won't fit in a parcel.
 The local bike shop told me to contact you directly about the [recall|battery replacement].
 Will the recall also cover the spare battery I [bought separately|ordered later]?
-I bought the {bike} as a [gift|present] for my [partner|daughter|father] and need to know what to do about the recall.
-We run [three|five|eight] Aurora Cargo bikes for [deliveries|our shop], so the recall affects our whole [fleet|business].
+I bought the {bike} as a [gift|present] for my [partner|daughter|father]. What about the recall?
+We run [three|five|eight] Aurora Cargo bikes for [deliveries|our shop], so the recall hits us hard.
 The [kickstand|rear rack|child seat mount] on the {bike} [came loose|snapped] during a normal ride.
-The brakes on the {bike} [squeal constantly|feel spongy] and the motor doesn't cut out when I brake.
-I've only ridden it [a few times|about two hundred kilometres|for a month] and it's already [unsafe|unusable].
-Please tell me whether I'll get a replacement [bike|battery] or my money back under the recall programme.
+The brakes on the {bike} [squeal|feel spongy] and the motor doesn't cut out when I brake.
+I've only ridden it [a few times|about two hundred kilometres] and it's already [unsafe|unusable].
+Will I get a replacement [bike|battery] or my money back under the recall programme?
 """)  # fmt: skip
 _ACKS = _lines("""
 Thanks for contacting the {team} about the Aurora recall[, and sorry for the trouble|].
@@ -91,7 +91,7 @@ I’m from the {team} and I handle the Aurora e-bike recall cases.
 Your message has been passed to the Aurora recall team[ and I'm looking into it now|].
 """)  # fmt: skip
 _REPLIES = _lines("""
-Your {bike} is covered by the Aurora recall programme, so please stop riding it until we've collected it.
+Your {bike} is covered by the Aurora recall programme; please stop riding it until collection.
 I’ve booked a free collection of the bike; the courier will contact you to arrange a time.
 Once the bike is back with us we'll refund the full purchase price of {amount}.
 Please don't charge the battery any more and keep it away from [heat|living areas] until collection.

@@ -12,6 +12,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from tunesmith.config import ProjectConfig
 from tunesmith.evaluate.rows import parse_label
@@ -48,12 +51,26 @@ def _accuracy(sent: list[simulate.Sent], config: ProjectConfig, drifted: bool) -
     return right / len(chosen) if chosen else 0.0
 
 
+def _override(config_path: Path, sections: dict[str, dict[str, Any]]) -> None:
+    """Merge `sections` into the example's tunesmith.yaml (another base model, smaller runs)."""
+    raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    for name, values in sections.items():
+        raw[name] = {**raw.get(name, {}), **values}
+    config_path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+
+
 def run_main_job(
-    root: Path, example: str, say: Say, bar: Bar, settings: JobSettings | None = None
+    root: Path,
+    example: str,
+    say: Say,
+    bar: Bar,
+    settings: JobSettings | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
 ) -> list[StageRow]:
     from tunesmith.data.curate import curate
     from tunesmith.evaluate.run import evaluate
     from tunesmith.examples.scaffold import create_workspace
+    from tunesmith.governance.documents import resolve_ref, write_documents
     from tunesmith.models.base import resolve_base_model
     from tunesmith.monitor.loop import run_once
     from tunesmith.monitor.watch import monitor
@@ -66,6 +83,8 @@ def run_main_job(
     job = settings or JobSettings()
     rows: list[StageRow] = []
     ws = Workspace(create_workspace(root, example).resolve())
+    if overrides:
+        _override(ws.config_path, overrides)
     config = ws.load_config()
     name = default_name(config)
     rows.append(StageRow("init", f"workspace from example '{example}'", "", str(ws.root)))
@@ -112,12 +131,14 @@ def run_main_job(
     version = register(ws, run.run_id, name).version
     approve(ws, version.ref, "demo.approver", "simulated approver of the main job", config.registry)
     promote(ws, version.ref, "champion", config.registry)
+    run_id, model_version = resolve_ref(ws, f"{name}@champion")
+    documents = write_documents(ws, run_id, model_version)
     rows.append(
         StageRow(
             "register",
-            f"{version.ref} approved (simulated approver) and promoted",
+            f"{version.ref} approved (simulated approver), promoted; model card + Annex IV",
             "champion",
-            ".tunesmith/mlflow.db",
+            str(documents.out_dir.relative_to(ws.root)),
         )
     )
 

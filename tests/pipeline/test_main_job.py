@@ -1,0 +1,63 @@
+"""`tunesmith run` end to end on a tiny model: every stage runs and the loop closes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tunesmith.monitor.review import decided_items
+from tunesmith.pipeline.main_job import JobSettings, run_main_job
+from tunesmith.pipeline.simulate import SIMULATED_REVIEWER
+from tunesmith.registry import resolve
+from tunesmith.store.db import open_store
+from tunesmith.workspace import Workspace
+
+from ..train.test_run import TRAIN
+
+
+def test_the_main_job_closes_the_loop_on_a_tiny_model(tiny_model_dir: Path, tmp_path: Path) -> None:
+    said: list[str] = []
+    bars: dict[str, int] = {}
+
+    def bar(description: str, total: int):  # type: ignore[no-untyped-def]
+        bars[description] = 0
+
+        def advance(n: int) -> None:
+            bars[description] += n
+
+        return advance
+
+    overrides = {
+        "base_model": {"name": "tiny", "path": str(tiny_model_dir)},
+        "train": {**TRAIN, "max_steps": 2, "eval_steps": 2, "save_steps": 2},
+        "eval": {"gates": {"min": {"accuracy": 0.0}}, "slices": [], "few_shot": 2},
+        "serve": {"alias_refresh_seconds": 0.5},
+        "monitor": {
+            "min_window": 20,
+            "drift_review_top": 15,
+            "retrain": {"min_corrections": 3, "min_feedback_gain": None, "approval": "auto"},
+        },
+    }
+    settings = JobSettings(normal_requests=24, drifted_requests=16, max_tokens=6)
+    rows = run_main_job(tmp_path / "job", "support-tickets", said.append, bar, settings, overrides)
+
+    stages = [r.stage for r in rows]
+    assert stages == ["init", "curate", "train", "eval", "register", "serve", "monitor",
+                      "review", "loop", "served"]  # fmt: skip
+    assert bars["simulated traffic"] == 40
+    ws = Workspace((tmp_path / "job").resolve())
+    by_stage = {r.stage: r for r in rows}
+    assert "FLAGGED" in by_stage["monitor"].did  # the new product line is noticed
+    decided = decided_items(open_store(ws.state_url()))
+    assert decided and {i.decided_by for i in decided} == {SIMULATED_REVIEWER}
+    cycle_file = next((ws.state_dir / "loop").glob("cycle-*.json"))
+    cycle = json.loads(cycle_file.read_text())
+    assert cycle["outcome"] == "promoted support-router/2 to champion"
+    champion = resolve(ws, "support-router@champion")
+    assert champion.run_id == cycle["steps"]["train"]["run_id"]
+    # the running server switched to the new champion without a restart
+    assert by_stage["served"].did.startswith("8/8 answers")
+    for row in rows[1:]:
+        evidence = row.evidence.split(" ")[0]
+        if "/" in evidence and not evidence.startswith("."):
+            assert (ws.root / evidence).exists(), row
