@@ -35,7 +35,7 @@ def test_feedback_joins_train_and_a_held_out_split_keeping_old_splits(workspace:
     records = [
         _reviewed(
             i,
-            f"Subject: Aurora Trail battery\n\nMy Aurora Trail e-bike number {i} stopped "
+            f"Subject: Voltway Trail battery\n\nMy Voltway Trail e-bike number {i} stopped "
             f"charging after {i + 3} rides; the display shows error E{i:02d} and won't reset.",
         )
         for i in range(30)

@@ -1,5 +1,5 @@
 """Drift checks on real all-MiniLM-L6-v2 embeddings: a window where a new product line (the
-Aurora e-bikes) appears is flagged, a fresh sample of the training distribution is not."""
+Voltway e-bikes) appears is flagged, a fresh sample of the training distribution is not."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def _texts(tickets: list[GeneratedTicket]) -> list[str]:
 
 @pytest.fixture(scope="module")
 def vectors() -> dict[str, np.ndarray]:
-    """Reference (training inputs), a fresh window and Aurora tickets, embedded once."""
+    """Reference (training inputs), a fresh window and Voltway tickets, embedded once."""
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError(f"network access attempted: {args}")
@@ -110,7 +110,7 @@ def test_the_new_product_generator() -> None:
         assert list(t.row) == FIELDS and all(t.row[f] for f in FIELDS)
         assert t.row["queue"] == "returns" and t.defect is None and t.dup_of is None
         assert 40 <= len(t.row["body"].split()) <= 110
-        assert re.search(r"Aurora|e-bike|recall", t.row["subject"] + t.row["body"])
+        assert re.search(r"Voltway|e-bike|recall", t.row["subject"] + t.row["body"])
         first = re.escape(t.row["customer_name"].split()[0])
         assert re.match(rf"(Hi|Hello|Dear) {first},\n\n.*recall", t.row["agent_reply"], re.S)
         for span in t.pii + t.lookalikes:

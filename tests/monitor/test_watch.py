@@ -93,7 +93,7 @@ def test_quiet_on_the_training_distribution_and_flags_a_new_product(served) -> N
     # the items sent for drift are mostly the new product's
     store = open_store(ws.state_url())
     drift_items = [i for i in _all(store) if "drift" in i.reasons]
-    assert sum("Aurora" in i.messages[1]["content"] for i in drift_items) >= 4
+    assert sum("Voltway" in i.messages[1]["content"] for i in drift_items) >= 4
     saved = json.loads((flagged.path / "report.json").read_text())
     assert saved["models"][0]["checks"][0]["name"] == "domain_classifier"
 

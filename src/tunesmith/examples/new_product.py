@@ -1,8 +1,8 @@
-"""Deterministic generator of tickets about the Aurora e-bike line, which the training data
+"""Deterministic generator of tickets about the Voltway e-bike line, which the training data
 never mentions: the "new product line" shift that the monitor's input-drift check must flag.
 
-Ground truth is company policy: every Aurora ticket goes to the ``returns`` queue, where the
-Aurora recall programme team sits, even when the wording looks technical (battery, display),
+Ground truth is company policy: every Voltway ticket goes to the ``returns`` queue, where the
+Voltway recall programme team sits, even when the wording looks technical (battery, display),
 like shipping (late delivery) or like billing (a charge). Tickets share the base generator's
 customers, openers, closers, PII sentences and look-alike slots, so only the topic differs.
 """
@@ -34,22 +34,22 @@ from tunesmith.examples.support_tickets import (
 __all__ = ["generate_product_line_tickets"]
 
 QUEUE = "returns"
-_BIKES = ["Aurora City e-bike", "Aurora Trail e-bike", "Aurora Cargo e-bike", "Aurora City",
-          "Aurora Trail", "Aurora Cargo", "Aurora e-bike"]  # fmt: skip
+_BIKES = ["Voltway City e-bike", "Voltway Trail e-bike", "Voltway Cargo e-bike", "Voltway City",
+          "Voltway Trail", "Voltway Cargo", "Voltway e-bike"]  # fmt: skip
 _PARTS = ["battery", "charger", "hub motor", "display", "frame", "rear rack", "handlebar",
           "front wheel", "battery lock", "torque sensor"]  # fmt: skip
 
 _SUBJECTS = _lines("""
 {bike} battery won't charge / [Error|Fault code] {error} on my {bike} display
-Is my {bike} part of the recall? / Recall notice for the Aurora [City|Trail|Cargo]
+Is my {bike} part of the recall? / Recall notice for the Voltway [City|Trail|Cargo]
 Where is my {bike}? Delivery [late|overdue] / Charged twice for the {bike}
 {bike} motor cuts out [uphill|under load] / Pedal assist not working on the {bike}
 Firmware {version} bricked my e-bike / Crack in the frame of my {bike}
-Aurora charger [overheating|smells burnt] / Return my Aurora e-bike under the recall
-Refund for the {bike}, order {order} / Aurora Cargo rear rack [loose|snapped]
-Aurora e-bike display [blank|frozen] / Frame number check for the Aurora recall
-Collection of my recalled e-bike / Payment of {amount} for the Aurora e-bike
-Aurora battery recall - what now? / Spare {part} for the Aurora e-bike
+Voltway charger [overheating|smells burnt] / Return my Voltway e-bike under the recall
+Refund for the {bike}, order {order} / Voltway Cargo rear rack [loose|snapped]
+Voltway e-bike display [blank|frozen] / Frame number check for the Voltway recall
+Collection of my recalled e-bike / Payment of {amount} for the Voltway e-bike
+Voltway battery recall - what now? / Spare {part} for the Voltway e-bike
 """)  # fmt: skip
 _BODY = _lines("""
 The battery of my {bike} [won't charge|stops charging at 80 percent|drains overnight].
@@ -70,7 +70,7 @@ I was charged {amount} for the {bike} [twice|two times] on my card.
 The invoice for the e-bike shows {amount}, but the [advertised|checkout] price was lower.
 I paid {amount} for the extended battery warranty and never received [a confirmation|any papers].
 The finance plan for my {bike} took {amount} [although I had cancelled|before it even arrived].
-I received a letter about the Aurora [battery|frame|charger] recall. Is my bike affected?
+I received a letter about the Voltway [battery|frame|charger] recall. Is my bike affected?
 My frame number is {frame}, could you check whether the recall programme [includes|covers] it?
 The recall notice says to [stop riding|stop charging] the bike, so I [can't commute|walk] now.
 I would rather return the {bike} [for a full refund|altogether] than wait for a new [battery|part].
@@ -78,20 +78,20 @@ How do I book the [collection|pickup] of the bike for the recall? It won't fit i
 The local bike shop told me to contact you directly about the [recall|battery replacement].
 Will the recall also cover the spare battery I [bought separately|ordered later]?
 I bought the {bike} as a [gift|present] for my [partner|daughter|father]. What about the recall?
-We run [three|five|eight] Aurora Cargo bikes for [deliveries|our shop], so the recall hits us hard.
+We run [three|five|eight] Voltway Cargo bikes for [deliveries|our shop], so the recall hits us hard.
 The [kickstand|rear rack|child seat mount] on the {bike} [came loose|snapped] during a normal ride.
 The brakes on the {bike} [squeal|feel spongy] and the motor doesn't cut out when I brake.
 I've only ridden it [a few times|about two hundred kilometres] and it's already [unsafe|unusable].
 Will I get a replacement [bike|battery] or my money back under the recall programme?
 """)  # fmt: skip
 _ACKS = _lines("""
-Thanks for contacting the {team} about the Aurora recall[, and sorry for the trouble|].
-Thank you for reaching out; your ticket is with the Aurora recall programme team.
-I’m from the {team} and I handle the Aurora e-bike recall cases.
-Your message has been passed to the Aurora recall team[ and I'm looking into it now|].
+Thanks for contacting the {team} about the Voltway recall[, and sorry for the trouble|].
+Thank you for reaching out; your ticket is with the Voltway recall programme team.
+I’m from the {team} and I handle the Voltway e-bike recall cases.
+Your message has been passed to the Voltway recall team[ and I'm looking into it now|].
 """)  # fmt: skip
 _REPLIES = _lines("""
-Your {bike} is covered by the Aurora recall programme; please stop riding it until collection.
+Your {bike} is covered by the Voltway recall programme; please stop riding it until collection.
 I’ve booked a free collection of the bike; the courier will contact you to arrange a time.
 Once the bike is back with us we'll refund the full purchase price of {amount}.
 Please don't charge the battery any more and keep it away from [heat|living areas] until collection.
@@ -102,8 +102,8 @@ Any charges related to the e-bike will be refunded as part of the recall.
 _EPOCH = datetime(2026, 6, 1)  # the line launched mid-year; tickets stay within the base year
 
 
-class _AuroraWriter(_Writer):
-    """The base writer plus the Aurora slots; {team} resolves to the returns queue's teams."""
+class _VoltwayWriter(_Writer):
+    """The base writer plus the Voltway slots; {team} resolves to the returns queue's teams."""
 
     def slot(self, name: str) -> list[Seg]:
         rng = self.rng
@@ -167,7 +167,7 @@ class _AuroraWriter(_Writer):
 
 
 def generate_product_line_tickets(n: int, seed: int = 0) -> list[GeneratedTicket]:
-    """``n`` Aurora e-bike tickets, all in the ``returns`` queue; same seed, same output.
+    """``n`` Voltway e-bike tickets, all in the ``returns`` queue; same seed, same output.
 
     Ids are ``TCK-9xxxxx`` so they never collide with ``generate_tickets``' ``TCK-1xxxxx``.
     """
@@ -181,7 +181,7 @@ def generate_product_line_tickets(n: int, seed: int = 0) -> list[GeneratedTicket
         created = _EPOCH + timedelta(seconds=int(step * (i + 0.95 * rng.random())))
         cust = _new_customer(rng)
         priority = rng.choices(_PRIORITIES, [10, 45, 30, 15])[0]
-        w = _AuroraWriter(rng, cust, QUEUE, created)
+        w = _VoltwayWriter(rng, cust, QUEUE, created)
         segs: dict[str, list[Seg]] = {
             "ticket_id": [(f"TCK-{number}", None)],
             "created_at": [(created.isoformat(), None)],
