@@ -14,8 +14,8 @@ from tunesmith.examples.new_product import generate_product_line_tickets
 from tunesmith.examples.support_tickets import FIELDS, GeneratedTicket, generate_tickets
 from tunesmith.monitor.drift import DriftCheck, domain_classifier_test, label_shift, mmd_test
 
-# bench/drift.py: at 80 tickets with 30 % of a new product, the domain classifier's power is
-# >= 0.9; at 40 it is not (its AUC cannot exceed 0.5 + share / 2).
+# bench/drift.py: at 80 tickets with 30 % of a new product the domain classifier's power is
+# 0.97 (false alarms 0.07); at 40 it is about 0.7 (its AUC cannot exceed 0.5 + share / 2).
 WINDOW, NEW = 80, 24
 
 

@@ -51,7 +51,9 @@ def _corrections(ws: Workspace, run_id: str, n: int) -> None:
     store = open_store(ws.state_url())
     task = ws.load_config().task
     for i in range(n):
-        user = f"Subject: Voltway bike {i}\n\nMy Voltway City e-bike {i} will not charge, code E{i}."
+        user = (
+            f"Subject: Voltway bike {i}\n\nMy Voltway City e-bike {i} will not charge, code E{i}."
+        )
         add_interaction(store, f"chatcmpl-{i}", user, "Queue: technical\n\nHi", run_id=run_id)
     review.enqueue(store, [review.Candidate(f"chatcmpl-{i}", "m", ["drift"], 0) for i in range(n)])
     while (item := review.claim_next(store, "ben", 60)) is not None:

@@ -30,7 +30,7 @@ def served(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tu
         root,
         base_model={"name": "tiny", "path": str(tiny_model_dir)},
         train={**TRAIN, "max_steps": 1, "eval_steps": 1, "save_steps": 1},
-        monitor={"min_window": 20, "drift_review_top": 5, "audit_sample_rate": 0.1},
+        monitor={"drift_review_top": 5, "audit_sample_rate": 0.1},
     )
     ws = Workspace(root)
     curate(ws, ws.load_config().data)
@@ -58,11 +58,11 @@ def _window(ws: Workspace, run_id: str, tickets: list, prefix: str) -> None:
 def test_quiet_on_the_training_distribution_and_flags_a_new_product(served) -> None:
     ws, run_id = served
     config = ws.load_config()
-    usual = [t for t in generate_tickets(120, seed=5) if t.defect is None][:40]
+    usual = [t for t in generate_tickets(160, seed=5) if t.defect is None and t.dup_of is None][:80]
     _window(ws, run_id, usual, "usual")
     quiet = monitor(ws, config, since="1h")
     model = quiet.report["models"][0]
-    assert model["model"] == "support-router" and model["statistics"]["volume"] == 40
+    assert model["model"] == "support-router" and model["statistics"]["volume"] == 80
     assert model["reference_run"] == run_id
     assert not model["input_drift"], model["checks"]
     reasons = model["review_candidates"]
@@ -74,8 +74,10 @@ def test_quiet_on_the_training_distribution_and_flags_a_new_product(served) -> N
     with open_store(ws.state_url()).begin() as conn:  # the reset: a new window
         conn.execute(review.review_items.delete())
         conn.execute(review.interactions.delete())
-    shifted = [t for t in generate_tickets(60, seed=6) if t.defect is None][:28]
-    shifted += generate_product_line_tickets(12, seed=6)
+    shifted = [t for t in generate_tickets(100, seed=6) if t.defect is None and t.dup_of is None][
+        :56
+    ]
+    shifted += generate_product_line_tickets(24, seed=6)
     _window(ws, run_id, shifted, "shifted")
     with open_store(ws.state_url()).begin() as conn:
         conn.execute(

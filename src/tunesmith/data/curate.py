@@ -266,6 +266,7 @@ def _add_feedback(
     assignment: dict[str, str] = {}
     path = workspace.resolve(feedback.path)
     with records_path.open("a", encoding="utf-8") as records:
+
         def refuse(rejection: Rejection) -> None:
             read_counts[feedback.path] += 1  # a refused line was read too
             reject(rejection)

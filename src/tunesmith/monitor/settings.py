@@ -42,7 +42,7 @@ class MonitorConfig(BaseModel):
 
     window: str = Field(default="24h", description="Default --since: the recent window judged.")
     min_window: int = Field(
-        default=30, ge=5, description="Fewer interactions in the window: drift is not judged."
+        default=80, ge=5, description="Fewer interactions in the window: drift is not judged."
     )
     drift_alpha: float = Field(
         default=0.05, gt=0, lt=1, description="Significance level of the drift tests."

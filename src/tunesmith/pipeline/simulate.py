@@ -44,7 +44,8 @@ class Sent:
 def traffic(config: ProjectConfig, normal: int, drifted: int, seed: int) -> list[Ticket]:
     """Fresh tickets (a seed the training data did not use) and new-product tickets, mixed."""
     template = ChatTemplate(config.data.template)
-    rows = [(t, False) for t in generate_tickets(normal * 2, seed) if t.defect is None][:normal]
+    fresh = [t for t in generate_tickets(normal * 2, seed) if t.defect is None and t.dup_of is None]
+    rows = [(t, False) for t in fresh[:normal]]
     rows += [(t, True) for t in generate_product_line_tickets(drifted, seed)]
     random.Random(seed).shuffle(rows)
     out = []
