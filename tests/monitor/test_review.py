@@ -115,3 +115,11 @@ def test_reviewed_items_become_records_and_pairs(store) -> None:
     assert pairs[0]["chosen"][0]["content"].startswith("Queue: returns")
     assert pairs[0]["rejected"][0]["content"].startswith("Queue: technical")
     json.dumps(records)
+
+
+def test_a_skipped_item_is_not_offered_again_to_the_same_reviewer(store) -> None:
+    first = review.claim_next(store, "ana", 60)
+    review.release(store, first.id, "ana")
+    second = review.claim_next(store, "ana", 60, skip={first.id})
+    assert second.id != first.id
+    assert review.claim_next(store, "ben", 60).id == first.id  # free for everyone else

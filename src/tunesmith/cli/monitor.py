@@ -90,14 +90,14 @@ def review(
     reviewer = by or audit.current_actor()
     store, task = open_store(ws.state_url()), config.task
     labels = task.labels if task.type == "classification" else None
-    decided = 0
-    while (
-        item := queue.claim_next(store, reviewer, config.monitor.review_lease_seconds)
-    ) is not None:
+    decided, skipped = 0, set[int]()
+    lease = config.monitor.review_lease_seconds
+    while (item := queue.claim_next(store, reviewer, lease, skip=skipped)) is not None:
         _show(item)
         choice = typer.prompt("[a]ccept [c]orrect [r]eject [s]kip [q]uit", default="s")[:1]
         if choice in ("q", "s"):
             queue.release(store, item.id, reviewer)
+            skipped.add(item.id)  # passed over: the next item comes next
             if choice == "q":
                 break
             continue

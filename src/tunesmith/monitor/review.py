@@ -8,6 +8,7 @@ frees the item for someone else. A decision records who and when, and goes on th
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -129,9 +130,14 @@ def _free(stamp: str) -> sa.ColumnElement[bool]:
 
 
 def claim_next(
-    engine: Engine, reviewer: str, lease_seconds: int, now: datetime | None = None
+    engine: Engine,
+    reviewer: str,
+    lease_seconds: int,
+    now: datetime | None = None,
+    skip: Collection[int] = (),
 ) -> ReviewItem | None:
-    """The reviewer's current item, else the most doubtful free one, claimed for the lease."""
+    """The reviewer's current item, else the most doubtful free one not in `skip` (items this
+    reviewer passed over), claimed for the lease."""
     moment = _now(now)
     stamp, until = utc_timestamp(moment), utc_timestamp(moment + timedelta(seconds=lease_seconds))
     with engine.begin() as conn:
@@ -154,7 +160,11 @@ def claim_next(
             free = (
                 conn.execute(
                     sa.select(review_items.c.id)
-                    .where(review_items.c.status == "open", _free(stamp))
+                    .where(
+                        review_items.c.status == "open",
+                        _free(stamp),
+                        review_items.c.id.not_in(list(skip)),
+                    )
                     .order_by(review_items.c.priority, review_items.c.id)
                     .limit(20)
                 )

@@ -135,10 +135,18 @@ def _check(state: ServeState, body: DecisionRequest) -> None:
 
 
 @router.get("/v1/review/next")
-def next_item(key: KeyDep, state: StateDep) -> dict[str, Any]:
-    """The item this reviewer holds, else the most doubtful free one, claimed for the lease."""
+def next_item(key: KeyDep, state: StateDep, skip: str = "") -> dict[str, Any]:
+    """The item this reviewer holds, else the most doubtful free one not in `skip` (comma-
+    separated ids the reviewer passed over), claimed for the lease."""
     reviewer = _reviewer(key)
-    item = review.claim_next(state.store, reviewer, state.monitor.review_lease_seconds)
+    try:
+        passed = {int(i) for i in skip.split(",") if i.strip()}
+    except ValueError:
+        raise ApiError(
+            400, "skip: comma-separated item ids", "invalid_request_error", None, "skip"
+        ) from None
+    lease = state.monitor.review_lease_seconds
+    item = review.claim_next(state.store, reviewer, lease, skip=passed)
     return {
         "object": "review.next",
         "reviewer": reviewer,
