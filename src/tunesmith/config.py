@@ -216,6 +216,13 @@ class TrainConfig(_Strict):
     )
     weight_decay: float = Field(default=0.0, ge=0, description="AdamW weight decay.")
     seed: int = Field(default=0, description="Seed of initialisation, dropout and data order.")
+    init_adapter: str | None = Field(
+        default=None,
+        description="Run id whose adapter this run continues from; null: a fresh adapter.",
+    )
+    reviewed_repeat: int = Field(
+        default=1, ge=1, le=100, description="Times each reviewed (feedback) record is trained on."
+    )
     max_length: int = Field(default=512, ge=8, description="Longest tokenised sequence.")
     truncation: Literal["drop", "truncate"] = Field(
         default="drop", description="Longer sequences are dropped or cut; either way counted."

@@ -104,6 +104,8 @@ def test_a_cycle_killed_after_every_step_ends_with_one_version_and_one_promotion
     promotions = [h for h in history(ws, "support-router") if h["alias"] == "champion"]
     assert [p["version"] for p in promotions] == [1, 2]
     assert any(a["by"] == "tunesmith-loop" for a in new.approvals)
+    lineage = json.loads((ws.runs_dir / new.run_id / "lineage.json").read_text())
+    assert lineage["init_adapter"]["run_id"] == champion.run_id  # warm start from the champion
     # the next check has nothing new to act on
     assert loop.run_once(ws, config).cycle is None
     cycle = json.loads(next((ws.state_dir / "loop").glob("cycle-*.json")).read_text())

@@ -23,6 +23,10 @@ class RetrainConfig(BaseModel):
     every: str | None = Field(
         default=None, description="Retrain on a schedule, e.g. '7d', since the champion's run."
     )
+    warm_start: bool = Field(
+        default=True,
+        description="The challenger continues the champion's adapter instead of a fresh one.",
+    )
     min_feedback_gain: float | None = Field(
         default=0.0,
         description="Challenger must beat the champion on the feedback set by more; null: skip.",

@@ -59,10 +59,14 @@ def curate(
 
 
 def challenger_config(ws: Workspace, config: ProjectConfig, cycle: dict[str, Any]) -> ProjectConfig:
-    """The workspace's config with the champion run's training settings on the new version."""
-    run_dir = ws.runs_dir / cycle["champion"]["run_id"]
-    used = yaml.safe_load((run_dir / "config.yaml").read_text(encoding="utf-8"))
+    """The workspace's config with the champion run's training settings on the new version,
+    continuing the champion's adapter when `monitor.retrain.warm_start` (and it has one)."""
+    champion = cycle["champion"]["run_id"]
+    used = yaml.safe_load((ws.runs_dir / champion / "config.yaml").read_text(encoding="utf-8"))
     train = {**used["train"], "dataset": cycle["steps"]["curate"]["version"]}
+    train["reviewed_repeat"] = config.train.reviewed_repeat
+    if config.monitor.retrain.warm_start and train["method"] != "full":
+        train["init_adapter"] = champion
     return config.model_copy(update={"train": config.train.model_validate(train)})
 
 

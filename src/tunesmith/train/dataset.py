@@ -38,6 +38,16 @@ def read_split(path: Path, split: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line]
 
 
+def upsample_reviewed(records: list[dict[str, Any]], times: int) -> list[dict[str, Any]]:
+    """Each reviewed record (one that names the interaction it came from) `times` times: a few
+    dozen corrections among hundreds of records would otherwise barely move a short run."""
+    out = []
+    for record in records:
+        repeat = times if record.get("meta", {}).get("interaction_id") else 1
+        out += [record] * repeat
+    return out
+
+
 def encode_split(
     tokenizer: Any, records: list[dict[str, Any]], config: TrainConfig
 ) -> tuple[list[dict[str, list[int]]], dict[str, int]]:

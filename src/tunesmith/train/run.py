@@ -38,6 +38,7 @@ from tunesmith.train.dataset import (
     encode_split,
     read_split,
     resolve_dataset,
+    upsample_reviewed,
 )
 from tunesmith.train.lineage import build_lineage, hardware
 from tunesmith.train.plots import plot_loss
@@ -60,8 +61,11 @@ class TrainResult:
     val_loss_before: float | None = None
 
 
-def build_model(base: BaseModel, config: TrainConfig, dtype: torch.dtype) -> tuple[Any, Any]:
-    from peft import LoraConfig, get_peft_model
+def build_model(
+    base: BaseModel, config: TrainConfig, dtype: torch.dtype, init_dir: Path | None = None
+) -> tuple[Any, Any]:
+    """The base model with a fresh adapter, or with `init_dir`'s adapter to train further."""
+    from peft import LoraConfig, PeftModel, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(base.path)
@@ -73,6 +77,8 @@ def build_model(base: BaseModel, config: TrainConfig, dtype: torch.dtype) -> tup
         return model, tokenizer
     if config.method == "qlora":
         quantize_linear_weights(model)
+    if init_dir is not None:
+        return PeftModel.from_pretrained(model, init_dir, is_trainable=True), tokenizer
     lora = LoraConfig(
         r=config.lora_r,
         lora_alpha=config.lora_alpha,
@@ -132,8 +138,16 @@ def train(
     hw = hardware()
     dtype = torch.bfloat16 if hw["bf16"] else torch.float32
     base = resolve_base_model(config.base_model, workspace.state_dir / "models", workspace.root)
-    model, tokenizer = build_model(base, tc, dtype)
-    train_rows, train_counts = encode_split(tokenizer, read_split(dataset_path, "train"), tc)
+    init_dir = None
+    if tc.init_adapter is not None:
+        if tc.method == "full":
+            raise TrainInputError("train.init_adapter continues an adapter; method 'full' has none")
+        init_dir = workspace.runs_dir / tc.init_adapter / "adapter"
+        if not (init_dir / "adapter_config.json").is_file():
+            raise TrainInputError(f"train.init_adapter: no adapter in {init_dir}")
+    model, tokenizer = build_model(base, tc, dtype, init_dir)
+    train_records = upsample_reviewed(read_split(dataset_path, "train"), tc.reviewed_repeat)
+    train_rows, train_counts = encode_split(tokenizer, train_records, tc)
     val_rows, val_counts = encode_split(tokenizer, read_split(dataset_path, "val"), tc)
     if not train_rows:
         file, total = dataset_path / "train.jsonl", train_counts["records"]
@@ -161,6 +175,9 @@ def train(
         workspace.root,
         hw,
     )
+    if init_dir is not None:  # this run's weights descend from another run's
+        weights = init_dir / "adapter_model.safetensors"
+        lineage["init_adapter"] = {"run_id": tc.init_adapter, "sha256": sha256_file(weights)}
     if not resume and is_main:  # only now: a run refused for its inputs leaves no folder
         run_dir.mkdir(parents=True)
         (run_dir / "config.yaml").write_text(
