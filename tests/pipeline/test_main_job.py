@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from tunesmith.monitor.review import decided_items
@@ -38,7 +39,7 @@ def test_the_main_job_closes_the_loop_on_a_tiny_model(tiny_model_dir: Path, tmp_
             "retrain": {"min_corrections": 3, "min_feedback_gain": None, "approval": "auto"},
         },
     }
-    settings = JobSettings(normal_requests=24, drifted_requests=16, max_tokens=6)
+    settings = JobSettings(normal_requests=24, drifted_requests=16, max_tokens=6, trickle_seconds=1)
     rows = run_main_job(tmp_path / "job", "support-tickets", said.append, bar, settings, overrides)
 
     stages = [r.stage for r in rows]
@@ -53,6 +54,11 @@ def test_the_main_job_closes_the_loop_on_a_tiny_model(tiny_model_dir: Path, tmp_
     cycle_file = next((ws.state_dir / "loop").glob("cycle-*.json"))
     cycle = json.loads(cycle_file.read_text())
     assert cycle["outcome"] == "promoted support-router/2 to champion"
+    # production went on while the loop retrained, and every answer of that time is stored
+    answered, stored = re.search(
+        r"answered meanwhile: (\d+), stored: (\d+)", by_stage["loop"].did
+    ).groups()
+    assert int(answered) >= 3 and answered == stored
     champion = resolve(ws, "support-router@champion")
     assert champion.run_id == cycle["steps"]["train"]["run_id"]
     # the running server switched to the new champion without a restart

@@ -8,6 +8,7 @@ command; the result is one row per stage: what it did, its key number, where the
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ class JobSettings:
     normal_requests: int = 60  # fresh tickets like the training data
     drifted_requests: int = 50  # tickets about a product line training never saw
     max_tokens: int = 16  # the queue line and the reply's opening: what routing needs
+    trickle_seconds: float = 10.0  # while the loop retrains, one request this often
     seed: int = 11
 
 
@@ -186,8 +188,21 @@ def run_main_job(
                 "feedback/ after the loop",
             )
         )
-        say("loop: triggers, retrain, evaluate, promote")
-        outcome = run_once(ws, config, progress=say)
+        say("loop: triggers, retrain, evaluate, promote (traffic goes on meanwhile)")
+        meanwhile: list[simulate.Sent] = []
+        stop = threading.Event()
+        usual = simulate.traffic(config, job.normal_requests, 0, job.seed + 2)
+        producer = threading.Thread(
+            target=simulate.trickle,
+            args=(url, app_key, model, usual, job.max_tokens, job.trickle_seconds, stop, meanwhile),
+        )
+        producer.start()
+        try:
+            outcome = run_once(ws, config, progress=say)
+        finally:
+            stop.set()
+            producer.join()
+        kept = simulate.stored(ws, [s.id for s in meanwhile])
         cycle = outcome.cycle or {}
         steps = cycle.get("steps", {})
         compared = steps.get("compare", {})
@@ -195,7 +210,8 @@ def run_main_job(
             StageRow(
                 "loop",
                 f"fired: {', '.join(t['name'] for t in outcome.triggers if t['fired']) or 'none'}"
-                f"; {cycle.get('outcome', 'no cycle')}",
+                f"; {cycle.get('outcome', 'no cycle')}; answered meanwhile: {len(meanwhile)}, "
+                f"stored: {kept}",
                 f"feedback-set {compared.get('metric', '')} challenger "
                 f"{compared.get('challenger', float('nan')):.3f} vs champion "
                 f"{compared.get('champion', float('nan')):.3f}",

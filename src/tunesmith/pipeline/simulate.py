@@ -8,6 +8,7 @@ and the reviewer answers from the generator's ground truth, not from judgement.
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -83,6 +84,52 @@ def send(
 
     with ThreadPoolExecutor(clients) as pool:
         return list(pool.map(one, tickets))
+
+
+def trickle(
+    url: str,
+    key: str,
+    model: str,
+    tickets: list[Ticket],
+    max_tokens: int,
+    every_seconds: float,
+    stop: threading.Event,
+    sent: list[Sent],
+) -> None:
+    """One ticket every `every_seconds` until `stop` (or the tickets run out): production
+    that keeps going while the loop retrains."""
+    from openai import OpenAI
+
+    client = OpenAI(base_url=url, api_key=key, max_retries=2, timeout=600)
+    for ticket in tickets:
+        if stop.wait(every_seconds):
+            return
+        done = client.chat.completions.create(
+            model=model, messages=ticket.prompt, max_tokens=max_tokens, temperature=0
+        )
+        sent.append(
+            Sent(
+                ticket,
+                done.id,
+                done.choices[0].message.content or "",
+                done.system_fingerprint or "",
+            )
+        )
+
+
+def stored(ws: Workspace, ids: list[str]) -> int:
+    """How many of the completion ids are in the state store's interactions."""
+    import sqlalchemy as sa
+
+    from tunesmith.store.db import interactions, open_store
+
+    if not ids:
+        return 0
+    with open_store(ws.state_url()).connect() as conn:
+        found = conn.execute(
+            sa.select(sa.func.count()).where(interactions.c.id.in_(ids))
+        ).scalar_one()
+    return int(found)
 
 
 def rate_wrong_answers(url: str, key: str, sent: list[Sent], config: ProjectConfig) -> int:
