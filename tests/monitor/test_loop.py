@@ -122,3 +122,22 @@ def test_a_challenger_that_does_not_win_on_feedback_is_not_promoted(
     outcome = loop.run_once(ws, config)
     assert outcome.finished and "does not beat the champion" in outcome.cycle["outcome"]
     assert resolve(ws, "support-router@champion").version == 1
+
+
+def test_manual_approval_keeps_the_cycle_open_until_someone_approves(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    ws = _champion_workspace(
+        tmp_path / "ws", tiny_model_dir, min_feedback_gain=None, approval="manual"
+    )
+    config = ws.load_config()
+    _corrections(ws, resolve(ws, "support-router@champion").run_id, 4)
+    waiting = loop.run_once(ws, config)
+    assert not waiting.finished and "approval" in waiting.cycle["steps"]["promote"]["reason"]
+    assert resolve(ws, "support-router@challenger").version == 2
+    assert resolve(ws, "support-router@champion").version == 1
+    assert not loop.run_once(ws, config).finished  # still nobody approved
+    approve(ws, "support-router/2", "ana", "read the loop's report", config.registry)
+    done = loop.run_once(ws, config)
+    assert done.finished and done.cycle["outcome"] == "promoted support-router/2 to champion"
+    assert resolve(ws, "support-router@champion").version == 2

@@ -39,7 +39,9 @@ def test_the_main_job_closes_the_loop_on_a_tiny_model(tiny_model_dir: Path, tmp_
             "retrain": {"min_corrections": 3, "min_feedback_gain": None, "approval": "auto"},
         },
     }
-    settings = JobSettings(normal_requests=24, drifted_requests=16, max_tokens=6, trickle_seconds=1)
+    settings = JobSettings(
+        normal_requests=24, drifted_requests=16, fresh_requests=8, max_tokens=6, trickle_seconds=1
+    )
     rows = run_main_job(tmp_path / "job", "support-tickets", said.append, bar, settings, overrides)
 
     stages = [r.stage for r in rows]

@@ -38,8 +38,12 @@ class StageRow:
 class JobSettings:
     normal_requests: int = 60  # fresh tickets like the training data
     drifted_requests: int = 50  # tickets about a product line training never saw
+    fresh_requests: int = 16  # new-product tickets sent to the new champion at the end
     max_tokens: int = 16  # the queue line and the reply's opening: what routing needs
-    trickle_seconds: float = 10.0  # while the loop retrains, one request this often
+    # while the loop retrains, one short request this often (it shares the 2 cores with
+    # training: every 10 s with 16 tokens made the whole job 3 minutes longer)
+    trickle_seconds: float = 30.0
+    trickle_tokens: int = 4
     seed: int = 11
 
 
@@ -194,7 +198,16 @@ def run_main_job(
         usual = simulate.traffic(config, job.normal_requests, 0, job.seed + 2)
         producer = threading.Thread(
             target=simulate.trickle,
-            args=(url, app_key, model, usual, job.max_tokens, job.trickle_seconds, stop, meanwhile),
+            args=(
+                url,
+                app_key,
+                model,
+                usual,
+                job.trickle_tokens,
+                job.trickle_seconds,
+                stop,
+                meanwhile,
+            ),
         )
         producer.start()
         try:
@@ -220,7 +233,7 @@ def run_main_job(
         )
         # the server re-reads the champion alias every few seconds, without a restart
         time.sleep(config.serve.alias_refresh_seconds + 1)
-        fresh = simulate.traffic(config, 0, job.drifted_requests // 2, job.seed + 1)
+        fresh = simulate.traffic(config, 0, job.fresh_requests, job.seed + 1)
         advance = bar("new-product tickets to the new champion", len(fresh))
         after = simulate.send(url, app_key, model, fresh, job.max_tokens, progress=advance)
         new_acc = _accuracy(after, config, True)
