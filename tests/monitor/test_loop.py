@@ -131,7 +131,7 @@ def test_manual_approval_keeps_the_cycle_open_until_someone_approves(
         tmp_path / "ws", tiny_model_dir, min_feedback_gain=None, approval="manual"
     )
     config = ws.load_config()
-    _corrections(ws, resolve(ws, "support-router@champion").run_id, 4)
+    _corrections(ws, resolve(ws, "support-router@champion").run_id, 10)
     waiting = loop.run_once(ws, config)
     assert not waiting.finished and "approval" in waiting.cycle["steps"]["promote"]["reason"]
     assert resolve(ws, "support-router@challenger").version == 2

@@ -16,13 +16,13 @@ import pytest
 import sqlalchemy as sa
 
 from tunesmith.examples.scaffold import create_workspace
-from tunesmith.governance.audit import utc_timestamp
 from tunesmith.monitor import review
 from tunesmith.serve.app import create_app, load_state
 from tunesmith.serve.keys import create_key
 from tunesmith.store.db import interactions, review_items
 from tunesmith.workspace import Workspace
 
+from ..monitor.store_rows import add_interaction
 from .server import live_server, set_config
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -58,29 +58,14 @@ def fill_queue(served: dict[str, Any], tickets: list[tuple[str, str, float]]) ->
     candidates = []
     for text, output, margin in tickets:
         interaction = f"chatcmpl-{uuid.uuid4().hex}"
-        with store.begin() as conn:
-            conn.execute(
-                interactions.insert().values(
-                    id=interaction,
-                    created_at=utc_timestamp(),
-                    key_name="app",
-                    model="support-router",
-                    messages=[
-                        {"role": "system", "content": SYSTEM},
-                        {"role": "user", "content": text},
-                    ],
-                    choices=[{"text": output, "finish_reason": "stop", "tool_calls": None}],
-                    finish_reason="stop",
-                    prompt_tokens=20,
-                    completion_tokens=8,
-                    latency_ms=15.0,
-                    label=served["state"].probe.label(output),
-                    label_margin=margin,
-                    pii_masked=True,
-                    stream=False,
-                    flags=[],
-                )
-            )
+        add_interaction(
+            store,
+            interaction,
+            text,
+            output,
+            label=served["state"].probe.label(output),
+            margin=margin,
+        )
         candidates.append(
             review.Candidate(interaction, "support-router", ["low_confidence"], margin)
         )
