@@ -141,3 +141,14 @@ def test_manual_approval_keeps_the_cycle_open_until_someone_approves(
     done = loop.run_once(ws, config)
     assert done.finished and done.cycle["outcome"] == "promoted support-router/2 to champion"
     assert resolve(ws, "support-router@champion").version == 2
+
+
+def test_a_challenger_that_fails_a_gate_stops_the_cycle_naming_the_gate(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    ws = _champion_workspace(tmp_path / "ws", tiny_model_dir, min_feedback_gain=None)
+    set_config(ws.root, eval={"gates": {"min": {"accuracy": 1.0}}})  # after the champion passed
+    _corrections(ws, resolve(ws, "support-router@champion").run_id, 6)
+    outcome = loop.run_once(ws, ws.load_config())
+    assert outcome.finished and "gates failed: min accuracy" in outcome.cycle["outcome"]
+    assert resolve(ws, "support-router@champion").version == 1

@@ -29,6 +29,7 @@ class FeedbackExport:
     records: Path
     preferences: Path
     counts: dict[str, int]
+    through: int  # the newest decided review item in the export (0: none)
 
 
 def _prompt(item: ReviewItem) -> list[dict[str, str]]:
@@ -103,4 +104,4 @@ def export_feedback(ws: Workspace, task: TaskConfig) -> FeedbackExport:
     _write(pairs_path, pairs)
     decisions = {d: sum(i.decision == d for i in items) for d in ("accept", "correct", "reject")}
     counts = {"decided": len(items), **decisions, "records": len(records), "pairs": len(pairs)}
-    return FeedbackExport(records_path, pairs_path, counts)
+    return FeedbackExport(records_path, pairs_path, counts, max((i.id for i in items), default=0))

@@ -19,7 +19,8 @@ from typing import Any
 
 from tunesmith.config import ProjectConfig
 from tunesmith.governance import audit
-from tunesmith.monitor.policy import evaluate_triggers, last_cycle, loop_dir, now_stamp
+from tunesmith.governance.audit import utc_timestamp
+from tunesmith.monitor.policy import evaluate_triggers, last_cycle, loop_dir
 from tunesmith.workspace import Workspace
 
 STEPS = ("feedback", "curate", "train", "evaluate", "compare", "register", "promote")
@@ -37,7 +38,7 @@ class LoopOutcome:
     finished: bool
 
 
-def _save(ws: Workspace, cycle: dict[str, Any]) -> None:
+def save_cycle(ws: Workspace, cycle: dict[str, Any]) -> None:
     path = loop_dir(ws) / "current.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".current.{os.getpid()}")
@@ -73,13 +74,13 @@ def _open_cycle(ws: Workspace, config: ProjectConfig, name: str, now: datetime) 
     cycle = {
         "id": now.strftime("%Y%m%d-%H%M%S"),
         "model": name,
-        "started_at": now_stamp(),
+        "started_at": utc_timestamp(),
         "triggers": triggers,
         "champion": {"ref": champion.ref, "version": champion.version, "run_id": champion.run_id},
         "feedback_through": previous["feedback_through"] if previous else 0,
         "steps": {},
     }
-    _save(ws, cycle)
+    save_cycle(ws, cycle)
     _log(ws, cycle, "start", {"fired": [t["name"] for t in triggers if t["fired"]]})
     return LoopOutcome(triggers, cycle, False)
 
@@ -106,14 +107,14 @@ def run_once(ws: Workspace, config: ProjectConfig, progress: Progress | None = N
             continue
         tick(name)
         result = getattr(steps, name)(ws, config, cycle, tick)
-        cycle["steps"][name] = {**result, "done": result.get("done", True), "at": now_stamp()}
-        _save(ws, cycle)
+        cycle["steps"][name] = {**result, "done": result.get("done", True), "at": utc_timestamp()}
+        save_cycle(ws, cycle)
         _log(ws, cycle, name, {k: v for k, v in result.items() if _small(v)})
         if not cycle["steps"][name]["done"]:
             return LoopOutcome(triggers, cycle, False)  # waits (for an approval)
         if result.get("stop"):
             break
-    cycle["finished_at"] = now_stamp()
+    cycle["finished_at"] = utc_timestamp()
     cycle["outcome"] = _outcome(cycle)
     finished = loop_dir(ws) / f"cycle-{cycle['id']}.json"
     finished.write_text(json.dumps(cycle, indent=2) + "\n", encoding="utf-8")

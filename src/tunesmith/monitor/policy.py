@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from tunesmith.config import ProjectConfig
-from tunesmith.governance.audit import utc_timestamp
 from tunesmith.monitor.settings import parse_duration
 from tunesmith.store.db import open_store, review_items
 from tunesmith.workspace import Workspace
@@ -114,7 +113,3 @@ def evaluate_triggers(
             Trigger("schedule", fired, f"{age / 3600:.1f} h since {since} (every {policy.every})")
         )
     return triggers
-
-
-def now_stamp() -> str:
-    return utc_timestamp(datetime.now(UTC))

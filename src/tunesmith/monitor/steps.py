@@ -28,12 +28,9 @@ def feedback(
     ws: Workspace, config: ProjectConfig, cycle: dict[str, Any], tick: Progress
 ) -> dict[str, Any]:
     from tunesmith.monitor.feedback import export_feedback
-    from tunesmith.monitor.review import decided_items
-    from tunesmith.store.db import open_store
 
     exported = export_feedback(ws, config.task)
-    items = decided_items(open_store(ws.state_url()))
-    cycle["feedback_through"] = max((i.id for i in items), default=cycle["feedback_through"])
+    cycle["feedback_through"] = max(exported.through, cycle["feedback_through"])
     return {**exported.counts, "feedback_through": cycle["feedback_through"]}
 
 
@@ -73,7 +70,7 @@ def challenger_config(ws: Workspace, config: ProjectConfig, cycle: dict[str, Any
 def train(
     ws: Workspace, config: ProjectConfig, cycle: dict[str, Any], tick: Progress
 ) -> dict[str, Any]:
-    from tunesmith.monitor.loop import _save, clear_stale_run
+    from tunesmith.monitor.loop import clear_stale_run, save_cycle
     from tunesmith.train.run import new_run_id
     from tunesmith.train.run import train as run_train
 
@@ -84,7 +81,7 @@ def train(
         run_id = new_run_id(run_config, cycle["steps"]["curate"]["version"])
         # the id is on record before any file exists, so a rerun resumes this very run
         cycle["steps"]["train"] = {"run_id": run_id, "done": False}
-        _save(ws, cycle)
+        save_cycle(ws, cycle)
     run_dir = ws.runs_dir / run_id
     clear_stale_run(ws, run_id)
     if not (run_dir / "summary.json").is_file():
@@ -113,7 +110,7 @@ def evaluate(
     run_id = cycle["steps"]["train"]["run_id"]
     result = run_eval(ws, config, run_id)
     metric, value = _main_metric(result.report)
-    failed = [g["name"] for g in result.report.get("gates", []) if not g.get("passed")]
+    failed = [f"{g['gate']} {g['metric']}" for g in result.report["gates"] if not g["passed"]]
     return {
         "run_id": run_id,
         "passed": result.passed,

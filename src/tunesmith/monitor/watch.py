@@ -92,7 +92,7 @@ def candidates(
         reasons = []
         if item.label_margin is not None and item.label_margin < settings.confidence_threshold:
             reasons.append("low_confidence")
-        reasons += [f for f in item.flags]
+        reasons += item.flags
         if item.id in down:
             reasons.append("thumbs_down")
         if item.id in top:
