@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tunesmith.governance.audit import utc_timestamp
-from tunesmith.store.db import api_keys
+from tunesmith.store.db import READ_ONLY, api_keys
 
 KEY_PREFIX = "ts-"
 ROLES = ("inference", "reviewer")
@@ -148,7 +148,7 @@ def revoke_key(engine: Engine, name: str) -> ApiKey:
 
 def authenticate(engine: Engine, secret: str) -> ApiKey | None:
     """The live key whose secret this is; None for an unknown or revoked one."""
-    with engine.connect() as conn:
+    with engine.connect().execution_options(**{READ_ONLY: True}) as conn:
         row = conn.execute(
             sa.select(api_keys).where(api_keys.c.secret_sha256 == digest(secret))
         ).first()

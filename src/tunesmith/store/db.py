@@ -8,6 +8,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 metadata = sa.MetaData()
+# execution option of a connection that only reads: on SQLite it takes no write lock
+READ_ONLY = "tunesmith_read_only"
 
 api_keys = sa.Table(
     "api_keys",
@@ -108,8 +110,10 @@ def open_store(url: str) -> Engine:
         @sa.event.listens_for(engine, "begin")
         def _begin(conn: sa.Connection) -> None:
             # a deferred transaction that reads, then writes, fails at once with "database is
-            # locked" when another writer is active; taking the write lock first makes it wait
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # locked" when another writer is active; taking the write lock first makes it wait.
+            # Reads marked read_only (the per-request key lookup) need no lock in WAL mode.
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     metadata.create_all(engine)
     _add_missing_columns(engine)
