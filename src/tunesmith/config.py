@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from tunesmith.monitor.settings import MonitorConfig
+from tunesmith.preference.settings import AlignConfig
 from tunesmith.serve.settings import ServeConfig
 
 CONFIG_FILENAME = "tunesmith.yaml"
@@ -361,6 +362,9 @@ class ProjectConfig(_Strict):
     serve: ServeConfig = Field(default_factory=ServeConfig, description="The HTTP server.")
     monitor: MonitorConfig = Field(
         default_factory=MonitorConfig, description="Monitoring, review and retraining."
+    )
+    align: AlignConfig = Field(
+        default_factory=AlignConfig, description="Preference data, judges and preference tuning."
     )
 
     @model_validator(mode="after")

@@ -321,7 +321,7 @@ def main() -> None:
 
 
 # each stage's commands register themselves on `app` when their module is imported
-from tunesmith.cli import evaluate, governance, job, monitor, registry, serve  # noqa: E402, F401
+from tunesmith.cli import align, evaluate, governance, job, monitor, registry, serve  # noqa: E402, F401
 
 if __name__ == "__main__":
     main()

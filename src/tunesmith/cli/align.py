@@ -1,0 +1,203 @@
+"""`tunesmith align` and `tunesmith feedback ...`: preference data, judges, preference tuning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from tunesmith.cli.common import WorkspaceOption, app, console, fail, progress_bar
+from tunesmith.config import ConfigError
+from tunesmith.workspace import open_workspace
+
+feedback_app = typer.Typer(help="Preference pairs from AI feedback; judges and their agreement.")
+app.add_typer(feedback_app, name="feedback")
+
+
+@app.command("align")
+def align_command(
+    sft: Annotated[str | None, typer.Option(help="SFT run whose adapter is tuned further.")] = None,
+    pairs: Annotated[
+        list[Path] | None, typer.Option(help="Preference JSONL file (repeatable).")
+    ] = None,
+    with_review: Annotated[
+        bool, typer.Option("--with-review", help="Add the review queue's pairs.")
+    ] = False,
+    method: Annotated[str | None, typer.Option(help="dpo or orpo (default: align.method).")] = None,
+    resume: Annotated[str | None, typer.Option(help="Align run id to continue.")] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Preference-tune an SFT run on pairs (DPO against the SFT model, or ORPO); writes a run."""
+    from tunesmith.monitor.feedback import PREFERENCES_FILE
+    from tunesmith.preference.records import PreferenceInputError
+    from tunesmith.train.align import align
+
+    ws = open_workspace(workspace)
+    files = [p if p.is_absolute() else Path.cwd() / p for p in pairs or []]
+    if with_review:
+        files.append(ws.root / PREFERENCES_FILE)
+    if not files and not resume:
+        raise fail("no preference data: give --pairs FILE and/or --with-review")
+    try:
+        config = ws.load_config()
+        if method:
+            if method not in ("dpo", "orpo"):
+                raise ConfigError(f"--method: '{method}' is not dpo or orpo")
+            config = config.model_copy(
+                update={"align": config.align.model_copy(update={"method": method})}
+            )
+        with progress_bar(eta=True) as progress:
+            task = progress.add_task(f"align ({config.align.method})", total=None)
+
+            def show(step: int, total: int, metrics: dict[str, float]) -> None:
+                shown = ", ".join(
+                    f"{k} {v:.3g}" for k, v in metrics.items() if k in ("loss", "rewards/margins")
+                )
+                progress.update(task, completed=step, total=total, description=f"align {shown}")
+
+            result = align(ws, config, sft, files, resume=resume, on_progress=show)
+    except (ConfigError, PreferenceInputError, OSError) as err:
+        raise fail(str(err)) from None
+    before, after = result.margins_before, result.margins_after
+    console.print(
+        f"run {result.run_id}: {result.steps} steps on {result.counts['train']} pairs "
+        f"({result.counts['quarantined']} quarantined, {result.counts['val']} held out)\n"
+        f"chosen-over-rejected log-prob margin on the training pairs: "
+        f"{before['mean_margin']:.2f} -> {after['mean_margin']:.2f} "
+        f"(chosen more likely: {before['chosen_preferred']:.0%} -> {after['chosen_preferred']:.0%})"
+        f"\n{result.path}/adapter"
+    )
+
+
+@feedback_app.command("generate")
+def feedback_generate(
+    model: Annotated[str, typer.Option(help="Model sampled: a run id or registry reference.")],
+    k: Annotated[int | None, typer.Option(help="Candidates per prompt.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Prompts used at most.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Sampling seed.")] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Sample k answers per prompt, score them with the rubric judge, keep (best, worst) pairs."""
+    from tunesmith.evaluate.rows import EvalInputError
+    from tunesmith.preference.generate import generate_pairs
+
+    ws = open_workspace(workspace)
+    try:
+        config = ws.load_config()
+        changes = {"k": k, "limit": limit, "seed": seed}
+        sampling = config.align.sampling.model_copy(
+            update={key: value for key, value in changes.items() if value is not None}
+        )
+        config = config.model_copy(
+            update={"align": config.align.model_copy(update={"sampling": sampling})}
+        )
+        with progress_bar(eta=True) as progress:
+            task = progress.add_task("sample and judge", total=None)
+            result = generate_pairs(
+                ws,
+                config,
+                model,
+                on_start=lambda n: progress.update(task, total=n),
+                on_prompts=lambda n: progress.advance(task, n),
+            )
+    except (ConfigError, EvalInputError, OSError) as err:
+        raise fail(str(err)) from None
+    c = result.counts
+    console.print(
+        f"{c['prompts']} prompts x {sampling.k} candidates: {c['pairs']} pairs "
+        f"({c['below_margin']} prompts below the margin {sampling.margin}); "
+        f"mean best score {result.mean_best:.3f}, worst {result.mean_worst:.3f}; "
+        f"{result.compliant_share:.0%} of candidates meet the policy\n{result.path}/pairs.jsonl"
+    )
+
+
+@feedback_app.command("agreement")
+def feedback_agreement(
+    pairs: Annotated[
+        Path | None, typer.Option(help="Human decisions (default: the review queue's pairs).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Pairs judged at most.")] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """How often the LLM judge and the rubric agree with held-out human decisions."""
+    from tunesmith.monitor.feedback import PREFERENCES_FILE
+    from tunesmith.preference.agreement import human_agreement
+    from tunesmith.preference.llm_judge import JudgeError
+    from tunesmith.preference.records import PreferenceInputError
+
+    ws = open_workspace(workspace)
+    try:
+        config = ws.load_config()
+        path = pairs or ws.root / PREFERENCES_FILE
+        with progress_bar(eta=True) as progress:
+            task = progress.add_task("judge human pairs", total=None)
+            report = human_agreement(
+                ws,
+                config,
+                path,
+                limit,
+                on_start=lambda n: progress.update(task, total=n),
+                on_pair=lambda: progress.advance(task),
+            )
+    except (ConfigError, JudgeError, PreferenceInputError, OSError) as err:
+        raise fail(str(err)) from None
+    table = Table("judge", "pairs", "agrees", "disagrees", "ties", "agreement (decided)")
+    for name, r in report["judges"].items():
+        decided = r["agreement_decided"]
+        table.add_row(
+            name,
+            str(r["pairs"]),
+            f"{r['agree']:.2f}",
+            f"{r['disagree']:.2f}",
+            f"{r['tie']:.2f}",
+            "n/a" if decided is None else f"{decided:.2f}",
+        )
+    console.print(table)
+    console.print(report["path"])
+
+
+@feedback_app.command("winrate")
+def feedback_winrate(
+    model: Annotated[str, typer.Argument(help="The aligned run (or registry reference).")],
+    against: Annotated[
+        str | None, typer.Option(help="Model compared with (default: the run's SFT parent).")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="Held-out prompts used at most.")] = None,
+    no_judge: Annotated[
+        bool, typer.Option("--no-judge", help="Rubric only; no LLM judge calls.")
+    ] = False,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Win rate of a model against its parent on held-out prompts, plus policy compliance."""
+    from tunesmith.evaluate.rows import EvalInputError
+    from tunesmith.preference.llm_judge import JudgeError, compare, judge_client
+    from tunesmith.preference.winrate import win_rate
+
+    ws = open_workspace(workspace)
+    try:
+        config = ws.load_config()
+        judge = None
+        if not no_judge:
+            client = judge_client(config.align.judge, config.serve)
+            settings = config.align.judge
+
+            def judge(prompt: list[dict[str, str]], a: str, b: str) -> str:
+                return compare(client, settings, prompt, a, b).winner
+
+        with progress_bar() as progress:
+            task = progress.add_task("win rate", total=None)
+            report = win_rate(
+                ws,
+                config,
+                model,
+                against,
+                judge,
+                limit,
+                on_step=lambda what: progress.update(task, description=what, advance=1),
+            )
+    except (ConfigError, EvalInputError, JudgeError, OSError) as err:
+        raise fail(str(err)) from None
+    console.print(Path(report["path"]).read_text())
+    console.print(report["path"])

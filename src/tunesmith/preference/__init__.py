@@ -1,0 +1,1 @@
+"""Preference stage: preference pairs from review and AI feedback, the judges that make them."""

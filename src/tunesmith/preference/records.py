@@ -1,0 +1,135 @@
+"""Preference records: `{"prompt", "chosen", "rejected", "meta"}` read, checked and split.
+
+A record that cannot be trained on (bad JSON, a missing or empty answer, an answer that is not
+the assistant's, chosen identical to rejected) goes to quarantine with its file, line and
+reason; every line read ends as kept or quarantined, so the counts reconcile.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tunesmith.data.version import sha256_file
+
+PROMPT_ROLES = {"system", "user", "assistant", "tool"}
+
+
+class PreferenceInputError(ValueError):
+    """Preference data that cannot be used at all; the message names the file."""
+
+
+@dataclass
+class PairSet:
+    """Pairs read from one or more files, what was quarantined, and where they came from."""
+
+    kept: list[dict[str, Any]] = field(default_factory=list)
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        read = sum(s["lines"] for s in self.sources.values())
+        return {"read": read, "kept": len(self.kept), "quarantined": len(self.quarantined)}
+
+
+def problem(record: Any) -> tuple[str, str | None] | None:
+    """Why a preference record cannot be trained on, and the field at fault; None if it can."""
+    if not isinstance(record, dict):
+        return "not a JSON object", None
+    prompt = record.get("prompt")
+    if not isinstance(prompt, list) or not prompt:
+        return "missing or empty 'prompt' (a list of messages)", "prompt"
+    for i, message in enumerate(prompt):
+        where = f"prompt[{i}]"
+        if not isinstance(message, dict) or message.get("role") not in PROMPT_ROLES:
+            return f"{where} has no valid role", f"{where}.role"
+        if not isinstance(message.get("content"), str):
+            return f"{where} has no text content", f"{where}.content"
+    if prompt[-1]["role"] not in ("user", "tool"):
+        return "the prompt must end with a user (or tool) message", f"prompt[{len(prompt) - 1}]"
+    answers = {}
+    for name in ("chosen", "rejected"):
+        answer = record.get(name)
+        if answer is None:
+            return f"missing '{name}'", name
+        if not isinstance(answer, list) or not answer:
+            return f"'{name}' must be a non-empty list of messages", name
+        for i, message in enumerate(answer):
+            where = f"{name}[{i}]"
+            if not isinstance(message, dict) or message.get("role") != "assistant":
+                role = message.get("role") if isinstance(message, dict) else None
+                return f"{where} has role {role!r}; an answer must be 'assistant'", f"{where}.role"
+            if not isinstance(message.get("content"), str) or not message["content"].strip():
+                return f"{where} has no text content", f"{where}.content"
+        answers[name] = [m["content"].strip() for m in answer]
+    if answers["chosen"] == answers["rejected"]:
+        return "chosen and rejected are identical", "chosen"
+    if "meta" in record and not isinstance(record["meta"], dict):
+        return "'meta' must be an object", "meta"
+    return None
+
+
+def read_pairs(paths: list[Path], root: Path | None = None) -> PairSet:
+    """Every line of every file checked: kept pairs (meta says where each came from) and
+    quarantined lines with reasons."""
+    pairs = PairSet()
+    for path in paths:
+        if not path.is_file():
+            raise PreferenceInputError(f"{path}: preference file not found")
+        name = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
+        lines = 0
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                lines += 1
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError as err:
+                    pairs.quarantined.append(_rejected(name, number, f"bad JSON: {err.msg}", line))
+                    continue
+                found = problem(record)
+                if found is not None:
+                    reason, at = found
+                    pairs.quarantined.append(_rejected(name, number, reason, record, at))
+                    continue
+                meta = {**record.get("meta", {}), "pair_source": name, "pair_line": number}
+                pairs.kept.append({**_answers_only(record), "meta": meta})
+        if not lines:
+            raise PreferenceInputError(f"{path}: no preference records")
+        pairs.sources[name] = {"sha256": sha256_file(path), "lines": lines}
+    return pairs
+
+
+def split_pairs(
+    pairs: list[dict[str, Any]], val_share: float, seed: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Train and validation pairs by a seeded hash of the prompt: pairs of one prompt stay
+    together, so validation margins are measured on prompts never trained on."""
+    train, val = [], []
+    for pair in pairs:
+        text = json.dumps(pair["prompt"], sort_keys=True, ensure_ascii=False)
+        value = int(hashlib.sha256(f"{seed}\x00pair\x00{text}".encode()).hexdigest()[:8], 16)
+        (val if value / 0xFFFFFFFF < val_share else train).append(pair)
+    if not train:
+        raise PreferenceInputError(f"all {len(pairs)} pairs fell into validation; lower val_share")
+    return train, val
+
+
+def _answers_only(record: dict[str, Any]) -> dict[str, Any]:
+    """The fields a trainer reads; answer messages reduced to role and content."""
+    return {
+        "prompt": [{"role": m["role"], "content": m["content"]} for m in record["prompt"]],
+        "chosen": [{"role": "assistant", "content": m["content"]} for m in record["chosen"]],
+        "rejected": [{"role": "assistant", "content": m["content"]} for m in record["rejected"]],
+    }
+
+
+def _rejected(
+    source: str, line: int, reason: str, record: Any, field_name: str | None = None
+) -> dict[str, Any]:
+    return {"source": source, "line": line, "field": field_name, "reason": reason, "record": record}

@@ -1,0 +1,170 @@
+"""An aligned model against its SFT parent on held-out prompts.
+
+Both answer the same prompts greedily; the rubric says how often each meets the style policy
+and routes correctly; the LLM judge (position-swapped, a different judge from the rubric that
+picked the training pairs) says which answer is better. Written to `runs/<run>/eval/`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tunesmith.config import ProjectConfig
+from tunesmith.data.pii import PiiMasker
+from tunesmith.evaluate.generate import generate
+from tunesmith.evaluate.predict import tokenize_prompts
+from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
+from tunesmith.evaluate.target import Target, load_model, resolve_target
+from tunesmith.preference.rubric import pii_counter, score_answer
+from tunesmith.train.dataset import resolve_dataset
+from tunesmith.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class ModelAnswers:
+    ref: str
+    answers: list[str]
+    compliance: float
+    accuracy: float | None
+    mean_score: float
+
+
+def answers_of(
+    workspace: Workspace, target: Target, rows: list[EvalRow], max_new_tokens: int, batch: int
+) -> list[str]:
+    """Greedy answers of one model to the rows' prompts."""
+    model, tokenizer = load_model(workspace, target)
+    ids = tokenize_prompts(tokenizer, [r.prompt for r in rows])
+    return generate(model, tokenizer, ids, max_new_tokens, batch)
+
+
+def judge_answers(
+    config: ProjectConfig, ref: str, rows: list[EvalRow], answers: list[str]
+) -> ModelAnswers:
+    """The rubric over one model's answers: policy compliance, label accuracy, mean score."""
+    count_pii = pii_counter(PiiMasker(config.data.pii)) if config.data.pii.enabled else None
+    scores = [
+        score_answer(a, config.task, config.align.rubric, r.label, count_pii)
+        for r, a in zip(rows, answers, strict=True)
+    ]
+    labelled = [s.checks["label"] for s in scores if "label" in s.checks]
+    return ModelAnswers(
+        ref,
+        answers,
+        sum(s.compliant for s in scores) / len(scores),
+        sum(labelled) / len(labelled) if labelled else None,
+        sum(s.score for s in scores) / len(scores),
+    )
+
+
+def held_out_rows(
+    workspace: Workspace, config: ProjectConfig, target: Target, limit: int | None
+) -> list[EvalRow]:
+    """The test split of the dataset version the model was trained on."""
+    name, version = target.dataset or (config.data.name, "latest")
+    dataset_dir, _ = resolve_dataset(workspace, name, version)
+    rows = read_rows(dataset_dir / "test.jsonl", config.task)[:limit]
+    if not rows:
+        raise EvalInputError(f"{dataset_dir / 'test.jsonl'}: no held-out rows")
+    return rows
+
+
+def parent_of(workspace: Workspace, run_id: str) -> str:
+    """The run an aligned (or warm-started) run continued from."""
+    lineage = json.loads((workspace.runs_dir / run_id / "lineage.json").read_text())
+    parent = (lineage.get("init_adapter") or {}).get("run_id")
+    if not parent:
+        raise EvalInputError(f"run '{run_id}' has no parent run; name one with --against")
+    return parent
+
+
+def win_rate(
+    workspace: Workspace,
+    config: ProjectConfig,
+    model_ref: str,
+    against: str | None,
+    judge: Callable[[list[dict[str, str]], str, str], str] | None,
+    limit: int | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Rubric results for both models and, with a judge, wins / ties / losses of the first."""
+    target = resolve_target(workspace, config, model_ref)
+    if target.run_id is None:
+        raise EvalInputError("win rate compares a run with its parent; the base has none")
+    parent = resolve_target(workspace, config, against or parent_of(workspace, target.run_id))
+    rows = held_out_rows(workspace, config, target, limit)
+    tokens, batch = config.align.sampling.max_new_tokens, config.eval.batch_size
+    results = []
+    for each in (target, parent):
+        if on_step:
+            on_step(f"answers of {each.ref}")
+        answers = answers_of(workspace, each, rows, tokens, batch)
+        results.append(judge_answers(config, each.ref, rows, answers))
+    report: dict[str, Any] = {
+        "model": target.ref,
+        "against": parent.ref,
+        "rows": len(rows),
+        "policy": config.align.rubric.policy,
+        "rubric": {
+            r.ref: {
+                "compliance": r.compliance,
+                "accuracy": r.accuracy,
+                "mean_score": round(r.mean_score, 4),
+            }
+            for r in results
+        },
+    }
+    if judge is not None:
+        outcomes = {"a": 0, "b": 0, "tie": 0}
+        for row, mine, theirs in zip(rows, results[0].answers, results[1].answers, strict=True):
+            if on_step:
+                on_step("judge")
+            outcomes[judge(row.prompt, mine, theirs)] += 1
+        n = len(rows)
+        report["judge"] = {
+            "model": config.align.judge.model,
+            "endpoint": config.align.judge.base_url or "local tunesmith serve",
+            "wins": outcomes["a"],
+            "ties": outcomes["tie"],
+            "losses": outcomes["b"],
+            # ties count half: the usual convention of pairwise win rates
+            "win_rate": round((outcomes["a"] + outcomes["tie"] / 2) / n, 4),
+        }
+    out = workspace.runs_dir / target.run_id / "eval"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "winrate.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "winrate.md").write_text(render(report))
+    (out / "winrate-answers.jsonl").write_text(
+        "".join(
+            json.dumps({"row_id": r.id, "model": a, "parent": b}, ensure_ascii=False) + "\n"
+            for r, a, b in zip(rows, results[0].answers, results[1].answers, strict=True)
+        )
+    )
+    report["path"] = str(out / "winrate.md")
+    return report
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = [
+        f"# {report['model']} against {report['against']}",
+        "",
+        f"{report['rows']} held-out prompts. Policy: {report['policy']}",
+        "",
+        "| model | policy compliance | label accuracy | mean rubric score |",
+        "|---|---|---|---|",
+    ]
+    for ref, r in report["rubric"].items():
+        accuracy = "n/a" if r["accuracy"] is None else f"{r['accuracy']:.3f}"
+        lines.append(f"| {ref} | {r['compliance']:.3f} | {accuracy} | {r['mean_score']:.3f} |")
+    judge = report.get("judge")
+    if judge:
+        lines += [
+            "",
+            f"LLM judge ({judge['model']} at {judge['endpoint']}, both answer orders): "
+            f"{judge['wins']} wins, {judge['ties']} ties, {judge['losses']} losses; "
+            f"win rate {judge['win_rate']:.3f} (ties count half).",
+        ]
+    return "\n".join(lines) + "\n"
