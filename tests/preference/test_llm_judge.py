@@ -35,7 +35,7 @@ from tunesmith.store.db import interactions
 from tunesmith.workspace import Workspace
 
 # loopback allowed (the unreachable-endpoint test connects to it); the BPE model writes JSON
-from ..serve.conftest import bpe_model_dir, no_network  # noqa: F401
+from ..serve.conftest import bpe_model_dir  # noqa: F401
 
 KEY_ENV = "TUNESMITH_TEST_JUDGE_KEY"
 # room for a 200-character reason even at one token per character
