@@ -60,6 +60,8 @@ def write_pairs(ws: Workspace, n: int = 24) -> Path:
         lines.append({"prompt": prompt, "chosen": [{"role": "assistant", "content": answer}],
                       "rejected": [{"role": "assistant", "content": rejected}],
                       "meta": {"source": "test"}})  # fmt: skip
+    # a reviewer's correction may carry what a served answer never had: a name and an e-mail
+    lines[0]["chosen"][0]["content"] += "\n\nWrite to Ana Lopez at ana.lopez@example.com."
     prompt = lines[0]["prompt"]
     same = [{"role": "assistant", "content": "Queue: billing"}]
     bad = [
@@ -105,10 +107,13 @@ def test_dpo_moves_the_adapter_raises_the_margin_and_quarantines_bad_records(
         run / "pairs" / "val.jsonl"
     ).read_text()
     assert '"role":"user","content":"x"' not in trained
+    assert "ana.lopez@example.com" not in trained and "Ana Lopez" not in trained
+    assert "<EMAIL_ADDRESS_1>" in trained
     lineage = json.loads((run / "lineage.json").read_text())
     assert lineage["init_adapter"]["run_id"] == sft_run
     assert lineage["preferences"]["sources"]["pairs.jsonl"]["lines"] == 28
     assert lineage["dataset"]["version"] == "v1"
+    assert lineage["preferences"]["pii_masked"]["EMAIL_ADDRESS"] >= 1
     summary = json.loads((run / "summary.json").read_text())
     assert summary["steps"] == 6 and summary["method"] == "dpo"
     entry = [e for e in entries(ws.state_dir / "audit.jsonl") if e.action == "align"][-1]

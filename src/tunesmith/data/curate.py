@@ -55,7 +55,7 @@ class CurateResult:
     manifest: dict[str, object]
 
 
-def _pseudonym_key(config: DataConfig) -> bytes | None:
+def pseudonym_key(config: DataConfig) -> bytes | None:
     if not config.pii.enabled or config.pii.mode != "pseudonym":
         return None
     value = os.environ.get(config.pii.pseudonym_key_env, "")
@@ -94,7 +94,7 @@ def curate(
 ) -> CurateResult:
     """Curate the configured sources into datasets/<name>/v<N>/ unless nothing changed."""
     template = ChatTemplate(config.template)
-    key = _pseudonym_key(config)
+    key = pseudonym_key(config)
     sources = _source_inputs(workspace, config)
     config_snapshot = config.model_dump(mode="json")
     inputs = {"sources": sources, "config": config_snapshot, "tunesmith": __version__}

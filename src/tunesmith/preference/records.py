@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,25 @@ def read_pairs(paths: list[Path], root: Path | None = None) -> PairSet:
             raise PreferenceInputError(f"{path}: no preference records")
         pairs.sources[name] = {"sha256": sha256_file(path), "lines": lines}
     return pairs
+
+
+def mask_pairs(pairs: list[dict[str, Any]], masker: Any) -> dict[str, int]:
+    """Mask personal data in every message of every pair in place, with the curate masker:
+    review corrections and prepared files may carry names a served answer never had. One
+    record is masked as one text, so a name gets the same placeholder in prompt and answers."""
+    found: Counter[str] = Counter()
+    for pair in pairs:
+        fields = {
+            f"{side}{i}": m["content"]
+            for side in ("prompt", "chosen", "rejected")
+            for i, m in enumerate(pair[side])
+        }
+        masked, counts = masker.mask(fields)
+        found.update(counts)
+        for side in ("prompt", "chosen", "rejected"):
+            for i, message in enumerate(pair[side]):
+                message["content"] = masked[f"{side}{i}"]
+    return dict(sorted(found.items()))
 
 
 def split_pairs(

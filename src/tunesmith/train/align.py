@@ -29,11 +29,18 @@ from transformers import (
 )
 
 from tunesmith.config import ProjectConfig
+from tunesmith.data.curate import pseudonym_key
+from tunesmith.data.pii import PiiMasker
 from tunesmith.data.version import sha256_file, write_jsonl
 from tunesmith.governance import audit
 from tunesmith.models.base import BaseModelError, weights_digest
 from tunesmith.models.run_model import RunModelError, finished_run
-from tunesmith.preference.records import PreferenceInputError, read_pairs, split_pairs
+from tunesmith.preference.records import (
+    PreferenceInputError,
+    mask_pairs,
+    read_pairs,
+    split_pairs,
+)
 from tunesmith.preference.settings import AlignConfig
 from tunesmith.train.callbacks import CompleteMarker, latest_complete_checkpoint
 from tunesmith.train.lineage import build_lineage, hardware
@@ -115,6 +122,11 @@ def align(
             f"{q['source']}:{q['line']}: {q['reason']}" for q in pairs.quarantined[:3]
         )
         raise PreferenceInputError(f"no usable preference pairs ({reasons})")
+    masked = {}
+    if sft_config.data.pii.enabled:
+        masked = mask_pairs(
+            pairs.kept, PiiMasker(sft_config.data.pii, pseudonym_key(sft_config.data))
+        )
     train_pairs, val_pairs = split_pairs(pairs.kept, settings.val_share, settings.seed)
     base = _sft_base(sft_config, sft_lineage, workspace)
     hw = hardware()
@@ -140,7 +152,12 @@ def align(
     )
     sft_weights = sft_dir / "adapter" / "adapter_model.safetensors"
     lineage["init_adapter"] = {"run_id": sft_run, "sha256": sha256_file(sft_weights)}
-    lineage["preferences"] = {"method": settings.method, "sources": pairs.sources, "counts": counts}
+    lineage["preferences"] = {
+        "method": settings.method,
+        "sources": pairs.sources,
+        "counts": counts,
+        "pii_masked": masked,
+    }
     if not resume:
         (run_dir / "pairs").mkdir(parents=True)
         run_config = sft_config.model_copy(update={"align": settings})
