@@ -426,3 +426,11 @@ def load_config(path: Path) -> ProjectConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return parse_config(raw, str(path))
+
+
+def with_section(config: ProjectConfig, section: str, values: dict[str, Any]) -> ProjectConfig:
+    """`config` with some values of one section replaced, validated like the YAML would be
+    (command-line overrides get the same limits and errors as the file)."""
+    raw = config.model_dump(mode="json")
+    raw[section] = {**raw[section], **values}
+    return parse_config(raw, f"{CONFIG_FILENAME} ({section} from the command line)")

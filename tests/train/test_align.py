@@ -93,8 +93,10 @@ def test_dpo_moves_the_adapter_raises_the_margin_and_quarantines_bad_records(
     assert result.margins_after["mean_margin"] > result.margins_before["mean_margin"] + 1.0
     assert result.margins_after["chosen_preferred"] >= result.margins_before["chosen_preferred"]
     counts = result.counts
-    assert counts == {"read": 28, "kept": 24, "quarantined": 4, "train": counts["train"],
-                      "val": 24 - counts["train"]}  # fmt: skip
+    assert counts == {
+        "read": 28, "kept": 24, "quarantined": 4, "held_out_for_judges": 0,
+        "train": counts["train"], "val": 24 - counts["train"],
+    }  # fmt: skip
     assert counts["val"] > 0
     quarantine = [json.loads(x) for x in (run / "pairs" / "quarantine.jsonl").open()]
     reasons = [q["reason"] for q in quarantine]
@@ -103,6 +105,7 @@ def test_dpo_moves_the_adapter_raises_the_margin_and_quarantines_bad_records(
     assert reasons[1] == "chosen and rejected are identical"
     assert "role 'user'" in reasons[2] and quarantine[2]["field"] == "chosen[0].role"
     assert reasons[3].startswith("bad JSON")
+    assert all(len(q["sha256"]) == 64 and "record" not in q for q in quarantine)
     trained = (run / "pairs" / "train.jsonl").read_text() + (
         run / "pairs" / "val.jsonl"
     ).read_text()
@@ -145,3 +148,36 @@ def test_no_usable_pair_is_a_clear_error_and_leaves_no_run(sft_workspace: tuple)
     with pytest.raises(PreferenceInputError, match="not found"):
         align(ws, load_config(ws.config_path), "no-such-run", [path])
     assert set(ws.runs_dir.iterdir()) == runs_before
+
+
+def test_resume_trains_on_the_pairs_it_started_with_and_review_pairs_are_held_out(
+    sft_workspace: tuple,
+) -> None:
+    ws, sft_run = sft_workspace
+    review = ws.root / "feedback" / "preferences.jsonl"
+    review.parent.mkdir(exist_ok=True)
+    review.write_text(write_pairs(ws, 20).read_text())
+    config = load_config(ws.config_path)
+
+    def crash(step: int, total: int, metrics: dict[str, float]) -> None:
+        if step >= 4:
+            raise KeyboardInterrupt
+
+    config = config.model_copy(
+        update={"align": config.align.model_copy(update={"save_steps": 2, "logging_steps": 1})}
+    )
+    with pytest.raises(KeyboardInterrupt):
+        align(ws, config, sft_run, [], on_progress=crash, review_files=[review])
+    run_dir = max(ws.runs_dir.glob("*-dpo-*"), key=lambda p: p.stat().st_mtime)
+    trained = (run_dir / "pairs" / "train.jsonl").read_text()
+    lineage = json.loads((run_dir / "lineage.json").read_text())
+    counts = lineage["preferences"]["counts"]
+    assert counts["held_out_for_judges"] > 0
+    assert counts["read"] == counts["kept"] + counts["quarantined"] + counts["held_out_for_judges"]
+    review.write_text("")  # the review export rewrites its file; a resumed run must not care
+    result = align(ws, config, None, [], resume=run_dir.name)
+    assert result.steps == 6 and result.run_id == run_dir.name
+    assert (run_dir / "pairs" / "train.jsonl").read_text() == trained
+    assert json.loads((run_dir / "lineage.json").read_text()) == lineage
+    steps = [json.loads(x)["step"] for x in (run_dir / "metrics.jsonl").open()]
+    assert steps == sorted(steps)  # metrics past the checkpoint were dropped, not repeated

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from tunesmith.cli.common import WorkspaceOption, app, console, fail, progress_bar
-from tunesmith.config import ConfigError
+from tunesmith.config import ConfigError, with_section
 from tunesmith.workspace import open_workspace
 
 feedback_app = typer.Typer(help="Preference pairs from AI feedback; judges and their agreement.")
@@ -30,24 +30,21 @@ def align_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Preference-tune an SFT run on pairs (DPO against the SFT model, or ORPO); writes a run."""
+    from tunesmith.governance.audit import AuditError
     from tunesmith.monitor.feedback import PREFERENCES_FILE
     from tunesmith.preference.records import PreferenceInputError
     from tunesmith.train.align import align
 
     ws = open_workspace(workspace)
-    files = [p if p.is_absolute() else Path.cwd() / p for p in pairs or []]
-    if with_review:
-        files.append(ws.root / PREFERENCES_FILE)
-    if not files and not resume:
+    # a relative path is the workspace's when it is not the current folder's
+    files = [p if p.exists() or p.is_absolute() else ws.root / p for p in pairs or []]
+    reviews = [ws.root / PREFERENCES_FILE] if with_review else []
+    if not files and not reviews and not resume:
         raise fail("no preference data: give --pairs FILE and/or --with-review")
     try:
         config = ws.load_config()
         if method:
-            if method not in ("dpo", "orpo"):
-                raise ConfigError(f"--method: '{method}' is not dpo or orpo")
-            config = config.model_copy(
-                update={"align": config.align.model_copy(update={"method": method})}
-            )
+            config = with_section(config, "align", {"method": method})
         with progress_bar(eta=True) as progress:
             task = progress.add_task(f"align ({config.align.method})", total=None)
 
@@ -57,13 +54,14 @@ def align_command(
                 )
                 progress.update(task, completed=step, total=total, description=f"align {shown}")
 
-            result = align(ws, config, sft, files, resume=resume, on_progress=show)
-    except (ConfigError, PreferenceInputError, OSError) as err:
+            result = align(ws, config, sft, files, resume, show, reviews)
+    except (ConfigError, PreferenceInputError, AuditError, OSError) as err:
         raise fail(str(err)) from None
     before, after = result.margins_before, result.margins_after
     console.print(
         f"run {result.run_id}: {result.steps} steps on {result.counts['train']} pairs "
-        f"({result.counts['quarantined']} quarantined, {result.counts['val']} held out)\n"
+        f"({result.counts['quarantined']} quarantined, {result.counts['val']} for validation, "
+        f"{result.counts.get('held_out_for_judges', 0)} human pairs kept for judging judges)\n"
         f"chosen-over-rejected log-prob margin on the training pairs: "
         f"{before['mean_margin']:.2f} -> {after['mean_margin']:.2f} "
         f"(chosen more likely: {before['chosen_preferred']:.0%} -> {after['chosen_preferred']:.0%})"
@@ -87,12 +85,12 @@ def feedback_generate(
     try:
         config = ws.load_config()
         changes = {"k": k, "limit": limit, "seed": seed}
-        sampling = config.align.sampling.model_copy(
-            update={key: value for key, value in changes.items() if value is not None}
-        )
-        config = config.model_copy(
-            update={"align": config.align.model_copy(update={"sampling": sampling})}
-        )
+        sampling = {
+            **config.align.sampling.model_dump(),
+            **{key: value for key, value in changes.items() if value is not None},
+        }
+        config = with_section(config, "align", {"sampling": sampling})
+        sampling = config.align.sampling
         with progress_bar(eta=True) as progress:
             task = progress.add_task("sample and judge", total=None)
             result = generate_pairs(
@@ -119,6 +117,9 @@ def feedback_agreement(
         Path | None, typer.Option(help="Human decisions (default: the review queue's pairs).")
     ] = None,
     limit: Annotated[int | None, typer.Option(help="Pairs judged at most.")] = None,
+    every_pair: Annotated[
+        bool, typer.Option("--all", help="Every pair, not only those align holds out.")
+    ] = False,
     workspace: WorkspaceOption = None,
 ) -> None:
     """How often the LLM judge and the rubric agree with held-out human decisions."""
@@ -140,6 +141,7 @@ def feedback_agreement(
                 limit,
                 on_start=lambda n: progress.update(task, total=n),
                 on_pair=lambda: progress.advance(task),
+                every_pair=every_pair,
             )
     except (ConfigError, JudgeError, PreferenceInputError, OSError) as err:
         raise fail(str(err)) from None

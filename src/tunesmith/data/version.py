@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 _VERSION_DIR = re.compile(r"^v(\d+)$")
@@ -94,3 +95,17 @@ def publish(staging: Path, dataset_dir: Path, number: int) -> Path:
         raise FileExistsError(f"{target} already exists (another curate ran concurrently?)")
     os.replace(staging, target)
     return target
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Temp file in the same folder, fsync, rename: a reader sees the old or the new file."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -45,6 +45,8 @@ ACTIONS = (
     "key.create",
     "key.revoke",
     "retrain",
+    "feedback",
+    "align",
 )
 _ACTION = re.compile(r"^[a-z][a-z0-9_.-]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

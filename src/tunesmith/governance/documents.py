@@ -11,9 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +19,7 @@ from typing import Any
 import jinja2
 
 from tunesmith import __version__
+from tunesmith.data.version import write_atomic
 from tunesmith.governance import audit
 from tunesmith.governance.context import build_context, fmt
 from tunesmith.governance.records import ModelVersionLike, Records, RecordsError, read_records
@@ -126,20 +125,6 @@ def default_out_dir(ws: Workspace, run_id: str, model: ModelVersionLike | None) 
     return ws.runs_dir / run_id / "docs"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: a reader sees the old or the new file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def resolve_ref(ws: Workspace, ref: str) -> tuple[str, ModelVersionLike | None]:
     """(run id, registry version or None): NAME/VERSION and NAME@ALIAS go through the registry
     (LookupError when absent), anything else must be a run id (a draft before registration)."""
@@ -177,7 +162,7 @@ def write_documents(
     files = {}
     for name, text in texts.items():
         data = text.encode("utf-8")
-        _write_atomic(out / name, data)
+        write_atomic(out / name, data)
         files[name] = hashlib.sha256(data).hexdigest()
     subject = model.ref if model else run_id
     try:
@@ -205,5 +190,5 @@ def write_documents(
         "missing": records.missing,
         "audit_entry": {"seq": entry.seq, "hash": entry.hash},
     }
-    _write_atomic(out / INDEX, (json.dumps(index, indent=2) + "\n").encode("utf-8"))
+    write_atomic(out / INDEX, (json.dumps(index, indent=2) + "\n").encode("utf-8"))
     return DocumentsResult(out, files, records.missing, entry)

@@ -11,12 +11,16 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from secrets import token_hex
 from typing import Any
 
 from tunesmith.config import ProjectConfig
+from tunesmith.data.curate import pseudonym_key
 from tunesmith.data.pii import PiiMasker
+from tunesmith.data.version import write_atomic
 from tunesmith.preference.llm_judge import agreement, judge_client
-from tunesmith.preference.records import read_pairs
+from tunesmith.preference.records import held_out as held_out_pair
+from tunesmith.preference.records import mask_pairs, read_pairs
 from tunesmith.preference.rubric import pii_counter, score_answer
 from tunesmith.workspace import Workspace
 
@@ -54,24 +58,31 @@ def human_agreement(
     limit: int | None = None,
     on_start: Callable[[int], None] | None = None,
     on_pair: Callable[[], None] | None = None,
+    every_pair: bool = False,
 ) -> dict[str, Any]:
-    """Both judges over the human pairs of `path`; written to `feedback/agreement-<time>.json`."""
+    """Both judges over the human pairs of `path` that `align --with-review` holds out (or
+    every pair); written to `feedback/agreement-<time>.json`."""
     pairs = read_pairs([path], workspace.root)
-    held_out = pairs.kept[:limit]
+    if config.data.pii.enabled:  # the judge may be another team's endpoint: masked text only
+        mask_pairs(pairs, PiiMasker(config.data.pii, pseudonym_key(config.data)))
+    share = 1.0 if every_pair else config.align.judge_holdout
+    held_out = [p for p in pairs.kept if held_out_pair(p, share)][:limit]
     if on_start:
         on_start(len(held_out))
     client = judge_client(config.align.judge, config.serve)
     llm = agreement(client, config.align.judge, held_out, on_pair=on_pair)
     report = {
         "pairs_file": str(path),
-        "counts": pairs.counts,
+        "counts": {**pairs.counts, "judged": len(held_out)},
+        "held_out_only": not every_pair,
         "judges": {
             f"llm ({config.align.judge.model})": llm,
             "rubric": rubric_agreement(config, held_out),
         },
     }
-    out = workspace.root / "feedback" / f"agreement-{datetime.now(UTC):%Y%m%d-%H%M%S}.json"
+    stamp = f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{token_hex(2)}"
+    out = workspace.root / "feedback" / f"agreement-{stamp}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
+    write_atomic(out, (json.dumps(report, indent=2) + "\n").encode("utf-8"))
     report["path"] = str(out)
     return report

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -21,6 +22,7 @@ from tunesmith.serve.settings import ServeConfig
 
 Winner = Literal["a", "b", "tie"]
 REASON_CHARS = 200
+_TRUNCATED = re.compile(r'^\s*\{\s*"better"\s*:\s*"(A|B|tie)"\s*,\s*"reason"\s*:\s*"[^"]*$')
 VERDICT_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -123,7 +125,9 @@ def parse_verdict(text: str | None) -> dict[str, str] | None:
         verdict = json.loads(text or "")
         jsonschema.validate(verdict, VERDICT_SCHEMA)
     except (ValueError, jsonschema.ValidationError):
-        return None
+        # a grammar-constrained verdict cut off by max_tokens still opens with its decision
+        cut = _TRUNCATED.match(text or "")
+        return {"better": cut.group(1), "reason": ""} if cut else None
     return verdict
 
 

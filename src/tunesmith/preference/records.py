@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tunesmith.data.pii import PiiMasker
 from tunesmith.data.version import sha256_file
 
 PROMPT_ROLES = {"system", "user", "assistant", "tool"}
@@ -76,12 +77,16 @@ def problem(record: Any) -> tuple[str, str | None] | None:
 
 def read_pairs(paths: list[Path], root: Path | None = None) -> PairSet:
     """Every line of every file checked: kept pairs (meta says where each came from) and
-    quarantined lines with reasons."""
+    quarantined lines with reasons. A file named twice is read once."""
     pairs = PairSet()
-    for path in paths:
+    for path in dict.fromkeys(p.resolve() for p in paths):
         if not path.is_file():
             raise PreferenceInputError(f"{path}: preference file not found")
-        name = str(path.relative_to(root)) if root and path.is_relative_to(root) else str(path)
+        name = (
+            str(path.relative_to(root.resolve()))
+            if root and path.is_relative_to(root.resolve())
+            else str(path)
+        )
         lines = 0
         with path.open(encoding="utf-8") as handle:
             for number, line in enumerate(handle, start=1):
@@ -96,7 +101,7 @@ def read_pairs(paths: list[Path], root: Path | None = None) -> PairSet:
                 found = problem(record)
                 if found is not None:
                     reason, at = found
-                    pairs.quarantined.append(_rejected(name, number, reason, record, at))
+                    pairs.quarantined.append(_rejected(name, number, reason, line, at))
                     continue
                 meta = {**record.get("meta", {}), "pair_source": name, "pair_line": number}
                 pairs.kept.append({**_answers_only(record), "meta": meta})
@@ -106,12 +111,14 @@ def read_pairs(paths: list[Path], root: Path | None = None) -> PairSet:
     return pairs
 
 
-def mask_pairs(pairs: list[dict[str, Any]], masker: Any) -> dict[str, int]:
-    """Mask personal data in every message of every pair in place, with the curate masker:
+def mask_pairs(pairs: PairSet, masker: PiiMasker) -> dict[str, int]:
+    """Mask personal data in every message of every kept pair, with the curate masker:
     review corrections and prepared files may carry names a served answer never had. One
-    record is masked as one text, so a name gets the same placeholder in prompt and answers."""
+    record is masked as one text, so a name gets the same placeholder in prompt and answers.
+    A pair whose answers only differed in personal data is quarantined."""
     found: Counter[str] = Counter()
-    for pair in pairs:
+    kept = []
+    for pair in pairs.kept:
         fields = {
             f"{side}{i}": m["content"]
             for side in ("prompt", "chosen", "rejected")
@@ -122,7 +129,28 @@ def mask_pairs(pairs: list[dict[str, Any]], masker: Any) -> dict[str, int]:
         for side in ("prompt", "chosen", "rejected"):
             for i, message in enumerate(pair[side]):
                 message["content"] = masked[f"{side}{i}"]
+        if [m["content"] for m in pair["chosen"]] == [m["content"] for m in pair["rejected"]]:
+            meta = pair["meta"]
+            reason = "chosen and rejected are identical once personal data is masked"
+            pairs.quarantined.append(
+                {
+                    "source": meta["pair_source"],
+                    "line": meta["pair_line"],
+                    "field": "chosen",
+                    "reason": reason,
+                    "sha256": None,
+                }
+            )
+            continue
+        kept.append(pair)
+    pairs.kept = kept
     return dict(sorted(found.items()))
+
+
+def held_out(pair: dict[str, Any], share: float) -> bool:
+    """Whether a human pair is kept back from training to check the judges against, stable
+    for its prompt."""
+    return _unit(pair["prompt"], "judges") < share
 
 
 def split_pairs(
@@ -132,12 +160,16 @@ def split_pairs(
     together, so validation margins are measured on prompts never trained on."""
     train, val = [], []
     for pair in pairs:
-        text = json.dumps(pair["prompt"], sort_keys=True, ensure_ascii=False)
-        value = int(hashlib.sha256(f"{seed}\x00pair\x00{text}".encode()).hexdigest()[:8], 16)
-        (val if value / 0xFFFFFFFF < val_share else train).append(pair)
+        (val if _unit(pair["prompt"], f"{seed}\x00pair") < val_share else train).append(pair)
     if not train:
         raise PreferenceInputError(f"all {len(pairs)} pairs fell into validation; lower val_share")
     return train, val
+
+
+def _unit(prompt: list[dict[str, str]], salt: str) -> float:
+    """A number in [0, 1] fixed by the prompt and the salt."""
+    text = json.dumps(prompt, sort_keys=True, ensure_ascii=False)
+    return int(hashlib.sha256(f"{salt}\x00{text}".encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
 
 
 def _answers_only(record: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +182,9 @@ def _answers_only(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _rejected(
-    source: str, line: int, reason: str, record: Any, field_name: str | None = None
+    source: str, line: int, reason: str, text: str, field_name: str | None = None
 ) -> dict[str, Any]:
-    return {"source": source, "line": line, "field": field_name, "reason": reason, "record": record}
+    """Where the line is and why it was refused; not its text, which may hold personal data
+    that was never masked (the line stays in its source file, findable by file and line)."""
+    digest = hashlib.sha256(text.rstrip("\n").encode()).hexdigest()
+    return {"source": source, "line": line, "field": field_name, "reason": reason, "sha256": digest}

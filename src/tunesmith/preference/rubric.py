@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tunesmith.config import TaskConfig
+from tunesmith.data.pii import PiiMasker
 from tunesmith.evaluate.rows import parse_label
 from tunesmith.preference.settings import RubricConfig
 
@@ -53,7 +54,7 @@ def split_answer(text: str, task: TaskConfig) -> tuple[str | None, str]:
 
 def names(reply: str, label: str) -> bool:
     """Whether the reply names the label (as a word start: 'account' in 'accounts' counts)."""
-    words = re.escape(label).replace(r"\_", "[ _]").replace(r"\-", "[ -]")
+    words = re.escape(label).replace("_", "[ _]").replace(r"\-", "[ -]")
     return re.search(rf"\b{words}", reply, flags=re.IGNORECASE) is not None
 
 
@@ -91,11 +92,8 @@ def score_answer(
     return RubricScore(round(score, 6), checks, compliant, label)
 
 
-def pii_counter(masker: object) -> PiiCounter:
+def pii_counter(masker: PiiMasker) -> PiiCounter:
     """The curate masker's detector as a count of personal-data values in a text."""
-    from tunesmith.data.pii import PiiMasker
-
-    assert isinstance(masker, PiiMasker)
     return lambda text: len(masker.detect({"answer": text}))
 
 

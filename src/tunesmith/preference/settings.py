@@ -91,7 +91,7 @@ class AlignConfig(_Strict):
         description="DPO against the SFT model as reference, or reference-free ORPO.",
     )
     beta: float = Field(default=0.1, gt=0, description="Strength of the preference term.")
-    loss_type: Literal["sigmoid", "ipo", "hinge", "robust", "sigmoid_norm"] = Field(
+    loss_type: Literal["sigmoid", "ipo", "hinge", "sigmoid_norm"] = Field(
         default="sigmoid", description="DPO loss variant (TRL's loss_type)."
     )
     sft_weight: float = Field(
@@ -110,6 +110,12 @@ class AlignConfig(_Strict):
         default=0.1, ge=0, lt=1, description="Share of pairs held out for validation margins."
     )
     seed: int = Field(default=0, description="Seed of the pair split and data order.")
+    judge_holdout: float = Field(
+        default=0.3,
+        ge=0,
+        lt=1,
+        description="Share of review pairs never trained on, to check the judges against.",
+    )
     logging_steps: int = Field(default=5, ge=1, description="Metrics logged every N steps.")
     save_steps: int = Field(default=50, ge=1, description="Checkpoint every N steps.")
     rubric: RubricConfig = Field(

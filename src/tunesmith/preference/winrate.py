@@ -14,6 +14,7 @@ from typing import Any
 
 from tunesmith.config import ProjectConfig
 from tunesmith.data.pii import PiiMasker
+from tunesmith.data.version import write_atomic
 from tunesmith.evaluate.generate import generate
 from tunesmith.evaluate.predict import tokenize_prompts
 from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
@@ -135,14 +136,13 @@ def win_rate(
         }
     out = workspace.runs_dir / target.run_id / "eval"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "winrate.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "winrate.md").write_text(render(report))
-    (out / "winrate-answers.jsonl").write_text(
-        "".join(
-            json.dumps({"row_id": r.id, "model": a, "parent": b}, ensure_ascii=False) + "\n"
-            for r, a, b in zip(rows, results[0].answers, results[1].answers, strict=True)
-        )
+    answers = "".join(
+        json.dumps({"row_id": r.id, "model": a, "parent": b}, ensure_ascii=False) + "\n"
+        for r, a, b in zip(rows, results[0].answers, results[1].answers, strict=True)
     )
+    write_atomic(out / "winrate-answers.jsonl", answers.encode("utf-8"))
+    write_atomic(out / "winrate.md", render(report).encode("utf-8"))
+    write_atomic(out / "winrate.json", (json.dumps(report, indent=2) + "\n").encode("utf-8"))
     report["path"] = str(out / "winrate.md")
     return report
 

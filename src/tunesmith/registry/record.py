@@ -134,10 +134,10 @@ def _eval_section(
 
 
 def _trained_adapter(entries: list[audit.AuditEntry], run_id: str) -> dict[str, str] | None:
-    """The adapter weights' digests the train stage put on the audit log, if it did."""
+    """The adapter weights' digests train (or align) put on the audit log, if it did."""
     found = None
     for entry in entries:
-        if entry.action == "train" and entry.subject == run_id:
+        if entry.action in ("train", "align") and entry.subject == run_id:
             found = entry.outputs
     return found
 

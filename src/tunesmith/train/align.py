@@ -20,13 +20,7 @@ from typing import Any
 
 import torch
 import yaml
-from transformers import (
-    PrinterCallback,
-    TrainerCallback,
-    TrainerControl,
-    TrainerState,
-    TrainingArguments,
-)
+from transformers import PrinterCallback
 
 from tunesmith.config import ProjectConfig
 from tunesmith.data.curate import pseudonym_key
@@ -37,12 +31,18 @@ from tunesmith.models.base import BaseModelError, weights_digest
 from tunesmith.models.run_model import RunModelError, finished_run
 from tunesmith.preference.records import (
     PreferenceInputError,
+    held_out,
     mask_pairs,
     read_pairs,
     split_pairs,
 )
 from tunesmith.preference.settings import AlignConfig
-from tunesmith.train.callbacks import CompleteMarker, latest_complete_checkpoint
+from tunesmith.train.align_trainer import MetricsLog, build_trainer
+from tunesmith.train.callbacks import (
+    CompleteMarker,
+    forget_metrics_after,
+    latest_complete_checkpoint,
+)
 from tunesmith.train.lineage import build_lineage, hardware
 from tunesmith.train.logps import preference_margins
 from tunesmith.train.run import build_model, new_run_id
@@ -62,28 +62,6 @@ class AlignResult:
     margins_after: dict[str, float]
 
 
-class MetricsLog(TrainerCallback):
-    """Every numeric value the trainer logs, one JSON line per event, passed on for progress."""
-
-    def __init__(self, path: Path, report: Callable[[dict[str, float], int], None]) -> None:
-        self.path, self.report = path, report
-
-    def on_log(
-        self,
-        args: TrainingArguments,
-        state: TrainerState,
-        control: TrainerControl,
-        logs: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        values = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, int | float)}
-        if not values:
-            return
-        with self.path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps({"step": state.global_step, **values}) + "\n")
-        self.report(values, state.global_step)
-
-
 def align(
     workspace: Workspace,
     config: ProjectConfig,
@@ -91,22 +69,15 @@ def align(
     pair_files: list[Path],
     resume: str | None = None,
     on_progress: Callable[[int, int, dict[str, float]], None] | None = None,
+    review_files: list[Path] | None = None,
 ) -> AlignResult:
-    """Preference-tune `sft_run`'s adapter on the pairs of `pair_files` (or resume a run)."""
+    """Preference-tune `sft_run`'s adapter on the pairs of `pair_files`; with `resume`,
+    continue that run on the very pairs it started with (its `pairs/` folder). Pairs of
+    `review_files` (human decisions) are trained on except the `judge_holdout` share."""
+    settings, record = config.align, None
     if resume:
-        run_dir = workspace.runs_dir / resume
-        if not (run_dir / ALIGN_FILE).is_file():
-            raise PreferenceInputError(
-                f"run '{resume}' is not an align run in {workspace.runs_dir}"
-            )
-        if (run_dir / "summary.json").is_file():
-            raise PreferenceInputError(f"run '{resume}' already finished; start a new run")
-        record = json.loads((run_dir / ALIGN_FILE).read_text(encoding="utf-8"))
-        sft_run = record["sft_run"]
-        pair_files = [workspace.root / p for p in record["pair_files"]]
-        settings = AlignConfig.model_validate(record["align"])
-    else:
-        settings = config.align
+        record = _resumable(workspace, resume)
+        sft_run, settings = record["sft_run"], AlignConfig.model_validate(record["align"])
     if not sft_run:
         raise PreferenceInputError("name the SFT run to align (--sft RUN)")
     try:
@@ -116,65 +87,36 @@ def align(
     if sft_method == "full":
         raise PreferenceInputError(f"run '{sft_run}' trained all weights; align tunes an adapter")
     sft_config = ProjectConfig.model_validate(yaml.safe_load((sft_dir / "config.yaml").read_text()))
-    pairs = read_pairs(pair_files, workspace.root)
-    if not pairs.kept:
-        reasons = "; ".join(
-            f"{q['source']}:{q['line']}: {q['reason']}" for q in pairs.quarantined[:3]
-        )
-        raise PreferenceInputError(f"no usable preference pairs ({reasons})")
-    masked = {}
-    if sft_config.data.pii.enabled:
-        masked = mask_pairs(
-            pairs.kept, PiiMasker(sft_config.data.pii, pseudonym_key(sft_config.data))
-        )
-    train_pairs, val_pairs = split_pairs(pairs.kept, settings.val_share, settings.seed)
     base = _sft_base(sft_config, sft_lineage, workspace)
+    if resume:
+        run_id, run_dir = resume, workspace.runs_dir / resume
+        train_pairs, val_pairs = (
+            _read_jsonl(run_dir / "pairs" / f"{n}.jsonl") for n in ("train", "val")
+        )
+        lineage = json.loads((run_dir / "lineage.json").read_text())
+    else:
+        run_id = new_run_id(
+            sft_config.model_copy(
+                update={"train": sft_config.train.model_copy(update={"method": settings.method})}
+            ),
+            sft_lineage["dataset"]["version"],
+        )
+        run_dir = workspace.runs_dir / run_id
+        train_pairs, val_pairs, lineage = _new_run(
+            workspace,
+            sft_config,
+            settings,
+            sft_run,
+            sft_dir,
+            sft_lineage,
+            [*pair_files, *(review_files or [])],
+            run_dir,
+            review_files or [],
+        )
+    counts = lineage["preferences"]["counts"]
     hw = hardware()
     dtype = torch.bfloat16 if hw["bf16"] else torch.float32
     model, tokenizer = build_model(base, sft_config.train, dtype, sft_dir / "adapter")
-    dataset = sft_lineage["dataset"]
-    run_id = resume or new_run_id(
-        sft_config.model_copy(
-            update={"train": sft_config.train.model_copy(update={"method": settings.method})}
-        ),
-        dataset["version"],
-    )
-    run_dir = workspace.runs_dir / run_id
-    counts = {**pairs.counts, "train": len(train_pairs), "val": len(val_pairs)}
-    lineage = build_lineage(
-        run_id,
-        dataset,
-        sft_lineage["base_model"],
-        settings.seed,
-        {"pairs": counts},
-        workspace.root,
-        hw,
-    )
-    sft_weights = sft_dir / "adapter" / "adapter_model.safetensors"
-    lineage["init_adapter"] = {"run_id": sft_run, "sha256": sha256_file(sft_weights)}
-    lineage["preferences"] = {
-        "method": settings.method,
-        "sources": pairs.sources,
-        "counts": counts,
-        "pii_masked": masked,
-    }
-    if not resume:
-        (run_dir / "pairs").mkdir(parents=True)
-        run_config = sft_config.model_copy(update={"align": settings})
-        (run_dir / "config.yaml").write_text(
-            yaml.safe_dump(run_config.model_dump(mode="json"), sort_keys=False)
-        )
-        files = [str(p.relative_to(workspace.root)) for p in pair_files]
-        (run_dir / ALIGN_FILE).write_text(
-            json.dumps(
-                {"sft_run": sft_run, "pair_files": files, "align": settings.model_dump()}, indent=2
-            )
-            + "\n"
-        )
-        for name, rows in (("train", train_pairs), ("val", val_pairs)):
-            write_jsonl(run_dir / "pairs" / f"{name}.jsonl", rows)
-        write_jsonl(run_dir / "pairs" / "quarantine.jsonl", pairs.quarantined)
-    (run_dir / "lineage.json").write_text(json.dumps(lineage, indent=2) + "\n")
     tracker = Tracker(workspace.state_dir, sft_config.project, run_id)
     tracker.log_params(
         {
@@ -183,11 +125,13 @@ def align(
             "pairs_train": len(train_pairs),
         }
     )
+    trainer = build_trainer(model, tokenizer, settings, run_dir, train_pairs, val_pairs, hw)
+    # on the trainer's model: it is on the training device; before training, with the
+    # reference a copy of the SFT adapter, these are the SFT model's margins
     before = {
-        "train": preference_margins(model, tokenizer, train_pairs),
-        "val": preference_margins(model, tokenizer, val_pairs),
+        "train": preference_margins(trainer.model, tokenizer, train_pairs),
+        "val": preference_margins(trainer.model, tokenizer, val_pairs),
     }
-    trainer = _trainer(model, tokenizer, settings, run_dir, train_pairs, val_pairs, hw)
 
     def report(values: dict[str, float], step: int) -> None:
         tracker.log_metrics({k.replace("/", "_"): v for k, v in values.items()}, step)
@@ -198,45 +142,140 @@ def align(
     trainer.add_callback(MetricsLog(run_dir / "metrics.jsonl", report))
     trainer.add_callback(CompleteMarker())
     checkpoint = latest_complete_checkpoint(run_dir / "checkpoints") if resume else None
+    if resume:
+        forget_metrics_after(
+            run_dir / "metrics.jsonl", int(checkpoint.name[11:]) if checkpoint else 0
+        )
     try:
         started = time.perf_counter()
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
         seconds = time.perf_counter() - started
+        adapter_dir = run_dir / "adapter"
+        trainer.model.save_pretrained(str(adapter_dir), selected_adapters=["default"])
+        tokenizer.save_pretrained(str(adapter_dir))
+        after = {
+            "train": preference_margins(trainer.model, tokenizer, train_pairs),
+            "val": preference_margins(trainer.model, tokenizer, val_pairs),
+        }
+        summary = {
+            "method": settings.method,
+            "steps": trainer.state.global_step,
+            "train_seconds": round(seconds, 2),
+            "pairs": counts,
+            "margins_before": before,
+            "margins_after": after,
+            "final_loss": _last(trainer.state.log_history, "train_loss"),
+        }
+        audit.append(
+            audit.audit_path(workspace.state_dir),
+            "align",
+            run_id,
+            inputs={
+                **{
+                    f"preferences/{n}": s["sha256"]
+                    for n, s in lineage["preferences"]["sources"].items()
+                },
+                f"run/{sft_run}/adapter_model.safetensors": lineage["init_adapter"]["sha256"],
+            },
+            outputs={f.name: sha256_file(f) for f in sorted(adapter_dir.glob("*.safetensors"))},
+            details={"method": settings.method, "steps": summary["steps"], "pairs": counts},
+        )
     except BaseException:
-        tracker.end("FAILED")
+        tracker.end("FAILED")  # no summary.json yet: the run can be resumed
         raise
-    adapter_dir = run_dir / "adapter"
-    trainer.model.save_pretrained(str(adapter_dir), selected_adapters=["default"])
-    tokenizer.save_pretrained(str(adapter_dir))
-    after = {
-        "train": preference_margins(trainer.model, tokenizer, train_pairs),
-        "val": preference_margins(trainer.model, tokenizer, val_pairs),
-    }
-    summary = {
-        "method": settings.method,
-        "steps": trainer.state.global_step,
-        "train_seconds": round(seconds, 2),
-        "pairs": counts,
-        "margins_before": before,
-        "margins_after": after,
-        "final_loss": _last(trainer.state.log_history, "train_loss"),
-    }
-    audit.append(
-        audit.audit_path(workspace.state_dir),
-        "align",
-        run_id,
-        inputs={
-            **{f"preferences/{n}": s["sha256"] for n, s in pairs.sources.items()},
-            f"run/{sft_run}/adapter_model.safetensors": lineage["init_adapter"]["sha256"],
-        },
-        outputs={f.name: sha256_file(f) for f in sorted(adapter_dir.glob("*.safetensors"))},
-        details={"method": settings.method, "steps": summary["steps"], "pairs": counts},
-    )
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     tracker.log_artifacts(adapter_dir, "adapter")
     tracker.log_files([run_dir / n for n in ("metrics.jsonl", "lineage.json", "summary.json")])
     tracker.end()
     return AlignResult(run_id, run_dir, summary["steps"], counts, before["train"], after["train"])
+
+
+def _resumable(workspace: Workspace, run_id: str) -> dict[str, Any]:
+    run_dir = workspace.runs_dir / run_id
+    if not (run_dir / ALIGN_FILE).is_file():
+        raise PreferenceInputError(f"run '{run_id}' is not an align run in {workspace.runs_dir}")
+    if (run_dir / "summary.json").is_file():
+        raise PreferenceInputError(f"run '{run_id}' already finished; start a new run")
+    return json.loads((run_dir / ALIGN_FILE).read_text(encoding="utf-8"))
+
+
+def _new_run(
+    workspace: Workspace,
+    sft_config: ProjectConfig,
+    settings: AlignConfig,
+    sft_run: str,
+    sft_dir: Path,
+    sft_lineage: dict[str, Any],
+    pair_files: list[Path],
+    run_dir: Path,
+    review_files: list[Path],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+    """Check, mask and split the pairs and write the run folder's inputs; refused inputs
+    leave no folder."""
+    pairs = read_pairs(pair_files, workspace.root)
+    reviews = {str(p.resolve().relative_to(workspace.root.resolve())) for p in review_files}
+    kept_back = [
+        p
+        for p in pairs.kept
+        if p["meta"]["pair_source"] in reviews and held_out(p, settings.judge_holdout)
+    ]
+    pairs.kept = [p for p in pairs.kept if not any(p is k for k in kept_back)]
+    masked = {}
+    if sft_config.data.pii.enabled:
+        masked = mask_pairs(pairs, PiiMasker(sft_config.data.pii, pseudonym_key(sft_config.data)))
+    if not pairs.kept:
+        reasons = "; ".join(
+            f"{q['source']}:{q['line']}: {q['reason']}" for q in pairs.quarantined[:3]
+        )
+        raise PreferenceInputError(f"no usable preference pairs ({reasons})")
+    train_pairs, val_pairs = split_pairs(pairs.kept, settings.val_share, settings.seed)
+    # held-out human pairs are neither trained on nor lost: counted apart
+    counts = {
+        **pairs.counts,
+        "kept": len(pairs.kept),
+        "held_out_for_judges": len(kept_back),
+        "train": len(train_pairs),
+        "val": len(val_pairs),
+    }
+    lineage = build_lineage(
+        run_dir.name,
+        sft_lineage["dataset"],
+        sft_lineage["base_model"],
+        settings.seed,
+        {"pairs": counts},
+        workspace.root,
+        hardware(),
+    )
+    sft_weights = sft_dir / "adapter" / "adapter_model.safetensors"
+    lineage["init_adapter"] = {"run_id": sft_run, "sha256": sha256_file(sft_weights)}
+    lineage["preferences"] = {
+        "method": settings.method,
+        "sources": pairs.sources,
+        "counts": counts,
+        "pii_masked": masked,
+    }
+    (run_dir / "pairs").mkdir(parents=True)
+    run_config = sft_config.model_copy(update={"align": settings})
+    (run_dir / "config.yaml").write_text(
+        yaml.safe_dump(run_config.model_dump(mode="json"), sort_keys=False)
+    )
+    for name, rows in (("train", train_pairs), ("val", val_pairs)):
+        write_jsonl(run_dir / "pairs" / f"{name}.jsonl", rows)
+    write_jsonl(run_dir / "pairs" / "quarantine.jsonl", pairs.quarantined)
+    (run_dir / "lineage.json").write_text(json.dumps(lineage, indent=2) + "\n")
+    # written last: a folder with align.json has all its inputs, so --resume can trust it
+    (run_dir / ALIGN_FILE).write_text(
+        json.dumps(
+            {"sft_run": sft_run, "sources": list(pairs.sources), "align": settings.model_dump()},
+            indent=2,
+        )
+        + "\n"
+    )
+    return train_pairs, val_pairs, lineage
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
 def _sft_base(sft_config: ProjectConfig, sft_lineage: dict[str, Any], workspace: Workspace) -> Any:
@@ -255,73 +294,6 @@ def _sft_base(sft_config: ProjectConfig, sft_lineage: dict[str, Any], workspace:
             f"base model at {base.path} differs from the SFT run's (sha256 {recorded[:12]}…)"
         )
     return base
-
-
-def _trainer(
-    model: Any,
-    tokenizer: Any,
-    settings: AlignConfig,
-    run_dir: Path,
-    train_pairs: list[dict[str, Any]],
-    val_pairs: list[dict[str, Any]],
-    hw: dict[str, Any],
-) -> Any:
-    """TRL's DPO or ORPO trainer over the pairs, in the precision the hardware supports."""
-    from datasets import Dataset
-
-    common = {
-        "output_dir": str(run_dir / "checkpoints"),
-        "per_device_train_batch_size": settings.batch_size,
-        "per_device_eval_batch_size": settings.batch_size,
-        "gradient_accumulation_steps": settings.grad_accum,
-        "learning_rate": settings.learning_rate,
-        "num_train_epochs": settings.epochs,
-        "max_steps": settings.max_steps or -1,
-        "warmup_steps": settings.warmup_ratio,
-        "lr_scheduler_type": "cosine",
-        "seed": settings.seed,
-        "data_seed": settings.seed,
-        "logging_steps": settings.logging_steps,
-        "save_strategy": "steps",
-        "save_steps": settings.save_steps,
-        "save_total_limit": 1,
-        "eval_strategy": "epoch" if val_pairs else "no",
-        "beta": settings.beta,
-        "max_length": settings.max_length,
-        # bf16 only where the hardware has it; checkpointing costs compute a small model lacks
-        "bf16": hw["bf16"],
-        "use_cpu": hw["device"] == "cpu",
-        "gradient_checkpointing": False,
-        "report_to": "none",
-        "disable_tqdm": True,
-        "dataloader_num_workers": 0,
-    }
-    fields = ("prompt", "chosen", "rejected")
-    train = Dataset.from_list([{f: p[f] for f in fields} for p in train_pairs])
-    val = Dataset.from_list([{f: p[f] for f in fields} for p in val_pairs]) if val_pairs else None
-    if settings.method == "orpo":
-        from trl.experimental.orpo import ORPOConfig, ORPOTrainer
-
-        args = ORPOConfig(**common)
-        return ORPOTrainer(
-            model=model,
-            args=args,
-            train_dataset=train,
-            eval_dataset=val,
-            processing_class=tokenizer,
-        )
-    from trl import DPOConfig, DPOTrainer
-
-    losses = [settings.loss_type] + (["sft"] if settings.sft_weight else [])
-    args = DPOConfig(
-        **common,
-        loss_type=losses,
-        loss_weights=[1.0, settings.sft_weight] if settings.sft_weight else None,
-        precompute_ref_log_probs=True,
-    )
-    return DPOTrainer(
-        model=model, args=args, train_dataset=train, eval_dataset=val, processing_class=tokenizer
-    )
 
 
 def _last(history: list[dict[str, Any]], key: str) -> float | None:

@@ -1,0 +1,102 @@
+"""TRL's preference trainers as `tunesmith align` configures them, and their metrics log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+from tunesmith.preference.settings import AlignConfig
+
+
+class MetricsLog(TrainerCallback):
+    """Every numeric value the trainer logs, one JSON line per event, passed on for progress."""
+
+    def __init__(self, path: Path, report: Callable[[dict[str, float], int], None]) -> None:
+        self.path, self.report = path, report
+
+    def on_log(
+        self,
+        args: TrainingArguments,
+        state: TrainerState,
+        control: TrainerControl,
+        logs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        values = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, int | float)}
+        if not values:
+            return
+        with self.path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"step": state.global_step, **values}) + "\n")
+        self.report(values, state.global_step)
+
+
+def build_trainer(
+    model: Any,
+    tokenizer: Any,
+    settings: AlignConfig,
+    run_dir: Path,
+    train_pairs: list[dict[str, Any]],
+    val_pairs: list[dict[str, Any]],
+    hw: dict[str, Any],
+) -> Any:
+    """TRL's DPO or ORPO trainer over the pairs, in the precision the hardware supports."""
+    from datasets import Dataset
+
+    common = {
+        "output_dir": str(run_dir / "checkpoints"),
+        "per_device_train_batch_size": settings.batch_size,
+        "per_device_eval_batch_size": settings.batch_size,
+        "gradient_accumulation_steps": settings.grad_accum,
+        "learning_rate": settings.learning_rate,
+        "num_train_epochs": settings.epochs,
+        "max_steps": settings.max_steps or -1,
+        "warmup_steps": settings.warmup_ratio,
+        "lr_scheduler_type": "cosine",
+        "seed": settings.seed,
+        "data_seed": settings.seed,
+        "logging_steps": settings.logging_steps,
+        "save_strategy": "steps",
+        "save_steps": settings.save_steps,
+        "save_total_limit": 2,  # with one, a crash mid-save could leave none
+        "eval_strategy": "steps" if val_pairs else "no",
+        "eval_steps": settings.save_steps,
+        "beta": settings.beta,
+        "max_length": settings.max_length,
+        # bf16 only where the hardware has it; checkpointing costs compute a small model lacks
+        "bf16": hw["bf16"],
+        "use_cpu": hw["device"] == "cpu",
+        "gradient_checkpointing": False,
+        "report_to": "none",
+        "disable_tqdm": True,
+        "dataloader_num_workers": 0,
+    }
+    fields = ("prompt", "chosen", "rejected")
+    train = Dataset.from_list([{f: p[f] for f in fields} for p in train_pairs])
+    val = Dataset.from_list([{f: p[f] for f in fields} for p in val_pairs]) if val_pairs else None
+    if settings.method == "orpo":
+        from trl.experimental.orpo import ORPOConfig, ORPOTrainer
+
+        args = ORPOConfig(**common)
+        return ORPOTrainer(
+            model=model,
+            args=args,
+            train_dataset=train,
+            eval_dataset=val,
+            processing_class=tokenizer,
+        )
+    from trl import DPOConfig, DPOTrainer
+
+    losses = [settings.loss_type] + (["sft"] if settings.sft_weight else [])
+    args = DPOConfig(
+        **common,
+        loss_type=losses,
+        loss_weights=[1.0, settings.sft_weight] if settings.sft_weight else None,
+        precompute_ref_log_probs=True,
+    )
+    return DPOTrainer(
+        model=model, args=args, train_dataset=train, eval_dataset=val, processing_class=tokenizer
+    )
