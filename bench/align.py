@@ -49,6 +49,8 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=2.0)
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--beta", type=float, default=0.1)
+    parser.add_argument("--sft-weight", type=float, default=1.0, help="RPO: NLL on chosen")
+    parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
     parser.add_argument("--sft", help="reuse this SFT run of --work instead of training one")
     parser.add_argument("--pairs", type=Path, help="reuse this pairs.jsonl of --work")
     args = parser.parse_args()
@@ -63,8 +65,14 @@ def main() -> None:
         "beta": args.beta,
         "learning_rate": args.lr,
         "epochs": args.epochs,
+        "sft_weight": args.sft_weight,
         "rubric": {"policy": POLICY, "max_sentences": 1, "name_label": True},
-        "sampling": {"k": args.k, "limit": args.prompts, "max_new_tokens": 72},
+        "sampling": {
+            "k": args.k,
+            "limit": args.prompts,
+            "max_new_tokens": 72,
+            "temperature": args.temperature,
+        },
     }
     (root / "tunesmith.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     ws = Workspace(root)
@@ -110,17 +118,19 @@ def main() -> None:
         )  # fmt: skip
     lap("win rate (answers + LLM judge)", t)
     rub = report["rubric"]
-    judge = report["judge"]
+    judge, pw = report["judge"], report["rubric_pairwise"]
     before, after = rub[sft], rub[aligned.run_id]
     lines = [
         "## Preference tuning: AI-feedback DPO on the bundled example",
         "",
         f'Policy (the rubric): "{POLICY}" — one sentence after the `Queue:` line (greetings '
         "and sign-offs are not sentences), naming the queue it routed to. SFT: the example's "
-        f"LoRA run. Pairs: {pairs_file.parent.name}, {args.k} samples (temperature 1) for each of "
-        f"{args.prompts} train prompts, (best, worst) by the rubric; {aligned.counts['train']} "
-        f"trained on, {aligned.counts['val']} held out. DPO: beta {args.beta}, lr {args.lr}, "
-        f"{args.epochs} epochs, {aligned.steps} steps, reference = the SFT model (log-probs "
+        f"LoRA run. Pairs: {pairs_file.parent.name}, {args.k} samples for each of "
+        f"{args.prompts} train prompts at temperature {args.temperature}, (best, worst) by the "
+        f"rubric; {aligned.counts['train']} trained on, {aligned.counts['val']} held out. "
+        f"DPO: beta {args.beta}, lr {args.lr}, "
+        f"{args.epochs} epochs, NLL weight on chosen answers (RPO) {args.sft_weight}, "
+        f"{aligned.steps} steps, reference = the SFT model (log-probs "
         f"precomputed). Held out: the {report['rows']} test-split tickets, greedy answers.",
         "",
         "| model | policy compliance | label accuracy (scoring) | label accuracy (answer) "
@@ -141,7 +151,9 @@ def main() -> None:
         f"LLM judge (the base model via a local `tunesmith serve`, json_schema verdicts, both "
         f"answer orders; a judge that did not pick the pairs): {judge['wins']} wins, "
         f"{judge['ties']} ties, {judge['losses']} losses for the aligned model, win rate "
-        f"{judge['win_rate']:.3f} (ties half). Wall time: "
+        f"{judge['win_rate']:.3f} (ties half). The rubric answer by answer (it picked the pairs, "
+        f"so not independent): {pw['wins']} wins, {pw['ties']} ties, {pw['losses']} losses. "
+        "Wall time: "
         + ", ".join(f"{k} {v:.0f} s" for k, v in times.items())
         + f"; total {time.perf_counter() - started:.0f} s.",
     ]

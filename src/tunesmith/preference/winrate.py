@@ -31,6 +31,7 @@ class ModelAnswers:
     compliance: float
     accuracy: float | None
     mean_score: float
+    scores: list[float]
 
 
 def answers_of(
@@ -58,6 +59,7 @@ def judge_answers(
         sum(s.compliant for s in scores) / len(scores),
         sum(labelled) / len(labelled) if labelled else None,
         sum(s.score for s in scores) / len(scores),
+        [s.score for s in scores],
     )
 
 
@@ -117,22 +119,24 @@ def win_rate(
             }
             for r in results
         },
+        # the rubric picked the training pairs, so this is no independent verdict
+        "rubric_pairwise": _tally(
+            [
+                "a" if x > y else "b" if y > x else "tie"
+                for x, y in zip(results[0].scores, results[1].scores, strict=True)
+            ]
+        ),
     }
     if judge is not None:
-        outcomes = {"a": 0, "b": 0, "tie": 0}
+        winners = []
         for row, mine, theirs in zip(rows, results[0].answers, results[1].answers, strict=True):
             if on_step:
                 on_step("judge")
-            outcomes[judge(row.prompt, mine, theirs)] += 1
-        n = len(rows)
+            winners.append(judge(row.prompt, mine, theirs))
         report["judge"] = {
             "model": config.align.judge.model,
             "endpoint": config.align.judge.base_url or "local tunesmith serve",
-            "wins": outcomes["a"],
-            "ties": outcomes["tie"],
-            "losses": outcomes["b"],
-            # ties count half: the usual convention of pairwise win rates
-            "win_rate": round((outcomes["a"] + outcomes["tie"] / 2) / n, 4),
+            **_tally(winners),
         }
     out = workspace.runs_dir / target.run_id / "eval"
     out.mkdir(parents=True, exist_ok=True)
@@ -147,6 +151,17 @@ def win_rate(
     return report
 
 
+def _tally(winners: list[str]) -> dict[str, Any]:
+    """Wins, ties and losses of the first model; ties count half, as pairwise win rates do."""
+    wins, ties = winners.count("a"), winners.count("tie")
+    return {
+        "wins": wins,
+        "ties": ties,
+        "losses": winners.count("b"),
+        "win_rate": round((wins + ties / 2) / max(len(winners), 1), 4),
+    }
+
+
 def render(report: dict[str, Any]) -> str:
     lines = [
         f"# {report['model']} against {report['against']}",
@@ -159,6 +174,12 @@ def render(report: dict[str, Any]) -> str:
     for ref, r in report["rubric"].items():
         accuracy = "n/a" if r["accuracy"] is None else f"{r['accuracy']:.3f}"
         lines.append(f"| {ref} | {r['compliance']:.3f} | {accuracy} | {r['mean_score']:.3f} |")
+    tally = report["rubric_pairwise"]
+    lines += [
+        "",
+        f"Rubric, answer by answer (the judge that picked the training pairs): {tally['wins']} "
+        f"wins, {tally['ties']} ties, {tally['losses']} losses; win rate {tally['win_rate']:.3f}.",
+    ]
     judge = report.get("judge")
     if judge:
         lines += [
