@@ -39,7 +39,8 @@ def test_generate_align_winrate_and_agreement_as_in_the_readme(
     pair_set = sorted((ws.root / "preferences").iterdir())[-1]
     manifest = json.loads((pair_set / "manifest.json").read_text())
     counts = manifest["counts"]
-    assert counts["candidates"] == 24 and counts["pairs"] + counts["below_margin"] == 8
+    assert counts["candidates"] == 24
+    assert counts["pairs"] + counts["below_margin"] + counts["off_label"] == 8
     candidates = [json.loads(x) for x in (pair_set / "candidates.jsonl").open()]
     assert len(candidates) == 8 and all(len(c["candidates"]) == 3 for c in candidates)
     again = runner.invoke(

@@ -105,7 +105,8 @@ def feedback_generate(
     c = result.counts
     console.print(
         f"{c['prompts']} prompts x {sampling.k} candidates: {c['pairs']} pairs "
-        f"({c['below_margin']} prompts below the margin {sampling.margin}); "
+        f"({c['below_margin']} prompts below the margin {sampling.margin}, {c['off_label']} "
+        "with fewer than two answers on the reference label); "
         f"mean best score {result.mean_best:.3f}, worst {result.mean_worst:.3f}; "
         f"{result.compliant_share:.0%} of candidates meet the policy\n{result.path}/pairs.jsonl"
     )

@@ -126,11 +126,19 @@ def generate_pairs(
     count_pii = pii_counter(PiiMasker(config.data.pii)) if config.data.pii.enabled else None
     rubric = config.align.rubric
     pairs, candidates, best_scores, worst_scores, compliant = [], [], [], [], 0
+    off_label = 0
     for row, texts in zip(rows, answers, strict=True):
         scores = [score_answer(t, config.task, rubric, row.label, count_pii) for t in texts]
         compliant += sum(s.compliant for s in scores)
         candidates.append(_candidates_record(row, texts, scores))
-        best, worst = best_and_worst(scores, texts)
+        pool = list(range(len(texts)))
+        if sampling.hold_label and row.label is not None:
+            pool = [i for i in pool if scores[i].label == row.label]
+            if len(pool) < 2:
+                off_label += 1
+                continue
+        best, worst = best_and_worst([scores[i] for i in pool], [texts[i] for i in pool])
+        best, worst = pool[best], pool[worst]
         best_scores.append(scores[best].score)
         worst_scores.append(scores[worst].score)
         if scores[best].score - scores[worst].score > sampling.margin:
@@ -139,7 +147,8 @@ def generate_pairs(
         "prompts": len(rows),
         "candidates": sum(len(t) for t in answers),
         "pairs": len(pairs),
-        "below_margin": len(rows) - len(pairs),
+        "below_margin": len(rows) - len(pairs) - off_label,
+        "off_label": off_label,
     }
     created = datetime.now(UTC)
     set_id = f"{created.strftime('%Y%m%d-%H%M%S')}-{token_hex(2)}"
@@ -178,7 +187,7 @@ def generate_pairs(
         outputs=record["files"],
         details={"model": target.ref, **counts},
     )
-    n = len(rows)
+    n = max(len(best_scores), 1)
     return PairSetResult(
         out,
         counts,

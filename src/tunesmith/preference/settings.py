@@ -76,6 +76,10 @@ class SamplingConfig(_Strict):
     margin: float = Field(
         default=0.1, ge=0, description="Best-minus-worst score a prompt needs to give a pair."
     )
+    hold_label: bool = Field(
+        default=True,
+        description="Pair only answers giving the reference label: pairs teach style, not routing.",
+    )
     split: Literal["train", "val", "test"] = Field(
         default="train", description="Dataset split whose prompts are sampled."
     )
