@@ -43,11 +43,14 @@ def main() -> None:
                 )
             }
         )
-        report = human_agreement(ws, judged, ws.root / "feedback" / "preferences.jsonl", args.limit)
+        # every pair: no run of this workspace was preference-tuned on them
+        report = human_agreement(
+            ws, judged, ws.root / "feedback" / "preferences.jsonl", args.limit, every_pair=True
+        )
     lines = [
         "## Judges against human decisions",
         "",
-        f"{report['counts']['kept']} review pairs of `{args.work.name}` (chosen = the reviewer's "
+        f"{report['counts']['judged']} review pairs of `{args.work.name}` (chosen = the reviewer's "
         "correction, rejected = the model's answer; the reviewer of `tunesmith run` is the "
         "simulated one). LLM judge: the base model (SmolLM2-135M-Instruct) behind a local "
         "`tunesmith serve`, json_schema verdict, asked in both answer orders, a winner only when "
