@@ -74,7 +74,7 @@ class SamplingConfig(_Strict):
     seed: int = Field(default=0, description="Seed of the sampling; same seed, same candidates.")
     max_new_tokens: int = Field(default=96, ge=1, description="Longest sampled answer.")
     margin: float = Field(
-        default=0.1, ge=0, description="Best-minus-worst score a prompt needs to give a pair."
+        default=0.05, ge=0, description="Best-minus-worst score a prompt needs to give a pair."
     )
     hold_label: bool = Field(
         default=True,
