@@ -14,11 +14,13 @@ both answer orders), a judge that did not pick the training pairs.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
 import time
 from pathlib import Path
+from secrets import token_hex
 
 import yaml
 
@@ -53,6 +55,7 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
     parser.add_argument("--sft", help="reuse this SFT run of --work instead of training one")
     parser.add_argument("--pairs", type=Path, help="reuse this pairs.jsonl of --work")
+    parser.add_argument("--aligned", help="measure this finished align run of --work again")
     args = parser.parse_args()
     started = time.perf_counter()
     root = args.work / "ws"
@@ -89,37 +92,47 @@ def main() -> None:
         curate(ws, config.data)
         sft = train(ws, config).run_id
         lap("curate + SFT", t)
-    t = time.perf_counter()
-    if args.pairs:
-        pairs_file = args.pairs
+    if args.aligned:  # measure a finished align run of --work again
+        run_id = args.aligned
+        source = json.loads((ws.runs_dir / run_id / "align.json").read_text())["sources"][0]
+        pairs_file = ws.root / source
     else:
-        pairs = generate_pairs(ws, config, sft)
-        pairs_file = pairs.path / "pairs.jsonl"
-        print(pairs.counts, pairs.compliant_share, flush=True)
-    lap("feedback generate", t)
-    t = time.perf_counter()
-    aligned = align(ws, config, sft, [pairs_file])
-    lap("align (DPO)", t)
+        t = time.perf_counter()
+        if args.pairs:
+            pairs_file = args.pairs
+        else:
+            pairs = generate_pairs(ws, config, sft)
+            pairs_file = pairs.path / "pairs.jsonl"
+            print(pairs.counts, pairs.compliant_share, flush=True)
+        lap("feedback generate", t)
+        t = time.perf_counter()
+        run_id = align(ws, config, sft, [pairs_file]).run_id
+        lap("align (DPO)", t)
+    summary = json.loads((ws.runs_dir / run_id / "summary.json").read_text())
+    counts, steps = summary["pairs"], summary["steps"]
+    margin_before, margin_after = (
+        summary["margins_before"]["train"],
+        summary["margins_after"]["train"],
+    )
     t = time.perf_counter()
     accuracy = {
-        ref: evaluate(ws, config, ref).report["metrics"]["accuracy"]
-        for ref in (sft, aligned.run_id)
+        ref: evaluate(ws, config, ref).report["metrics"]["accuracy"] for ref in (sft, run_id)
     }
     lap("eval (label scoring)", t)
     t = time.perf_counter()
-    _, key = create_key(open_store(ws.state_url()), "judge", ["base"], "bench")
+    _, key = create_key(open_store(ws.state_url()), f"judge-{token_hex(3)}", ["base"], "bench")
     os.environ[config.align.judge.api_key_env] = key
     with server_process(ws) as (url, _):
         settings = config.align.judge.model_copy(update={"base_url": url})
         client = judge_client(settings, config.serve)
         report = win_rate(
-            ws, config, aligned.run_id, sft,
+            ws, config, run_id, sft,
             lambda prompt, a, b: compare(client, settings, prompt, a, b).winner,
         )  # fmt: skip
     lap("win rate (answers + LLM judge)", t)
     rub = report["rubric"]
     judge, pw = report["judge"], report["rubric_pairwise"]
-    before, after = rub[sft], rub[aligned.run_id]
+    before, after = rub[sft], rub[run_id]
     lines = [
         "## Preference tuning: AI-feedback DPO on the bundled example",
         "",
@@ -127,10 +140,10 @@ def main() -> None:
         "and sign-offs are not sentences), naming the queue it routed to. SFT: the example's "
         f"LoRA run. Pairs: {pairs_file.parent.name}, {args.k} samples for each of "
         f"{args.prompts} train prompts at temperature {args.temperature}, (best, worst) by the "
-        f"rubric; {aligned.counts['train']} trained on, {aligned.counts['val']} held out. "
+        f"rubric; {counts['train']} trained on, {counts['val']} held out. "
         f"DPO: beta {args.beta}, lr {args.lr}, "
         f"{args.epochs} epochs, NLL weight on chosen answers (RPO) {args.sft_weight}, "
-        f"{aligned.steps} steps, reference = the SFT model (log-probs "
+        f"{steps} steps, reference = the SFT model (log-probs "
         f"precomputed). Held out: the {report['rows']} test-split tickets, greedy answers.",
         "",
         "| model | policy compliance | label accuracy (scoring) | label accuracy (answer) "
@@ -138,15 +151,15 @@ def main() -> None:
         "|---|---|---|---|---|",
         f"| SFT parent | {before['compliance']:.3f} | {accuracy[sft]:.3f} | "
         f"{before['accuracy']:.3f} | {before['mean_score']:.3f} |",
-        f"| DPO on AI feedback | {after['compliance']:.3f} | {accuracy[aligned.run_id]:.3f} | "
+        f"| DPO on AI feedback | {after['compliance']:.3f} | {accuracy[run_id]:.3f} | "
         f"{after['accuracy']:.3f} | {after['mean_score']:.3f} |",
         "",
         f"Compliance **{100 * (after['compliance'] - before['compliance']):+.1f} points**; "
-        f"accuracy by label scoring **{100 * (accuracy[aligned.run_id] - accuracy[sft]):+.1f} "
+        f"accuracy by label scoring **{100 * (accuracy[run_id] - accuracy[sft]):+.1f} "
         f"points**. Chosen-over-rejected log-prob margin on the training pairs "
-        f"{aligned.margins_before['mean_margin']:.2f} -> {aligned.margins_after['mean_margin']:.2f}"
-        f" (chosen more likely {aligned.margins_before['chosen_preferred']:.0%} -> "
-        f"{aligned.margins_after['chosen_preferred']:.0%}).",
+        f"{margin_before['mean_margin']:.2f} -> {margin_after['mean_margin']:.2f}"
+        f" (chosen more likely {margin_before['chosen_preferred']:.0%} -> "
+        f"{margin_after['chosen_preferred']:.0%}).",
         "",
         f"LLM judge (the base model via a local `tunesmith serve`, json_schema verdicts, both "
         f"answer orders; a judge that did not pick the pairs): {judge['wins']} wins, "
