@@ -54,7 +54,7 @@ def main() -> None:
         "correction, rejected = the model's answer; the reviewer of `tunesmith run` is the "
         "simulated one). LLM judge: the base model (SmolLM2-135M-Instruct) behind a local "
         "`tunesmith serve`, json_schema verdict, asked in both answer orders, a winner only when "
-        "both agree. Rubric: the example's checks without a reference label.",
+        "both agree. Rubric: the workspace's rubric settings, without a reference label.",
         "",
         "| judge | pairs | agrees | disagrees | ties | agreement where decided |",
         "|---|---|---|---|---|---|",
