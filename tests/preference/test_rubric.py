@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from tunesmith.config import PiiConfig, TaskConfig
-from tunesmith.data.pii import PiiMasker
 from tunesmith.preference.records import PreferenceInputError, read_pairs, split_pairs
 from tunesmith.preference.rubric import count_sentences, pii_counter, score_answer
 from tunesmith.preference.settings import RubricConfig
@@ -29,7 +28,7 @@ SHORT = (
 
 @pytest.fixture(scope="module")
 def count_pii() -> object:
-    return pii_counter(PiiMasker(PiiConfig()))
+    return pii_counter(PiiConfig())
 
 
 def test_greetings_and_sign_offs_are_not_sentences() -> None:

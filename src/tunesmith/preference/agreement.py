@@ -27,7 +27,7 @@ from tunesmith.workspace import Workspace
 
 def rubric_agreement(config: ProjectConfig, pairs: list[dict[str, Any]]) -> dict[str, Any]:
     """Shares of human pairs where the rubric scores chosen above, below or equal to rejected."""
-    count_pii = pii_counter(PiiMasker(config.data.pii)) if config.data.pii.enabled else None
+    count_pii = pii_counter(config.data.pii)
     outcome = {"agree": 0, "disagree": 0, "tie": 0}
     for pair in pairs:
         chosen, rejected = (

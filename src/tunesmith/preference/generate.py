@@ -21,7 +21,6 @@ from typing import Any
 import torch
 
 from tunesmith.config import ProjectConfig
-from tunesmith.data.pii import PiiMasker
 from tunesmith.data.version import sha256_file, write_json, write_jsonl
 from tunesmith.evaluate.predict import tokenize_prompts
 from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
@@ -123,7 +122,7 @@ def generate_pairs(
         sampling,
         on_prompts,
     )
-    count_pii = pii_counter(PiiMasker(config.data.pii)) if config.data.pii.enabled else None
+    count_pii = pii_counter(config.data.pii)
     rubric = config.align.rubric
     pairs, candidates, best_scores, worst_scores, compliant = [], [], [], [], 0
     off_label = 0

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tunesmith.config import TaskConfig
+from tunesmith.config import PiiConfig, TaskConfig
 from tunesmith.data.pii import PiiMasker
 from tunesmith.evaluate.rows import parse_label
 from tunesmith.preference.settings import RubricConfig
@@ -92,8 +92,11 @@ def score_answer(
     return RubricScore(round(score, 6), checks, compliant, label)
 
 
-def pii_counter(masker: PiiMasker) -> PiiCounter:
-    """The curate masker's detector as a count of personal-data values in a text."""
+def pii_counter(config: PiiConfig) -> PiiCounter | None:
+    """The curate detector as a count of personal-data values in a text; None when off."""
+    if not config.enabled:
+        return None
+    masker = PiiMasker(config)
     return lambda text: len(masker.detect({"answer": text}))
 
 

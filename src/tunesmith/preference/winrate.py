@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from tunesmith.config import ProjectConfig
-from tunesmith.data.pii import PiiMasker
 from tunesmith.data.version import write_atomic
 from tunesmith.evaluate.generate import generate
 from tunesmith.evaluate.predict import tokenize_prompts
 from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
 from tunesmith.evaluate.target import Target, load_model, resolve_target
-from tunesmith.preference.rubric import pii_counter, score_answer
+from tunesmith.preference.rubric import PiiCounter, pii_counter, score_answer
 from tunesmith.train.dataset import resolve_dataset
 from tunesmith.workspace import Workspace
 
@@ -44,10 +43,13 @@ def answers_of(
 
 
 def judge_answers(
-    config: ProjectConfig, ref: str, rows: list[EvalRow], answers: list[str]
+    config: ProjectConfig,
+    ref: str,
+    rows: list[EvalRow],
+    answers: list[str],
+    count_pii: PiiCounter | None = None,
 ) -> ModelAnswers:
     """The rubric over one model's answers: policy compliance, label accuracy, mean score."""
-    count_pii = pii_counter(PiiMasker(config.data.pii)) if config.data.pii.enabled else None
     scores = [
         score_answer(a, config.task, config.align.rubric, r.label, count_pii)
         for r, a in zip(rows, answers, strict=True)
@@ -101,11 +103,12 @@ def win_rate(
     rows = held_out_rows(workspace, config, target, limit)
     tokens, batch = config.align.sampling.max_new_tokens, config.eval.batch_size
     results = []
+    count_pii = pii_counter(config.data.pii)  # one detector for both models' answers
     for each in (target, parent):
         if on_step:
             on_step(f"answers of {each.ref}")
         answers = answers_of(workspace, each, rows, tokens, batch)
-        results.append(judge_answers(config, each.ref, rows, answers))
+        results.append(judge_answers(config, each.ref, rows, answers, count_pii))
     report: dict[str, Any] = {
         "model": target.ref,
         "against": parent.ref,
