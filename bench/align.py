@@ -131,7 +131,7 @@ def main() -> None:
         )  # fmt: skip
     lap("win rate (answers + LLM judge)", t)
     rub = report["rubric"]
-    judge, pw = report["judge"], report["rubric_pairwise"]
+    judge, pw, audit = report["judge"], report["rubric_pairwise"], report["audit"]
     before, after = rub[sft], rub[run_id]
     lines = [
         "## Preference tuning: AI-feedback DPO on the bundled example",
@@ -166,6 +166,10 @@ def main() -> None:
         f"{judge['ties']} ties, {judge['losses']} losses for the aligned model, win rate "
         f"{judge['win_rate']:.3f} (ties half). The rubric answer by answer (it picked the pairs, "
         f"so not independent): {pw['wins']} wins, {pw['ties']} ties, {pw['losses']} losses. "
+        f"A held-out reading of the policy (spaCy's sentencizer, which counts sign-offs as "
+        f"sentences; it picked no pairs): compliance {audit['compliance'][sft]:.3f} -> "
+        f"{audit['compliance'][run_id]:.3f}, answer by answer {audit['wins']} wins, "
+        f"{audit['ties']} ties, {audit['losses']} losses, win rate {audit['win_rate']:.3f}. "
         "Wall time: "
         + ", ".join(f"{k} {v:.0f} s" for k, v in times.items())
         + f"; total {time.perf_counter() - started:.0f} s.",

@@ -80,6 +80,9 @@ def test_generate_align_winrate_and_agreement_as_in_the_readme(
         judge = report["judge"]
         assert judge["wins"] + judge["ties"] + judge["losses"] == 4 == report["rows"]
         assert report["against"] == sft_run and set(report["rubric"]) == {run_id, sft_run}
+        audit = report["audit"]
+        assert audit["wins"] + audit["ties"] + audit["losses"] == 4
+        assert set(audit["compliance"]) == {run_id, sft_run}
         agreed = runner.invoke(app, ["feedback", "agreement", "--all", *w])
         assert agreed.exit_code == 0, agreed.output
         said = " ".join(agreed.output.split())

@@ -18,6 +18,7 @@ from tunesmith.evaluate.generate import generate
 from tunesmith.evaluate.predict import tokenize_prompts
 from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
 from tunesmith.evaluate.target import Target, load_model, resolve_target
+from tunesmith.preference.audit import audit_compliant, audit_verdict
 from tunesmith.preference.rubric import PiiCounter, pii_counter, score_answer
 from tunesmith.train.dataset import resolve_dataset
 from tunesmith.workspace import Workspace
@@ -104,6 +105,7 @@ def win_rate(
     tokens, batch = config.align.sampling.max_new_tokens, config.eval.batch_size
     results = []
     count_pii = pii_counter(config.data.pii)  # one detector for both models' answers
+    verdict = audit_verdict(config.task, config.align.rubric)
     for each in (target, parent):
         if on_step:
             on_step(f"answers of {each.ref}")
@@ -129,6 +131,20 @@ def win_rate(
                 for x, y in zip(results[0].scores, results[1].scores, strict=True)
             ]
         ),
+        # a second reading of the policy (spaCy's sentencizer) that never picked pairs
+        "audit": {
+            "compliance": {
+                r.ref: sum(audit_compliant(a, config.task, config.align.rubric) for a in r.answers)
+                / len(rows)
+                for r in results
+            },
+            **_tally(
+                [
+                    verdict(mine, theirs)
+                    for mine, theirs in zip(results[0].answers, results[1].answers, strict=True)
+                ]
+            ),
+        },
     }
     if judge is not None:
         winners = []
@@ -177,11 +193,16 @@ def render(report: dict[str, Any]) -> str:
     for ref, r in report["rubric"].items():
         accuracy = "n/a" if r["accuracy"] is None else f"{r['accuracy']:.3f}"
         lines.append(f"| {ref} | {r['compliance']:.3f} | {accuracy} | {r['mean_score']:.3f} |")
-    tally = report["rubric_pairwise"]
+    tally, audit = report["rubric_pairwise"], report["audit"]
+    shares = ", ".join(f"{ref} {share:.3f}" for ref, share in audit["compliance"].items())
     lines += [
         "",
         f"Rubric, answer by answer (the judge that picked the training pairs): {tally['wins']} "
         f"wins, {tally['ties']} ties, {tally['losses']} losses; win rate {tally['win_rate']:.3f}.",
+        "",
+        f"Held-out reading of the policy (spaCy sentencizer; it picked no pairs): compliance "
+        f"{shares}; answer by answer {audit['wins']} wins, {audit['ties']} ties, "
+        f"{audit['losses']} losses; win rate {audit['win_rate']:.3f}.",
     ]
     judge = report.get("judge")
     if judge:
