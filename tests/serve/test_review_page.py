@@ -88,6 +88,23 @@ def http(served: dict[str, Any], key: str | None) -> httpx.Client:
     return httpx.Client(base_url=served["url"], headers=headers, timeout=30)
 
 
+def launch(pw: Any) -> Any:
+    """Headless Debian Chromium that can reach nothing but loopback."""
+    return pw.chromium.launch(
+        executable_path=CHROMIUM,
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            # any name but loopback fails to resolve: the page can only reach this server
+            "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+        ],
+    )
+
+
 THREE = [
     ("I was billed twice for March", "Queue: billing\n\nSorry about that.", 0.05),
     ("The app crashes on login", "Queue: account\n\nLet me check.", 0.1),
@@ -124,19 +141,7 @@ def test_reviewer_logs_in_corrects_an_item_and_it_leaves_the_queue(
             route.abort()
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-dev-shm-usage",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                # any name but loopback fails to resolve: the page can only reach this server
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-            ],
-        )
+        browser = launch(pw)
         try:
             context = browser.new_context()
             context.set_default_timeout(10_000)
@@ -322,3 +327,68 @@ def test_decisions_are_checked_and_a_held_item_is_refused(served: dict[str, Any]
         assert bob.post(f"/v1/review/{second}/release").json()["released"] is True
         assert row(served, second).claimed_by is None
         assert alice.get("/v1/review/next").json()["item"]["id"] == second
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no Chromium at {CHROMIUM}")
+def test_reviewer_picks_the_better_of_two_answers(served: dict[str, Any]) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tunesmith.monitor import choices
+    from tunesmith.store.db import choice_items
+
+    store = served["state"].store
+    with store.begin() as conn:
+        conn.execute(choice_items.delete())
+    hostile = {
+        "prompt": [{"role": "system", "content": SYSTEM}, {"role": "user", "content": HOSTILE}],
+        "chosen": [{"role": "assistant", "content": "Queue: billing\n\nRefunded."}],
+        "rejected": [{"role": "assistant", "content": "<b>Queue</b>: billing"}],
+    }
+    path = Path(served["state"].audit_log).parent / "choice-pairs.jsonl"
+    second = {**hostile, "chosen": [{"role": "assistant", "content": "Queue: billing\n\nOK."}]}
+    path.write_text(json.dumps(hostile) + "\n" + json.dumps(second) + "\n")
+    assert choices.enqueue_pairs(store, path, "choice-pairs.jsonl").counts["queued"] == 2
+    first = choices.claim_next(store, "probe", 1)
+    choices.release(store, first.id, "probe")
+    problems: list[str] = []
+
+    with sync_playwright() as pw:
+        browser = launch(pw)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(10_000)
+            page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
+            page.on(
+                "console",
+                lambda msg: problems.append(msg.text) if msg.type == "error" else None,
+            )
+            page.goto(served["url"] + "/review")
+            page.get_by_test_id("login-key").fill(served["keys"]["carol"])
+            page.keyboard.press("Enter")
+            expect(page.get_by_test_id("whoami")).to_have_text("reviewer: carol")
+            page.get_by_test_id("view-choices").click()
+
+            # prompt and both answers, as text, side by side
+            expect(page.get_by_test_id("choice-id")).to_have_text(str(first.id))
+            expect(page.get_by_test_id("choice-user-input")).to_contain_text(HOSTILE)
+            expect(page.get_by_test_id("answer-a")).to_have_text(first.answer_a)
+            expect(page.get_by_test_id("answer-b")).to_have_text(first.answer_b)
+            assert page.locator("#choice img, #choice b").count() == 0
+            assert page.title() != "pwned"
+            expect(page.get_by_test_id("count-waiting")).to_have_text("1")
+
+            page.keyboard.press("2")
+            expect(page.get_by_test_id("notice")).to_contain_text(
+                f"Choice {first.id}: answer B is better"
+            )
+            expect(page.get_by_test_id("choice-id")).not_to_have_text(str(first.id))
+            expect(page.get_by_test_id("count-b")).to_have_text("1")
+            page.get_by_test_id("pick-tie").click()
+            expect(page.get_by_test_id("queue-empty")).to_be_visible()
+            expect(page.get_by_test_id("count-tie")).to_have_text("1")
+        finally:
+            browser.close()
+
+    decided = choices.decided_choices(store)
+    assert [(i.choice, i.decided_by) for i in decided] == [("b", "carol"), ("tie", "carol")]
+    assert problems == []

@@ -76,9 +76,11 @@ def curate(
                 from tunesmith.monitor.feedback import REVIEWED_FILE, export_feedback
 
                 exported = export_feedback(ws, config.task)
+                c = exported.counts
                 console.print(
-                    f"reviewed records: {exported.counts['records']} "
-                    f"({exported.counts['pairs']} preference pairs in {exported.preferences})"
+                    f"reviewed records: {c['records']} ({c['pairs'] + c['choice_pairs']} "
+                    f"preference pairs, {c['choice_pairs']} from pairwise choices, in "
+                    f"{exported.preferences})"
                 )
                 feedback = FeedbackInput(REVIEWED_FILE, config.monitor.feedback_eval_share)
             result = run_curate(ws, config.data, progress=tick, feedback=feedback)

@@ -112,6 +112,47 @@ def feedback_generate(
     )
 
 
+@feedback_app.command("queue")
+def feedback_queue(
+    pairs_file: Annotated[
+        Path, typer.Argument(help="Preference JSONL, e.g. preferences/ID/pairs.jsonl.")
+    ],
+    limit: Annotated[int | None, typer.Option(min=1, help="Pairs queued at most.")] = None,
+    workspace: WorkspaceOption = None,
+) -> None:
+    """Queue pairs for reviewers to pick the better answer (blind: sides by a seeded hash)."""
+    from tunesmith.governance.audit import AuditError, audit_path
+    from tunesmith.monitor.choices import enqueue_pairs
+    from tunesmith.store.db import open_store
+
+    ws = open_workspace(workspace)
+    # a relative path is the workspace's when it is not the current folder's
+    path = pairs_file if pairs_file.exists() or pairs_file.is_absolute() else ws.root / pairs_file
+    if not path.is_file():
+        raise fail(f"{path}: preference file not found")
+    root, resolved = ws.root.resolve(), path.resolve()
+    source = str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(resolved)
+    try:
+        config = ws.load_config()
+        result = enqueue_pairs(
+            open_store(ws.state_url()),
+            path,
+            source,
+            limit,
+            config.align.seed,
+            audit_log=audit_path(ws.state_dir),
+        )
+    except (ConfigError, AuditError, OSError, UnicodeDecodeError) as err:
+        raise fail(str(err)) from None
+    c = result.counts
+    console.print(
+        f"{source}: {c['read']} read, {c['queued']} queued, {c['already_queued']} already "
+        f"queued, {c['malformed']} malformed"
+    )
+    for line, reason in result.problems[:5]:
+        console.print(f"  line {line}: {reason}", highlight=False, markup=False)
+
+
 @feedback_app.command("agreement")
 def feedback_agreement(
     pairs: Annotated[

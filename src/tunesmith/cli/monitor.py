@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 from tunesmith.cli.common import WorkspaceOption, app, console, err_console, fail
 from tunesmith.config import ConfigError
 from tunesmith.workspace import open_workspace
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 
 @app.command()
@@ -72,12 +77,58 @@ def _show(item: object) -> None:
     console.print(Panel(item.output, title="model answer", title_align="left"))
 
 
+def _show_choice(item: object) -> None:
+    from tunesmith.monitor.choices import ChoiceItem
+
+    assert isinstance(item, ChoiceItem)
+    # the last user turn is the question; earlier turns are context a reviewer rarely needs
+    user = next((m["content"] for m in reversed(item.prompt) if m["role"] == "user"), "")
+    earlier = len(item.prompt) - 1
+    title = f"choice {item.id} · {item.model or item.source} · {earlier} earlier turn(s)"
+    # Text, not markup: answers may hold square brackets rich would read as styles
+    console.print(Panel(Text(user), title=title, title_align="left"))
+    console.print(Panel(Text(item.answer_a), title="[1] answer A", title_align="left"))
+    console.print(Panel(Text(item.answer_b), title="[2] answer B", title_align="left"))
+
+
+def _review_choices(store: Engine, reviewer: str, lease: int, audit_log: Path) -> None:
+    from tunesmith.monitor import choices
+
+    decided, skipped = 0, set[int]()
+    while (item := choices.claim_next(store, reviewer, lease, skip=skipped)) is not None:
+        _show_choice(item)
+        key = ""
+        while key not in ("1", "2", "t", "s", "q"):
+            key = typer.prompt("[1] A better [2] B better [t]ie [s]kip [q]uit", default="s")[:1]
+        if key in ("q", "s"):
+            choices.release(store, item.id, reviewer)
+            skipped.add(item.id)  # passed over: the next item comes next
+            if key == "q":
+                break
+            continue
+        picked = {"1": "a", "2": "b", "t": "tie"}[key]
+        note = typer.prompt("note (empty: none)", default="", show_default=False)
+        try:
+            choices.decide(store, item.id, reviewer, picked, note, audit_log=audit_log)
+        except choices.ChoiceError as err:
+            err_console.print(f"[red]not recorded:[/red] {err}")
+            continue
+        decided += 1
+        console.print(f"[green]{picked}[/green] recorded for choice {item.id} by {reviewer}")
+    counts = choices.counts(store)
+    console.print(f"{decided} decided in this session; {counts['open']} open in the choice queue")
+
+
 @app.command()
 def review(
     workspace: WorkspaceOption = None,
     by: Annotated[str | None, typer.Option(help="Reviewer name (default: the login).")] = None,
+    pairwise: Annotated[
+        bool, typer.Option("--choices", help="Pick the better of two answers instead.")
+    ] = False,
 ) -> None:
-    """Work through the review queue: accept, correct or reject each doubtful answer."""
+    """Work through the review queue: accept, correct or reject each doubtful answer (with
+    --choices: pick the better of two answers to one prompt, or call a tie)."""
     from tunesmith.governance import audit
     from tunesmith.monitor import review as queue
     from tunesmith.store.db import open_store
@@ -89,6 +140,10 @@ def review(
         raise fail(str(err)) from None
     reviewer = by or audit.current_actor()
     store, task = open_store(ws.state_url()), config.task
+    if pairwise:
+        lease = config.monitor.review_lease_seconds
+        _review_choices(store, reviewer, lease, audit.audit_path(ws.state_dir))
+        return
     labels = task.labels if task.type == "classification" else None
     decided, skipped = 0, set[int]()
     lease = config.monitor.review_lease_seconds

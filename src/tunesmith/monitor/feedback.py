@@ -3,7 +3,9 @@
 A correction becomes a labelled record (chosen = the correction); an accepted answer a
 confirmed one; a corrected answer is also a preference pair (chosen = correction, rejected =
 what the model said). A rejection without a correction teaches nothing and stays in the store.
-Both files are snapshots, rewritten whole, so a dataset version can name them by sha256.
+A pairwise choice (`choices.py`) is a preference pair too (chosen = the answer picked); a tie
+picks nothing and stays in the store. Both files are snapshots, rewritten whole, so a dataset
+version can name them by sha256.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from tunesmith.config import TaskConfig
 from tunesmith.evaluate.rows import parse_label
+from tunesmith.monitor.choices import ChoiceItem, decided_choices
 from tunesmith.monitor.review import ReviewItem, decided_items
 from tunesmith.store.db import open_store
 from tunesmith.workspace import Workspace
@@ -84,6 +87,38 @@ def to_records(
     return records, pairs
 
 
+def choice_pairs(items: list[ChoiceItem]) -> tuple[list[dict[str, Any]], int]:
+    """(preference pairs, ties) from decided choices: the picked answer is chosen."""
+    pairs, ties = [], 0
+    for item in items:
+        if item.choice not in ("a", "b"):
+            ties += 1
+            continue
+        picked, other = (
+            (item.answer_a, item.answer_b) if item.choice == "a" else (item.answer_b, item.answer_a)
+        )
+        agreed = None if item.ai_pick is None else item.ai_pick == item.choice
+        pairs.append(
+            {
+                "prompt": item.prompt,
+                "chosen": [{"role": "assistant", "content": picked}],
+                "rejected": [{"role": "assistant", "content": other}],
+                "meta": {
+                    "id": f"choice-{item.id}",
+                    "source": "review-choice",
+                    "row": item.id,
+                    "reviewed_by": item.decided_by,
+                    "reviewed_at": item.decided_at,
+                    "ai_pick_agreed": agreed,
+                    "origin": item.source,
+                    "model": item.model,
+                    "run_id": item.run_id,
+                },
+            }
+        )
+    return pairs, ties
+
+
 def _write(path: Path, rows: list[dict[str, Any]]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.{os.getpid()}")
@@ -96,12 +131,25 @@ def _write(path: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def export_feedback(ws: Workspace, task: TaskConfig) -> FeedbackExport:
-    """Write feedback/reviewed.jsonl and feedback/preferences.jsonl from the review queue."""
-    items = decided_items(open_store(ws.state_url()))
+    """Write feedback/reviewed.jsonl and feedback/preferences.jsonl from the review queue and
+    the decided pairwise choices (`pairs` counts the review queue's pairs, `choice_pairs` the
+    choices' after them in the same file)."""
+    store = open_store(ws.state_url())
+    items, choices = decided_items(store), decided_choices(store)
     records, pairs = to_records(items, task)
+    chosen, ties = choice_pairs(choices)
     records_path, pairs_path = ws.resolve(REVIEWED_FILE), ws.resolve(PREFERENCES_FILE)
     _write(records_path, records)
-    _write(pairs_path, pairs)
+    _write(pairs_path, pairs + chosen)
     decisions = {d: sum(i.decision == d for i in items) for d in ("accept", "correct", "reject")}
-    counts = {"decided": len(items), **decisions, "records": len(records), "pairs": len(pairs)}
+    counts = {
+        "decided": len(items),
+        **decisions,
+        "records": len(records),
+        "pairs": len(pairs),
+        "choices": len(choices),
+        "choice_pairs": len(chosen),
+        "choice_ties": ties,
+    }
+    # `through` stays about review items: the loop's triggers count corrections after it
     return FeedbackExport(records_path, pairs_path, counts, max((i.id for i in items), default=0))

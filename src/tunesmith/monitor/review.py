@@ -1,16 +1,17 @@
 """The review queue: doubtful answers wait here for a person to accept, correct or reject.
 
 Items live in the state store's `review_items` table, one per interaction. A reviewer claims
-the next open item for a lease; the claim is an UPDATE guarded by the item's state, so two
-reviewers (two processes, two browsers) never hold the same item, and a lease that runs out
-frees the item for someone else. A decision records who and when, and goes on the audit log.
+the next open item for a lease (`lease.py`); the claim is an UPDATE guarded by the item's
+state, so two reviewers (two processes, two browsers) never hold the same item, and a lease
+that runs out frees the item for someone else. A decision records who and when, and goes on
+the audit log.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from tunesmith.config import TaskConfig
 from tunesmith.evaluate.rows import parse_label
 from tunesmith.governance import audit
 from tunesmith.governance.audit import utc_timestamp
+from tunesmith.monitor import lease
 from tunesmith.store.db import interactions, review_items
 
 DECISIONS = ("accept", "correct", "reject")
@@ -67,15 +69,11 @@ class ReviewItem:
         return asdict(self)
 
 
-def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(UTC)
-
-
 def enqueue(engine: Engine, candidates: list[Candidate], now: datetime | None = None) -> int:
     """Add the candidates not queued before; returns how many were added."""
     if not candidates:
         return 0
-    stamp = utc_timestamp(_now(now))
+    stamp = utc_timestamp(lease.now_or(now))
     with engine.begin() as conn:
         known = set(
             conn.execute(
@@ -125,10 +123,6 @@ def get_item(engine: Engine, item_id: int) -> ReviewItem:
     return _item(row)
 
 
-def _free(stamp: str) -> sa.ColumnElement[bool]:
-    return sa.or_(review_items.c.claimed_by.is_(None), review_items.c.claim_expires < stamp)
-
-
 def claim_next(
     engine: Engine,
     reviewer: str,
@@ -138,64 +132,14 @@ def claim_next(
 ) -> ReviewItem | None:
     """The reviewer's current item, else the most doubtful free one not in `skip` (items this
     reviewer passed over), claimed for the lease."""
-    moment = _now(now)
-    stamp, until = utc_timestamp(moment), utc_timestamp(moment + timedelta(seconds=lease_seconds))
-    with engine.begin() as conn:
-        mine = conn.execute(
-            sa.select(review_items.c.id).where(
-                review_items.c.status == "open",
-                review_items.c.claimed_by == reviewer,
-                review_items.c.claim_expires >= stamp,
-            )
-        ).first()
-        if mine is not None:
-            conn.execute(
-                review_items.update()
-                .where(review_items.c.id == mine.id)
-                .values(claim_expires=until)
-            )
-            item_id: int | None = mine.id
-        else:
-            item_id = None
-            free = (
-                conn.execute(
-                    sa.select(review_items.c.id)
-                    .where(
-                        review_items.c.status == "open",
-                        _free(stamp),
-                        review_items.c.id.not_in(list(skip)),
-                    )
-                    .order_by(review_items.c.priority, review_items.c.id)
-                    .limit(20)
-                )
-                .scalars()
-                .all()
-            )  # read whole: an open cursor would hold the snapshot
-            for candidate in free:
-                # the guard repeats the condition, so a concurrent claim makes this one miss
-                taken = conn.execute(
-                    review_items.update()
-                    .where(
-                        review_items.c.id == candidate,
-                        review_items.c.status == "open",
-                        _free(stamp),
-                    )
-                    .values(claimed_by=reviewer, claim_expires=until)
-                )
-                if taken.rowcount == 1:
-                    item_id = candidate
-                    break
+    order = (review_items.c.priority, review_items.c.id)
+    item_id = lease.claim(engine, review_items, reviewer, lease_seconds, order, now, skip)
     return None if item_id is None else get_item(engine, item_id)
 
 
 def release(engine: Engine, item_id: int, reviewer: str) -> None:
     """Give a claimed item back to the queue."""
-    with engine.begin() as conn:
-        conn.execute(
-            review_items.update()
-            .where(review_items.c.id == item_id, review_items.c.claimed_by == reviewer)
-            .values(claimed_by=None, claim_expires=None)
-        )
+    lease.release(engine, review_items, item_id, reviewer)
 
 
 def check_correction(task: TaskConfig, correction: str) -> None:
@@ -229,28 +173,19 @@ def decide(
         raise ReviewError("an accepted answer takes no correction (use 'correct')")
     if correction is not None:
         check_correction(task, correction)
-    stamp = utc_timestamp(_now(now))
-    with engine.begin() as conn:
-        done = conn.execute(
-            review_items.update()
-            .where(
-                review_items.c.id == item_id,
-                review_items.c.status == "open",
-                sa.or_(review_items.c.claimed_by == reviewer, _free(stamp)),
-            )
-            .values(
-                status="done",
-                decision=decision,
-                correction=correction,
-                note=note,
-                decided_by=reviewer,
-                decided_at=stamp,
-                claimed_by=None,
-                claim_expires=None,
-            )
-        )
+    stamp = utc_timestamp(lease.now_or(now))
+    settled = lease.settle(
+        engine,
+        review_items,
+        item_id,
+        reviewer,
+        stamp,
+        decision=decision,
+        correction=correction,
+        note=note,
+    )
     item = get_item(engine, item_id)
-    if done.rowcount != 1:
+    if not settled:
         if item.status == "done":
             raise ReviewError(
                 f"item {item_id} was already decided by {item.decided_by} at {item.decided_at}"
@@ -269,24 +204,7 @@ def decide(
 
 def counts(engine: Engine) -> dict[str, int]:
     """Open, claimed and decided items, and decided items by decision."""
-    stamp = utc_timestamp()
-    out = {"open": 0, "claimed": 0, "done": 0, **dict.fromkeys(DECISIONS, 0)}
-    with engine.connect() as conn:
-        grouped = conn.execute(
-            sa.select(review_items.c.status, review_items.c.decision, sa.func.count()).group_by(
-                review_items.c.status, review_items.c.decision
-            )
-        ).all()
-        out["claimed"] = conn.execute(
-            sa.select(sa.func.count()).where(
-                review_items.c.status == "open", review_items.c.claim_expires >= stamp
-            )
-        ).scalar_one()
-    for status, decision, n in grouped:
-        out[status] += n
-        if decision is not None:
-            out[decision] += n
-    return out
+    return lease.tally(engine, review_items, review_items.c.decision, DECISIONS)
 
 
 def decided_items(engine: Engine) -> list[ReviewItem]:

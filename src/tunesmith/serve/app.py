@@ -114,6 +114,7 @@ KNOWN_PATHS = (
     "/metrics",
     "/review",
     "/v1/review/next",
+    "/v1/review/choices/next",
 )
 
 

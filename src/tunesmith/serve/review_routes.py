@@ -1,7 +1,8 @@
 """The review queue over HTTP: the `/review` page and the JSON calls it makes.
 
 The page holds no data and needs no key to load; every `/v1/review/...` call needs a key with
-the `reviewer` role, and the key's name is who claims and who decides.
+the `reviewer` role, and the key's name is who claims and who decides. `/v1/review/choices/...`
+is the pairwise queue (`monitor/choices.py`): the same claims, leases and conflicts.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from tunesmith.governance.audit import utc_timestamp
-from tunesmith.monitor import review
+from tunesmith.monitor import choices, review
+from tunesmith.monitor.choices import ChoiceError, ChoiceItem
 from tunesmith.monitor.review import ReviewError, ReviewItem
 from tunesmith.serve.deps import ApiError, KeyDep, StateDep, require_role
 from tunesmith.serve.keys import ApiKey
@@ -41,6 +43,17 @@ class DecisionRequest(BaseModel):
         default=None,
         max_length=100_000,
         description="The corrected answer: required to correct, optional to reject.",
+    )
+    note: str | None = Field(default=None, max_length=10_000, description="A free-text note.")
+
+
+class ChoiceRequest(BaseModel):
+    """A reviewer's pick between the two answers of the item they hold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    choice: Literal["a", "b", "tie"] = Field(
+        description="a or b: that answer is the better one; tie: neither is."
     )
     note: str | None = Field(default=None, max_length=10_000, description="A free-text note.")
 
@@ -98,7 +111,7 @@ def _existing(state: ServeState, item_id: int) -> ReviewItem:
         raise ApiError(404, str(err), "invalid_request_error", "not_found", "item_id") from None
 
 
-def _held_by_other(item: ReviewItem, reviewer: str) -> bool:
+def _held_by_other(item: ReviewItem | ChoiceItem, reviewer: str) -> bool:
     return (
         item.claimed_by is not None
         and item.claimed_by != reviewer
@@ -134,19 +147,22 @@ def _check(state: ServeState, body: DecisionRequest) -> None:
             raise ApiError(400, str(err), "invalid_request_error", None, "correction") from None
 
 
+def _skipped(skip: str) -> set[int]:
+    try:
+        return {int(i) for i in skip.split(",") if i.strip()}
+    except ValueError:
+        raise ApiError(
+            400, "skip: comma-separated item ids", "invalid_request_error", None, "skip"
+        ) from None
+
+
 @router.get("/v1/review/next")
 def next_item(key: KeyDep, state: StateDep, skip: str = "") -> dict[str, Any]:
     """The item this reviewer holds, else the most doubtful free one not in `skip` (comma-
     separated ids the reviewer passed over), claimed for the lease."""
     reviewer = _reviewer(key)
-    try:
-        passed = {int(i) for i in skip.split(",") if i.strip()}
-    except ValueError:
-        raise ApiError(
-            400, "skip: comma-separated item ids", "invalid_request_error", None, "skip"
-        ) from None
     lease = state.monitor.review_lease_seconds
-    item = review.claim_next(state.store, reviewer, lease, skip=passed)
+    item = review.claim_next(state.store, reviewer, lease, skip=_skipped(skip))
     return {
         "object": "review.next",
         "reviewer": reviewer,
@@ -195,3 +211,60 @@ def release(item_id: int, key: KeyDep, state: StateDep) -> dict[str, Any]:
     review.release(state.store, item_id, reviewer)
     held = before.status == "open" and before.claimed_by == reviewer
     return {"object": "review.release", "id": item_id, "released": held}
+
+
+def _existing_choice(state: ServeState, item_id: int) -> ChoiceItem:
+    try:
+        return choices.get_choice(state.store, item_id)
+    except ChoiceError as err:
+        raise ApiError(404, str(err), "invalid_request_error", "not_found", "item_id") from None
+
+
+@router.get("/v1/review/choices/next")
+def next_choice(key: KeyDep, state: StateDep, skip: str = "") -> dict[str, Any]:
+    """The choice this reviewer holds, else the oldest free one not in `skip`, claimed for the
+    lease; shown without the AI judge's pick."""
+    reviewer = _reviewer(key)
+    lease = state.monitor.review_lease_seconds
+    item = choices.claim_next(state.store, reviewer, lease, skip=_skipped(skip))
+    return {
+        "object": "review.choices.next",
+        "reviewer": reviewer,
+        "item": item.to_json() if item is not None else None,
+        "queue": choices.counts(state.store),
+        "lease_seconds": lease,
+    }
+
+
+@router.post("/v1/review/choices/{item_id}/decision")
+def decide_choice(
+    item_id: int, body: ChoiceRequest, key: KeyDep, state: StateDep
+) -> dict[str, Any]:
+    """Pick answer a or b, or a tie, on a choice this reviewer holds (or that nobody holds)."""
+    reviewer = _reviewer(key)
+    _existing_choice(state, item_id)
+    try:
+        item = choices.decide(
+            state.store, item_id, reviewer, body.choice, body.note, audit_log=state.audit_log
+        )
+    except ChoiceError as err:
+        now = _existing_choice(state, item_id)
+        if now.status != "open" or _held_by_other(now, reviewer):
+            raise ApiError(409, str(err), "invalid_request_error", "conflict", "item_id") from None
+        raise ApiError(400, str(err), "invalid_request_error", None, None) from None
+    return {
+        "object": "review.choices.decision",
+        "item": item.to_json(),
+        "queue": choices.counts(state.store),
+    }
+
+
+@router.post("/v1/review/choices/{item_id}/release")
+def release_choice(item_id: int, key: KeyDep, state: StateDep) -> dict[str, Any]:
+    """Give a claimed choice back to the queue; `released` is false when this reviewer did not
+    hold it."""
+    reviewer = _reviewer(key)
+    before = _existing_choice(state, item_id)
+    choices.release(state.store, item_id, reviewer)
+    held = before.status == "open" and before.claimed_by == reviewer
+    return {"object": "review.choices.release", "id": item_id, "released": held}

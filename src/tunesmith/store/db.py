@@ -86,6 +86,32 @@ review_items = sa.Table(
     sa.Column("decided_at", sa.String(32), nullable=True),
 )
 
+# two answers to one prompt, waiting for (or decided by) a reviewer's pick of the better one
+choice_items = sa.Table(
+    "choice_items",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # sha256 of the prompt and both answers (in either order): a pair is queued once
+    sa.Column("pair_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("prompt", sa.JSON, nullable=False),
+    sa.Column("answer_a", sa.Text, nullable=False),
+    sa.Column("answer_b", sa.Text, nullable=False),
+    # the pair's file and line, e.g. preferences/<id>/pairs.jsonl:12
+    sa.Column("source", sa.String(1024), nullable=False),
+    sa.Column("model", sa.String(256), nullable=True),
+    sa.Column("run_id", sa.String(128), nullable=True),
+    # the side the AI judge preferred ("a" | "b"; null: no AI pick); never shown to a reviewer
+    sa.Column("ai_pick", sa.String(1), nullable=True),
+    sa.Column("enqueued_at", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),
+    sa.Column("claimed_by", sa.String(128), nullable=True),
+    sa.Column("claim_expires", sa.String(32), nullable=True),
+    sa.Column("choice", sa.String(8), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("decided_by", sa.String(128), nullable=True),
+    sa.Column("decided_at", sa.String(32), nullable=True),
+)
+
 
 def open_store(url: str) -> Engine:
     """An engine on `url` with every table created; SQLite gets WAL for concurrent readers."""
