@@ -11,6 +11,8 @@ from safetensors.torch import load_file
 from tunesmith.config import load_config
 from tunesmith.data.curate import curate
 from tunesmith.governance.audit import entries
+from tunesmith.governance.documents import render_documents
+from tunesmith.governance.records import read_records
 from tunesmith.models.run_model import merged_model
 from tunesmith.preference.records import PreferenceInputError
 from tunesmith.train.align import align
@@ -123,6 +125,13 @@ def test_dpo_moves_the_adapter_raises_the_margin_and_quarantines_bad_records(
     assert entry.subject == result.run_id
     merged, _, _ = merged_model(ws, result.run_id)  # eval, register and serve load it like this
     assert merged is not None
+    card = render_documents(read_records(ws, result.run_id))["MODEL_CARD.md"]
+    digest = lineage["preferences"]["sources"]["pairs.jsonl"]["sha256"]
+    assert "#### Preference tuning" in card and digest in card
+    assert f"adapter sha256 `{lineage['init_adapter']['sha256']}`" in card
+    assert "feedback winrate" in card  # no win-rate report yet: said, not invented
+    sft_card = render_documents(read_records(ws, sft_run))["MODEL_CARD.md"]
+    assert "Preference tuning" not in sft_card
 
 
 def test_orpo_trains_without_a_reference(sft_workspace: tuple) -> None:

@@ -186,6 +186,33 @@ def _run(records: Records) -> dict[str, Any]:
     }
 
 
+def _alignment(records: Records) -> dict[str, Any] | None:
+    """What preference tuning added on top of the SFT parent; None for SFT runs."""
+    preferences = records.lineage.get("preferences")
+    if not preferences:
+        return None
+    settings = (records.config or {}).get("align", {})
+    summary, winrate = records.summary or {}, records.winrate or {}
+    keys = ("method", "beta", "loss_type", "sft_weight", "learning_rate", "epochs", "seed")
+    return {
+        "method": preferences.get("method"),
+        "parent": records.lineage.get("init_adapter") or {},
+        "sources": preferences.get("sources", {}),
+        "counts": preferences.get("counts", {}),
+        "pii_masked": preferences.get("pii_masked", {}),
+        "settings": {k: settings[k] for k in keys if k in settings},
+        "policy": (settings.get("rubric") or {}).get("policy"),
+        "margins": {
+            when: (summary.get(f"margins_{when}") or {}).get("train")
+            for when in ("before", "after")
+        },
+        "rubric": winrate.get("rubric"),
+        "judge": winrate.get("judge"),
+        "audit": winrate.get("audit"),
+        "against": winrate.get("against"),
+    }
+
+
 def _slices(report: dict[str, Any]) -> list[dict[str, Any]]:
     main = report["main_metric"]
     out = []
@@ -262,6 +289,7 @@ def build_context(records: Records) -> dict[str, Any]:
         "project": config.get("project"),
         "model": model,
         "run": _run(records),
+        "alignment": _alignment(records),
         "base_model": _base_model(records),
         "dataset": _dataset(records),
         "task": {

@@ -51,6 +51,7 @@ class Records:
     summary: dict[str, Any] | None = None
     manifest: dict[str, Any] | None = None
     eval_report: dict[str, Any] | None = None
+    winrate: dict[str, Any] | None = None  # aligned runs: against the SFT parent
     audit_entries: list[audit.AuditEntry] = field(default_factory=list)
     audit_check: audit.VerifyReport | None = None
     adapter_files: dict[str, str] = field(default_factory=dict)
@@ -115,6 +116,7 @@ def read_records(ws: Workspace, run_id: str, model: ModelVersionLike | None = No
     report = _read(run_dir / "eval" / "report.json", ws, inputs)
     if report is None:
         missing.append(f"runs/{run_id}/eval/report.json (the model has not been evaluated)")
+    winrate = _read(run_dir / "eval" / "winrate.json", ws, inputs)
     adapter = {f.name: sha256_file(f) for f in sorted((run_dir / "adapter").glob("*.safetensors"))}
     if not adapter:
         missing.append(f"runs/{run_id}/adapter/ (no weights in the run folder)")
@@ -133,6 +135,7 @@ def read_records(ws: Workspace, run_id: str, model: ModelVersionLike | None = No
         summary=summary,
         manifest=manifest,
         eval_report=report,
+        winrate=winrate,
         audit_entries=entries,
         audit_check=audit.verify(log),
         adapter_files=adapter,
