@@ -103,6 +103,11 @@ class AlignConfig(_Strict):
         ge=0,
         description="DPO only: weight of an NLL term on chosen answers (RPO); 0: none.",
     )
+    shared_head_in_prompt: bool = Field(
+        default=True,
+        description="Answer lines chosen and rejected both open with (a label line) join the "
+        "prompt, so no loss trains them.",
+    )
     learning_rate: float = Field(default=1e-4, gt=0, description="Peak learning rate.")
     epochs: float = Field(default=1.0, gt=0, description="Passes over the training pairs.")
     max_steps: int | None = Field(default=None, ge=1, description="Optimizer steps; overrides.")

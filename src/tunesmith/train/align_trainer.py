@@ -34,6 +34,46 @@ class MetricsLog(TrainerCallback):
         self.report(values, state.global_step)
 
 
+def _shared_head(chosen: str, rejected: str) -> str:
+    """The whole lines both completions open with, without the newlines after them."""
+    shorter = min(len(chosen), len(rejected))
+    same = next((i for i in range(shorter) if chosen[i] != rejected[i]), shorter)
+    # the newlines stay in the completions: a tokenizer merges "\n\n" at the end of a text
+    # into one token but not before the next word, and the prompt must tokenize as a prefix
+    return chosen[: chosen.rfind("\n", 0, same) + 1].rstrip("\n")
+
+
+def pair_texts(
+    pairs: list[dict[str, Any]], tokenizer: Any, move_shared_head: bool
+) -> list[dict[str, str]] | None:
+    """Pairs as TRL's prompt/completion strings, rendered by the chat template; with
+    `move_shared_head` the lines both answers share (a classification's label line, which
+    label-held pairs always share) end the prompt instead, so neither the DPO term nor the
+    NLL term trains them: the NLL term would otherwise shift the label prior toward the
+    labels the pairs happen to hold. None when the template cannot be split this way."""
+    rows = []
+    for pair in pairs:
+        prompt = tokenizer.apply_chat_template(
+            pair["prompt"], tokenize=False, add_generation_prompt=True
+        )
+        answers = []
+        for side in ("chosen", "rejected"):
+            full = tokenizer.apply_chat_template([*pair["prompt"], *pair[side]], tokenize=False)
+            if not full.startswith(prompt):
+                return None
+            # TRL appends the EOS token to a completion that does not end with it
+            answers.append(full[len(prompt) :].rstrip("\n"))
+        head = _shared_head(*answers) if move_shared_head else ""
+        rows.append(
+            {
+                "prompt": prompt + head,
+                "chosen": answers[0][len(head) :],
+                "rejected": answers[1][len(head) :],
+            }
+        )
+    return rows
+
+
 def build_trainer(
     model: Any,
     tokenizer: Any,
@@ -75,8 +115,13 @@ def build_trainer(
         "dataloader_num_workers": 0,
     }
     fields = ("prompt", "chosen", "rejected")
-    train = Dataset.from_list([{f: p[f] for f in fields} for p in train_pairs])
-    val = Dataset.from_list([{f: p[f] for f in fields} for p in val_pairs]) if val_pairs else None
+    train_rows = pair_texts(train_pairs, tokenizer, settings.shared_head_in_prompt)
+    val_rows = pair_texts(val_pairs, tokenizer, settings.shared_head_in_prompt)
+    if train_rows is None or val_rows is None:  # conversational: TRL renders the template
+        train_rows = [{f: p[f] for f in fields} for p in train_pairs]
+        val_rows = [{f: p[f] for f in fields} for p in val_pairs]
+    train = Dataset.from_list(train_rows)
+    val = Dataset.from_list(val_rows) if val_rows else None
     if settings.method == "orpo":
         from trl.experimental.orpo import ORPOConfig, ORPOTrainer
 
