@@ -147,6 +147,29 @@ def test_orpo_trains_without_a_reference(sft_workspace: tuple) -> None:
     assert "-orpo-" in result.run_id and result.steps == 3
 
 
+def test_replayed_sft_records_join_the_training_rows_and_are_named(sft_workspace: tuple) -> None:
+    ws, sft_run = sft_workspace
+    config = load_config(ws.config_path)
+    settings = {"max_steps": 2, "sft_weight": 1.0, "replay_ratio": 0.5}
+    config = config.model_copy(update={"align": config.align.model_copy(update=settings)})
+    result = align(ws, config, sft_run, [write_pairs(ws, 12)])
+    summary = json.loads((result.path / "summary.json").read_text())
+    sft_lineage = json.loads((ws.runs_dir / sft_run / "lineage.json").read_text())
+    assert summary["replay"] == {
+        "rows": round(0.5 * result.counts["train"]),
+        "source": "datasets/support-tickets/v1/train.jsonl",
+        "sha256": sft_lineage["dataset"]["files"]["train.jsonl"],
+    }
+    entry = [e for e in entries(ws.state_dir / "audit.jsonl") if e.action == "align"][-1]
+    assert summary["replay"]["source"] in entry.inputs
+    # without the NLL term a replayed row would teach nothing: refused before any run folder
+    runs = set(ws.runs_dir.iterdir())
+    config = config.model_copy(update={"align": config.align.model_copy(update={"sft_weight": 0})})
+    with pytest.raises(PreferenceInputError, match="sft_weight"):
+        align(ws, config, sft_run, [write_pairs(ws, 12)])
+    assert set(ws.runs_dir.iterdir()) == runs
+
+
 def test_no_usable_pair_is_a_clear_error_and_leaves_no_run(sft_workspace: tuple) -> None:
     ws, sft_run = sft_workspace
     path = ws.root / "bad.jsonl"

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from transformers import AutoTokenizer
 
-from tunesmith.train.align_trainer import pair_texts
+from tunesmith.train.align_trainer import pair_texts, replay_rows
 
 PROMPT = [{"role": "user", "content": "my card was charged twice"}]
 
@@ -44,3 +45,19 @@ def test_without_the_setting_every_answer_stays_whole(tiny_model_dir: Path) -> N
     tokenizer = AutoTokenizer.from_pretrained(tiny_model_dir)
     rows = pair_texts([pair("Queue: billing\n\nA.", "Queue: billing\n\nB.")], tokenizer, False)
     assert rows is not None and rows[0]["chosen"].startswith("Queue: billing")
+
+
+def test_replayed_records_are_their_own_rejected_answer(tmp_path: Path) -> None:
+    records = [
+        {"messages": [{"role": "user", "content": f"ticket {i}"},
+                      {"role": "assistant", "content": f"Queue: billing\n\nReply {i}."}]}
+        for i in range(3)
+    ]  # fmt: skip
+    split = tmp_path / "train.jsonl"
+    split.write_text("".join(json.dumps(r) + "\n" for r in records))
+    rows = replay_rows(split, 5, seed=0)
+    assert len(rows) == 5 and rows == replay_rows(split, 5, seed=0)
+    # every record once before any repeats
+    assert len({r["prompt"][0]["content"] for r in rows[:3]}) == 3
+    assert all(r["chosen"] == r["rejected"] for r in rows)
+    assert rows[0]["chosen"][0]["content"].startswith("Queue: billing")

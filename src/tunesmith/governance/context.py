@@ -193,7 +193,8 @@ def _alignment(records: Records) -> dict[str, Any] | None:
         return None
     settings = (records.config or {}).get("align", {})
     summary, winrate = records.summary or {}, records.winrate or {}
-    keys = ("method", "beta", "loss_type", "sft_weight", "learning_rate", "epochs", "seed")
+    keys = ("method", "beta", "loss_type", "sft_weight", "replay_ratio", "learning_rate")
+    keys += ("epochs", "seed")
     return {
         "method": preferences.get("method"),
         "parent": records.lineage.get("init_adapter") or {},

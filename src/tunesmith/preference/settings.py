@@ -108,6 +108,12 @@ class AlignConfig(_Strict):
         description="Answer lines chosen and rejected both open with (a label line) join the "
         "prompt, so no loss trains them.",
     )
+    replay_ratio: float = Field(
+        default=0.0,
+        ge=0,
+        description="SFT training records mixed in per training pair, trained by the NLL term "
+        "only (PPO-ptx's remedy for the alignment tax); needs sft_weight > 0 with DPO.",
+    )
     learning_rate: float = Field(default=1e-4, gt=0, description="Peak learning rate.")
     epochs: float = Field(default=1.0, gt=0, description="Passes over the training pairs.")
     max_steps: int | None = Field(default=None, ge=1, description="Optimizer steps; overrides.")

@@ -37,7 +37,7 @@ from tunesmith.preference.records import (
     split_pairs,
 )
 from tunesmith.preference.settings import AlignConfig
-from tunesmith.train.align_trainer import MetricsLog, build_trainer
+from tunesmith.train.align_trainer import MetricsLog, build_trainer, replay_rows
 from tunesmith.train.callbacks import (
     CompleteMarker,
     forget_metrics_after,
@@ -80,6 +80,8 @@ def align(
         sft_run, settings = record["sft_run"], AlignConfig.model_validate(record["align"])
     if not sft_run:
         raise PreferenceInputError("name the SFT run to align (--sft RUN)")
+    if settings.replay_ratio and settings.method == "dpo" and not settings.sft_weight:
+        raise PreferenceInputError("align.replay_ratio trains by the NLL term: set sft_weight > 0")
     try:
         sft_dir, sft_lineage, sft_method = finished_run(workspace, sft_run)
     except RunModelError as err:
@@ -114,6 +116,7 @@ def align(
             review_files or [],
         )
     counts = lineage["preferences"]["counts"]
+    replay, replay_record = _replay(workspace, settings, sft_lineage, len(train_pairs))
     hw = hardware()
     dtype = torch.bfloat16 if hw["bf16"] else torch.float32
     model, tokenizer = build_model(base, sft_config.train, dtype, sft_dir / "adapter")
@@ -123,9 +126,10 @@ def align(
             **settings.model_dump(exclude={"judge", "rubric", "sampling"}),
             "sft_run": sft_run,
             "pairs_train": len(train_pairs),
+            "replay_rows": len(replay),
         }
     )
-    trainer = build_trainer(model, tokenizer, settings, run_dir, train_pairs, val_pairs, hw)
+    trainer = build_trainer(model, tokenizer, settings, run_dir, train_pairs, val_pairs, hw, replay)
     # on the trainer's model: it is on the training device; before training, with the
     # reference a copy of the SFT adapter, these are the SFT model's margins
     before = {
@@ -162,6 +166,7 @@ def align(
             "steps": trainer.state.global_step,
             "train_seconds": round(seconds, 2),
             "pairs": counts,
+            "replay": replay_record,
             "margins_before": before,
             "margins_after": after,
             "final_loss": _last(trainer.state.log_history, "train_loss"),
@@ -176,6 +181,7 @@ def align(
                     for n, s in lineage["preferences"]["sources"].items()
                 },
                 f"run/{sft_run}/adapter_model.safetensors": lineage["init_adapter"]["sha256"],
+                **({replay_record["source"]: replay_record["sha256"]} if replay else {}),
             },
             outputs={f.name: sha256_file(f) for f in sorted(adapter_dir.glob("*.safetensors"))},
             details={"method": settings.method, "steps": summary["steps"], "pairs": counts},
@@ -272,6 +278,24 @@ def _new_run(
         + "\n"
     )
     return train_pairs, val_pairs, lineage
+
+
+def _replay(
+    workspace: Workspace, settings: AlignConfig, sft_lineage: dict[str, Any], pairs: int
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The SFT training records replayed beside the pairs, and what names them; the split
+    must be the one the SFT run trained on."""
+    count = round(settings.replay_ratio * pairs)
+    if count == 0:
+        return [], None
+    dataset = sft_lineage["dataset"]
+    source = f"{dataset['path']}/train.jsonl"
+    path = workspace.root / source
+    recorded = dataset["files"]["train.jsonl"]
+    if not path.is_file() or sha256_file(path) != recorded:
+        raise PreferenceInputError(f"{path}: not the train split the SFT run trained on")
+    rows = replay_rows(path, count, settings.seed)
+    return rows, {"rows": len(rows), "source": source, "sha256": recorded}
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

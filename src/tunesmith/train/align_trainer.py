@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,26 @@ def pair_texts(
     return rows
 
 
+def replay_rows(dataset_file: Path, count: int, seed: int) -> list[dict[str, Any]]:
+    """`count` records of the SFT run's training split (a seeded sample; every record once
+    before any repeats) as rows whose chosen answer is also the rejected one: the DPO and
+    ORPO preference terms are constant on such a row, so only the NLL term trains it, on
+    the task the SFT run learned, label line included."""
+    records = [json.loads(line) for line in dataset_file.open(encoding="utf-8") if line.strip()]
+    if not records or count <= 0:
+        return []
+    rng = random.Random(seed)
+    order: list[dict[str, Any]] = []
+    while len(order) < count:
+        order += rng.sample(records, len(records))
+    rows = []
+    for record in order[:count]:
+        messages = [{"role": m["role"], "content": m["content"]} for m in record["messages"]]
+        answer = [messages[-1]]
+        rows.append({"prompt": messages[:-1], "chosen": answer, "rejected": answer})
+    return rows
+
+
 def build_trainer(
     model: Any,
     tokenizer: Any,
@@ -82,8 +103,10 @@ def build_trainer(
     train_pairs: list[dict[str, Any]],
     val_pairs: list[dict[str, Any]],
     hw: dict[str, Any],
+    replay: list[dict[str, Any]] | None = None,
 ) -> Any:
-    """TRL's DPO or ORPO trainer over the pairs, in the precision the hardware supports."""
+    """TRL's DPO or ORPO trainer over the pairs (and the replayed SFT records), in the
+    precision the hardware supports."""
     from datasets import Dataset
 
     common = {
@@ -117,9 +140,14 @@ def build_trainer(
     fields = ("prompt", "chosen", "rejected")
     train_rows = pair_texts(train_pairs, tokenizer, settings.shared_head_in_prompt)
     val_rows = pair_texts(val_pairs, tokenizer, settings.shared_head_in_prompt)
-    if train_rows is None or val_rows is None:  # conversational: TRL renders the template
-        train_rows = [{f: p[f] for f in fields} for p in train_pairs]
+    # a replayed answer is its own rejected: nothing of it may move into the prompt
+    replay_texts = pair_texts(replay or [], tokenizer, move_shared_head=False)
+    if train_rows is None or val_rows is None or replay_texts is None:
+        # conversational: TRL renders the template
+        train_rows = [{f: p[f] for f in fields} for p in [*train_pairs, *(replay or [])]]
         val_rows = [{f: p[f] for f in fields} for p in val_pairs]
+    else:
+        train_rows += replay_texts
     train = Dataset.from_list(train_rows)
     val = Dataset.from_list(val_rows) if val_rows else None
     if settings.method == "orpo":
