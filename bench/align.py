@@ -50,8 +50,11 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=4, help="answers sampled per prompt")
     parser.add_argument("--epochs", type=float, default=2.0)
     parser.add_argument("--lr", type=float, default=2e-4)
-    parser.add_argument("--beta", type=float, default=0.1)
+    parser.add_argument("--beta", type=float, default=0.5)
     parser.add_argument("--sft-weight", type=float, default=1.0, help="RPO: NLL on chosen")
+    parser.add_argument(
+        "--replay-ratio", type=float, default=0.0, help="SFT records replayed per pair"
+    )
     parser.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
     parser.add_argument("--sft", help="reuse this SFT run of --work instead of training one")
     parser.add_argument("--pairs", type=Path, help="reuse this pairs.jsonl of --work")
@@ -69,6 +72,7 @@ def main() -> None:
         "learning_rate": args.lr,
         "epochs": args.epochs,
         "sft_weight": args.sft_weight,
+        "replay_ratio": args.replay_ratio,
         "rubric": {"policy": POLICY, "max_sentences": 1, "name_label": True},
         "sampling": {
             "k": args.k,
@@ -99,7 +103,7 @@ def main() -> None:
     else:
         t = time.perf_counter()
         if args.pairs:
-            pairs_file = args.pairs
+            pairs_file = args.pairs if args.pairs.is_absolute() else ws.root / args.pairs
         else:
             pairs = generate_pairs(ws, config, sft)
             pairs_file = pairs.path / "pairs.jsonl"
@@ -109,6 +113,12 @@ def main() -> None:
         run_id = align(ws, config, sft, [pairs_file]).run_id
         lap("align (DPO)", t)
     summary = json.loads((ws.runs_dir / run_id / "summary.json").read_text())
+    # the settings the run used, not this call's flags (--aligned measures an older run)
+    used = json.loads((ws.runs_dir / run_id / "align.json").read_text())["align"]
+    manifest = pairs_file.parent / "manifest.json"
+    sampling = json.loads(manifest.read_text())["sampling"] if manifest.is_file() else {}
+    sampling = {"k": "?", "limit": "?", "temperature": "?", **sampling}
+    replayed = (summary.get("replay") or {}).get("rows", 0)
     counts, steps = summary["pairs"], summary["steps"]
     margin_before, margin_after = (
         summary["margins_before"]["train"],
@@ -138,11 +148,14 @@ def main() -> None:
         "",
         f'Policy (the rubric): "{POLICY}" — one sentence after the `Queue:` line (greetings '
         "and sign-offs are not sentences), naming the queue it routed to. SFT: the example's "
-        f"LoRA run. Pairs: {pairs_file.parent.name}, {args.k} samples for each of "
-        f"{args.prompts} train prompts at temperature {args.temperature}, (best, worst) by the "
-        f"rubric; {counts['train']} trained on, {counts['val']} held out. "
-        f"DPO: beta {args.beta}, lr {args.lr}, "
-        f"{args.epochs} epochs, NLL weight on chosen answers (RPO) {args.sft_weight}, "
+        f"LoRA run. Pairs: {pairs_file.parent.name}, {sampling['k']} samples for each of "
+        f"{sampling['limit']} train prompts at temperature {sampling['temperature']}, (best, "
+        f"worst) by the rubric among answers on the reference label; {counts['train']} trained "
+        f"on, {counts['val']} held out. DPO: beta {used['beta']}, lr {used['learning_rate']}, "
+        f"{used['epochs']} epochs, NLL weight on chosen answers (RPO) {used['sft_weight']}, "
+        f"{replayed} SFT training records replayed (NLL only; replay_ratio "
+        f"{used.get('replay_ratio', 0.0)}), label line in the prompt "
+        f"({used.get('shared_head_in_prompt', False)}), "
         f"{steps} steps, reference = the SFT model (log-probs "
         f"precomputed). Held out: the {report['rows']} test-split tickets, greedy answers.",
         "",
