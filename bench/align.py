@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=120, help="train prompts sampled")
     parser.add_argument("--k", type=int, default=4, help="answers sampled per prompt")
     parser.add_argument("--epochs", type=float, default=2.0)
-    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument("--lr", type=float, default=5e-5)
     parser.add_argument("--beta", type=float, default=0.5)
     parser.add_argument("--sft-weight", type=float, default=1.0, help="RPO: NLL on chosen")
     parser.add_argument(
