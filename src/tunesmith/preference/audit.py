@@ -50,7 +50,11 @@ def audit_verdict(task: TaskConfig, rubric: RubricConfig) -> Callable[[str, str]
     """'a', 'b' or 'tie' for two answers to one prompt: compliance against compliance."""
 
     def verdict(mine: str, theirs: str) -> str:
-        a, b = audit_compliant(mine, task, rubric), audit_compliant(theirs, task, rubric)
-        return "a" if a and not b else "b" if b and not a else "tie"
+        return prefer(audit_compliant(mine, task, rubric), audit_compliant(theirs, task, rubric))
 
     return verdict
+
+
+def prefer(mine_ok: bool, theirs_ok: bool) -> str:
+    """'a' when only the first answer complies, 'b' when only the second, else 'tie'."""
+    return "a" if mine_ok and not theirs_ok else "b" if theirs_ok and not mine_ok else "tie"

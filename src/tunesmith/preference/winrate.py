@@ -18,7 +18,7 @@ from tunesmith.evaluate.generate import generate
 from tunesmith.evaluate.predict import tokenize_prompts
 from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
 from tunesmith.evaluate.target import Target, load_model, resolve_target
-from tunesmith.preference.audit import audit_compliant, audit_verdict
+from tunesmith.preference.audit import audit_compliant, prefer
 from tunesmith.preference.rubric import PiiCounter, pii_counter, score_answer
 from tunesmith.train.dataset import resolve_dataset
 from tunesmith.workspace import Workspace
@@ -105,12 +105,15 @@ def win_rate(
     tokens, batch = config.align.sampling.max_new_tokens, config.eval.batch_size
     results = []
     count_pii = pii_counter(config.data.pii)  # one detector for both models' answers
-    verdict = audit_verdict(config.task, config.align.rubric)
     for each in (target, parent):
         if on_step:
             on_step(f"answers of {each.ref}")
         answers = answers_of(workspace, each, rows, tokens, batch)
         results.append(judge_answers(config, each.ref, rows, answers, count_pii))
+    # each answer read once by the second judge; compliance and the tally both come from it
+    audited = [
+        [audit_compliant(a, config.task, config.align.rubric) for a in r.answers] for r in results
+    ]
     report: dict[str, Any] = {
         "model": target.ref,
         "against": parent.ref,
@@ -134,16 +137,9 @@ def win_rate(
         # a second reading of the policy (spaCy's sentencizer) that never picked pairs
         "audit": {
             "compliance": {
-                r.ref: sum(audit_compliant(a, config.task, config.align.rubric) for a in r.answers)
-                / len(rows)
-                for r in results
+                r.ref: sum(ok) / len(rows) for r, ok in zip(results, audited, strict=True)
             },
-            **_tally(
-                [
-                    verdict(mine, theirs)
-                    for mine, theirs in zip(results[0].answers, results[1].answers, strict=True)
-                ]
-            ),
+            **_tally([prefer(a, b) for a, b in zip(*audited, strict=True)]),
         },
     }
     if judge is not None:
