@@ -50,8 +50,8 @@ def pair_texts(
     """Pairs as TRL's prompt/completion strings, rendered by the chat template; with
     `move_shared_head` the lines both answers share (a classification's label line, which
     label-held pairs always share) end the prompt instead, so neither the DPO term nor the
-    NLL term trains them: the NLL term would otherwise shift the label prior toward the
-    labels the pairs happen to hold. None when the template cannot be split this way."""
+    NLL term trains them (a preference pair is about the reply, not the route). None when
+    the template cannot be split this way."""
     rows = []
     for pair in pairs:
         prompt = tokenizer.apply_chat_template(
