@@ -215,6 +215,20 @@ class PiiMasker:
 
     def mask(self, fields: dict[str, str]) -> tuple[dict[str, str], Counter[str]]:
         """Masked copies of `fields` and the count of values found per entity type."""
+        return self._mask(fields, None)
+
+    def mask_with_values(
+        self, fields: dict[str, str]
+    ) -> tuple[dict[str, str], Counter[str], dict[str, str]]:
+        """As `mask`, and the value each replacement stands for: what a server needs to put a
+        caller's own values back into an answer. The caller holds it in memory, never stores it."""
+        values: dict[str, str] = {}
+        masked, counts = self._mask(fields, values)
+        return masked, counts, values
+
+    def _mask(
+        self, fields: dict[str, str], values: dict[str, str] | None
+    ) -> tuple[dict[str, str], Counter[str]]:
         findings = self.detect(fields)
         counts: Counter[str] = Counter(f.entity for f in findings)
         if not findings:
@@ -228,17 +242,24 @@ class PiiMasker:
                 if f.field == name
             ]
             operators = {
-                entity: self._operator(entity, numbering)
+                entity: self._operator(entity, numbering, values)
                 for entity in {r.entity_type for r in results}
             }
             masked[name] = self.anonymizer.anonymize(fields[name], results, operators).text
         return masked, counts
 
-    def _operator(self, entity: str, numbering: dict[tuple[str, str], int]) -> OperatorConfig:
+    def _operator(
+        self,
+        entity: str,
+        numbering: dict[tuple[str, str], int],
+        values: dict[str, str] | None = None,
+    ) -> OperatorConfig:
         if self.config.mode == "redact":
             return OperatorConfig("redact", {})
         if self.config.mode == "pseudonym":
-            return OperatorConfig("custom", {"lambda": lambda value: self.pseudonym(entity, value)})
+            return OperatorConfig(
+                "custom", {"lambda": _noting(lambda value: self.pseudonym(entity, value), values)}
+            )
 
         def placeholder(value: str) -> str:
             key = (entity, _fold(value))
@@ -248,7 +269,7 @@ class PiiMasker:
                 )
             return f"<{entity}_{numbering[key]}>"
 
-        return OperatorConfig("custom", {"lambda": placeholder})
+        return OperatorConfig("custom", {"lambda": _noting(placeholder, values)})
 
     def pseudonym(self, entity: str, value: str) -> str:
         """A fake value of the same type, the same for the same input under the same key."""
@@ -294,6 +315,23 @@ def _number_in_reading_order(
         per_type[finding.entity] += 1
         numbering[key] = per_type[finding.entity]
     return numbering
+
+
+def _noting(
+    replace: Callable[[str], str], values: dict[str, str] | None
+) -> Callable[[str], str]:
+    """`replace`, noting in `values` which value each replacement stood for; the longest wins
+    ("Maria Garcia" and a later "Maria" share `<PERSON_1>`, and the full name is the better fill)."""
+    if values is None:
+        return replace
+
+    def noted(value: str) -> str:
+        replacement = replace(value)
+        if len(value) > len(values.get(replacement, "")):
+            values[replacement] = value
+        return replacement
+
+    return noted
 
 
 def _fold(value: str) -> str:
