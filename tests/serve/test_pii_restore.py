@@ -1,0 +1,80 @@
+"""Masking a request as training data was masked, and putting the caller's values back."""
+
+from __future__ import annotations
+
+import pytest
+
+from tunesmith.config import PiiConfig
+from tunesmith.data.pii import PiiMasker
+from tunesmith.serve.pii_restore import PLACEHOLDER, Restorer, mask_messages, restore
+
+NAME, EMAIL = "Dana Whitfield", "dana.whitfield@example.org"
+
+
+@pytest.fixture(scope="module")
+def masker() -> PiiMasker:
+    return PiiMasker(PiiConfig())
+
+
+def _request() -> list[dict[str, str]]:
+    return [
+        {"role": "system", "content": "Route the ticket to its queue, then reply."},
+        {
+            "role": "user",
+            "content": f"Subject: refund\n\nHello, this is {NAME} ({EMAIL}). "
+            "I was charged twice for my plan this month.",
+        },
+    ]
+
+
+def test_the_model_sees_no_raw_value_and_the_mapping_holds_them(masker: PiiMasker) -> None:
+    masked, values = mask_messages(masker, _request(), {})
+    text = " ".join(m["content"] for m in masked)
+    assert NAME not in text and "Whitfield" not in text and EMAIL not in text
+    assert "<PERSON_1>" in text and "<EMAIL_ADDRESS_1>" in text
+    assert values.values == {"<PERSON_1>": NAME, "<EMAIL_ADDRESS_1>": EMAIL}
+    assert masked[0] == _request()[0]  # the operator's system prompt is not the caller's data
+
+
+def test_answer_greets_the_caller_and_drops_an_invented_name(masker: PiiMasker) -> None:
+    _, values = mask_messages(masker, _request(), {})
+    answer = "Queue: billing\n\nHi <PERSON_1>,\n\nWe wrote to <EMAIL_ADDRESS_1>.\n\nBest, <PERSON_2>"
+    restored = restore(answer, values)
+    assert restored == f"Queue: billing\n\nHi {NAME},\n\nWe wrote to {EMAIL}.\n\nBest,"
+    assert (values.restored, values.invented) == (2, 1)
+    assert not PLACEHOLDER.search(restored)
+
+
+def test_a_request_without_a_name_gets_no_name(masker: PiiMasker) -> None:
+    messages = [{"role": "user", "content": "My parcel has not arrived yet, can you check?"}]
+    masked, values = mask_messages(masker, messages, {"EMAIL_ADDRESS": "your e-mail address"})
+    assert masked == messages and values.values == {}
+    restored = restore("Hi <PERSON_1>, we wrote to <EMAIL_ADDRESS_1>.", values)
+    assert restored == "Hi, we wrote to your e-mail address."
+    assert values.invented == 2
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 7])
+def test_streamed_placeholders_split_across_chunks_are_held_back(
+    masker: PiiMasker, size: int
+) -> None:
+    _, values = mask_messages(masker, _request(), {})
+    answer = "Hi <PERSON_1>,\n\nthanks <PERSON_1>! Best regards, <PERSON_3> <ACCOUNT_ID_2>"
+    restorer = Restorer(values)
+    sent: list[str] = []
+    for start in range(0, len(answer), size):
+        sent.append(restorer.feed(answer[start : start + size]))
+        assert "<PERSON" not in "".join(sent) and "<ACC" not in "".join(sent)
+    sent.append(restorer.flush())
+    assert "".join(sent) == f"Hi {NAME},\n\nthanks {NAME}! Best regards,"
+    assert values.invented == 2
+
+
+def test_text_that_only_looks_like_a_placeholder_start_is_sent_at_the_end() -> None:
+    from tunesmith.serve.pii_restore import RequestValues
+
+    restorer = Restorer(RequestValues())
+    assert restorer.feed("a < b and <PERS") == "a < b and"
+    assert restorer.feed("ONAL note> ok") == " <PERSONAL note> ok"
+    assert restorer.feed(" <") == ""
+    assert restorer.flush() == " <"
