@@ -38,7 +38,9 @@ def test_the_model_sees_no_raw_value_and_the_mapping_holds_them(masker: PiiMaske
 
 def test_answer_greets_the_caller_and_drops_an_invented_name(masker: PiiMasker) -> None:
     _, values = mask_messages(masker, _request(), {})
-    answer = "Queue: billing\n\nHi <PERSON_1>,\n\nWe wrote to <EMAIL_ADDRESS_1>.\n\nBest, <PERSON_2>"
+    answer = (
+        "Queue: billing\n\nHi <PERSON_1>,\n\nWe wrote to <EMAIL_ADDRESS_1>.\n\nBest, <PERSON_2>"
+    )
     restored = restore(answer, values)
     assert restored == f"Queue: billing\n\nHi {NAME},\n\nWe wrote to {EMAIL}.\n\nBest,"
     assert (values.restored, values.invented) == (2, 1)

@@ -317,11 +317,9 @@ def _number_in_reading_order(
     return numbering
 
 
-def _noting(
-    replace: Callable[[str], str], values: dict[str, str] | None
-) -> Callable[[str], str]:
+def _noting(replace: Callable[[str], str], values: dict[str, str] | None) -> Callable[[str], str]:
     """`replace`, noting in `values` which value each replacement stood for; the longest wins
-    ("Maria Garcia" and a later "Maria" share `<PERSON_1>`, and the full name is the better fill)."""
+    ("Maria Garcia" and a later "Maria" share `<PERSON_1>`: the full name is the better fill)."""
     if values is None:
         return replace
 

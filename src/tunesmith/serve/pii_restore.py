@@ -58,7 +58,9 @@ def mask_messages(
         if m.get("role") in _ROLES_MASKED and isinstance(m.get("content"), str) and m["content"]
     }
     masked, _, values = masker.mask_with_values(fields) if fields else ({}, None, {})
-    out = [{**m, "content": masked[str(i)]} if str(i) in masked else m for i, m in enumerate(messages)]
+    out = [
+        {**m, "content": masked[str(i)]} if str(i) in masked else m for i, m in enumerate(messages)
+    ]
     return out, RequestValues(values=values, invented_text=dict(invented_text))
 
 
