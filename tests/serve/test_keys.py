@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -8,8 +9,9 @@ from typer.testing import CliRunner
 
 from tunesmith.cli import app
 from tunesmith.governance import audit
+from tunesmith.serve.deps import RateLimiter
 from tunesmith.serve.keys import ApiKeyError, authenticate, create_key, parse_rate
-from tunesmith.store.db import open_store
+from tunesmith.store.db import api_keys, open_store
 from tunesmith.workspace import Workspace
 
 
@@ -35,7 +37,7 @@ def test_keys_are_hashed_scoped_listed_and_revoked(workspace: Path) -> None:
     assert secret.startswith("ts-")
     store = open_store(Workspace(workspace).state_url())
     key = authenticate(store, secret)
-    assert key is not None and key.rate_per_minute == 60
+    assert key is not None and key.rate == "60/minute"
     assert key.allows("support-router@champion") and key.allows("support-router/3")
     assert key.allows("base") and not key.allows("support-routerx") and not key.allows("other")
     db = (workspace / ".tunesmith" / "state.db").read_bytes()
@@ -57,7 +59,9 @@ def test_keys_are_hashed_scoped_listed_and_revoked(workspace: Path) -> None:
 
 
 def test_rates_and_bad_keys_are_refused_clearly(tmp_path: Path) -> None:
-    assert parse_rate("60/min") == 60 and parse_rate("2/s") == 120 and parse_rate("90/hour") == 2
+    # the window is kept as given: 90/hour is not rounded up to 2 a minute
+    assert parse_rate("60/min") == "60/minute" and parse_rate("2/s") == "2/second"
+    assert parse_rate("90/hour") == "90/hour" and parse_rate("1 / h") == "1/hour"
     with pytest.raises(ApiKeyError, match="N/s, N/min or N/hour"):
         parse_rate("sixty")
     store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
@@ -66,3 +70,27 @@ def test_rates_and_bad_keys_are_refused_clearly(tmp_path: Path) -> None:
     with pytest.raises(ApiKeyError, match="at least one model"):
         create_key(store, "a", [], "ci")
     assert authenticate(store, "ts-unknown") is None
+
+
+def test_a_rate_allows_exactly_its_number_in_its_window() -> None:
+    limiter = RateLimiter()
+    # 2/second is two at once, not the 120 a per-minute bucket let through in a burst
+    allowed = [limiter.take("fast", "2/second") is None for _ in range(10)]
+    assert allowed == [True, True] + [False] * 8
+    # 1/hour is one in the hour, not the 60 of a rate rounded up to one a minute
+    assert limiter.take("slow", "1/hour") is None
+    waits = [limiter.take("slow", "1/hour") for _ in range(60)]
+    assert all(w is not None and 3500 < w <= 3600 for w in waits)
+    assert sum(limiter.take("app", "60/minute") is None for _ in range(100)) == 60
+    time.sleep(1.05)  # a second later the 2/second window has moved past both requests
+    assert [limiter.take("fast", "2/second") is None for _ in range(3)] == [True, True, False]
+    assert limiter.take("slow", "1/hour") is not None
+
+
+def test_a_key_stored_with_a_per_minute_rate_reads_as_one(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    key, secret = create_key(store, "old", ["*"], "ci", rate="1/hour")
+    assert key.rate == "1/hour" and authenticate(store, secret).rate == "1/hour"  # type: ignore[union-attr]
+    with store.begin() as conn:  # as a release before exact windows wrote it
+        conn.execute(api_keys.update().values(rate=None, rate_per_minute=30))
+    assert authenticate(store, secret).rate == "30/minute"  # type: ignore[union-attr]

@@ -68,7 +68,8 @@ def keys_create(
     ],
     rate: Annotated[str | None, typer.Option(help="Rate limit, e.g. 60/min.")] = None,
     role: Annotated[
-        list[str] | None, typer.Option(help="inference (default) and/or reviewer; repeatable.")
+        list[str] | None,
+        typer.Option(help="inference (default), reviewer and/or approver; repeatable."),
     ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
@@ -97,7 +98,7 @@ def keys_list(workspace: WorkspaceOption = None) -> None:
 
     ws = open_workspace(workspace)
     table = Table(title="API keys")
-    for column in ("name", "prefix", "models", "roles", "rate/min", "created", "revoked"):
+    for column in ("name", "prefix", "models", "roles", "rate", "created", "revoked"):
         table.add_column(column)
     for key in list_keys(open_store(ws.state_url())):
         table.add_row(
@@ -105,7 +106,7 @@ def keys_list(workspace: WorkspaceOption = None) -> None:
             key.prefix + "…",
             ", ".join(key.models),
             ", ".join(key.roles),
-            "-" if key.rate_per_minute is None else str(key.rate_per_minute),
+            key.rate or "-",
             key.created_at,
             key.revoked_at or "-",
         )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-import threading
 import time
 from typing import Annotated
 
 from fastapi import Depends, Request
+from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
 from tunesmith.serve.keys import ApiKey, authenticate
 from tunesmith.serve.service import ServeState
@@ -31,24 +33,19 @@ class ApiError(Exception):
 
 
 class RateLimiter:
-    """A token bucket per key: `rate` requests per minute, bursts up to `rate`."""
+    """Each key's rate over a moving window (the `limits` library): `2/second` allows two
+    requests in any one second and `1/hour` one in any hour, never a larger burst."""
 
     def __init__(self) -> None:
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
+        self._limiter = MovingWindowRateLimiter(MemoryStorage())
 
-    def take(self, name: str, per_minute: int) -> float | None:
-        """None when allowed; else seconds until a request would be."""
-        now = time.monotonic()
-        refill = per_minute / 60.0
-        with self._lock:
-            tokens, last = self._buckets.get(name, (float(per_minute), now))
-            tokens = min(float(per_minute), tokens + (now - last) * refill)
-            if tokens >= 1:
-                self._buckets[name] = (tokens - 1, now)
-                return None
-            self._buckets[name] = (tokens, now)
-            return (1 - tokens) / refill
+    def take(self, name: str, rate: str) -> float | None:
+        """None when allowed (and counted); else seconds until a request would be."""
+        item = parse(rate)
+        if self._limiter.hit(item, name):
+            return None
+        reset, _ = self._limiter.get_window_stats(item, name)
+        return max(0.0, reset - time.time())
 
 
 def get_state(request: Request) -> ServeState:
@@ -73,12 +70,12 @@ def api_key(request: Request, state: StateDep) -> ApiKey:
         raise ApiError(
             401, "invalid or revoked API key", "invalid_request_error", "invalid_api_key"
         )
-    if key.rate_per_minute is not None:
-        wait = request.app.state.limiter.take(key.name, key.rate_per_minute)
+    if key.rate is not None:
+        wait = request.app.state.limiter.take(key.name, key.rate)
         if wait is not None:
             raise ApiError(
                 429,
-                f"key '{key.name}' reached its limit of {key.rate_per_minute} requests a minute",
+                f"key '{key.name}' reached its rate limit of {key.rate} requests",
                 "rate_limit_error",
                 "rate_limit_exceeded",
                 headers={"Retry-After": str(max(1, math.ceil(wait)))},

@@ -15,9 +15,10 @@ from tunesmith.governance.audit import utc_timestamp
 from tunesmith.store.db import READ_ONLY, api_keys
 
 KEY_PREFIX = "ts-"
-ROLES = ("inference", "reviewer")
+# approver: whose `tunesmith approve --key` approvals count toward four eyes
+ROLES = ("inference", "reviewer", "approver")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$")
-_PER_MINUTE = {"s": 60, "sec": 60, "second": 60, "m": 1, "min": 1, "minute": 1}
+_UNIT = {"s": "second", "sec": "second", "m": "minute", "min": "minute", "h": "hour"}
 
 
 class ApiKeyError(ValueError):
@@ -32,7 +33,7 @@ class ApiKey:
     prefix: str
     models: list[str]
     roles: list[str]
-    rate_per_minute: int | None
+    rate: str | None  # "N/second", "N/minute" or "N/hour": N requests in any such window
     created_at: str
     created_by: str
     revoked_at: str | None
@@ -52,24 +53,23 @@ class ApiKey:
             "prefix": self.prefix,
             "models": self.models,
             "roles": self.roles,
-            "rate_per_minute": self.rate_per_minute,
+            "rate": self.rate,
             "created_at": self.created_at,
             "created_by": self.created_by,
             "revoked_at": self.revoked_at,
         }
 
 
-def parse_rate(rate: str) -> int:
-    """`60/min`, `2/s` or `1000/hour` as requests per minute (rounded up, at least 1)."""
+def parse_rate(rate: str) -> str:
+    """`60/min`, `2/s` or `1000/hour` as the exact rate it names (`60/minute`, `2/second`,
+    `1000/hour`): the window is kept, never converted to another one."""
     match = _RATE.match(rate)
     if not match:
         raise ApiKeyError(f"rate '{rate}': expected N/s, N/min or N/hour, e.g. 60/min")
     count, unit = int(match.group(1)), match.group(2)
     if count < 1:
         raise ApiKeyError(f"rate '{rate}': must allow at least one request")
-    if unit in ("h", "hour"):
-        return max(1, -(-count // 60))
-    return count * _PER_MINUTE[unit]
+    return f"{count}/{_UNIT.get(unit, unit)}"
 
 
 def digest(secret: str) -> str:
@@ -82,7 +82,8 @@ def _row_to_key(row: Any) -> ApiKey:
         prefix=row.prefix,
         models=list(row.models),
         roles=list(row.roles),
-        rate_per_minute=row.rate_per_minute,
+        # a key written before exact windows stored its rate as N per minute
+        rate=row.rate or (None if row.rate_per_minute is None else f"{row.rate_per_minute}/minute"),
         created_at=row.created_at,
         created_by=row.created_by,
         revoked_at=row.revoked_at,
@@ -106,9 +107,9 @@ def create_key(
         raise ApiKeyError("a key needs at least one model (or '*' for every model)")
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", name):
         raise ApiKeyError(f"key name '{name}': letters, digits, '.', '_' and '-' only")
-    per_minute = parse_rate(rate) if rate else None
+    exact = parse_rate(rate) if rate else None
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(name, secret[:10], models, roles, per_minute, utc_timestamp(), created_by, None)
+    key = ApiKey(name, secret[:10], models, roles, exact, utc_timestamp(), created_by, None)
     with engine.begin() as conn:
         if conn.execute(sa.select(api_keys.c.id).where(api_keys.c.name == name)).first():
             raise ApiKeyError(f"a key named '{name}' exists; revoke it or choose another name")
@@ -119,7 +120,7 @@ def create_key(
                 prefix=key.prefix,
                 models=models,
                 roles=roles,
-                rate_per_minute=per_minute,
+                rate=exact,
                 created_at=key.created_at,
                 created_by=created_by,
             )
