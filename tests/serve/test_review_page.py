@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import uuid
@@ -25,7 +26,8 @@ from tunesmith.workspace import Workspace
 from ..monitor.store_rows import add_interaction
 from .server import live_server, set_config
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# CHROMIUM names another binary; a missing one fails the test (`make setup` installs it)
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 SYSTEM = "Route the ticket to its queue, then reply."
 # model and user text is shown as text, never parsed as markup
 HOSTILE = "My card was charged twice <img src=x onerror=\"document.title='pwned'\"> help"
@@ -90,6 +92,13 @@ def http(served: dict[str, Any], key: str | None) -> httpx.Client:
 
 def launch(pw: Any) -> Any:
     """Headless Debian Chromium that can reach nothing but loopback."""
+    if not Path(CHROMIUM).is_file():
+        # an install failure, not a reason to skip: the page would go untested in CI
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: the /review page tests need Debian's `chromium` "
+            "(`make setup` installs it: apt-get install chromium)",
+            pytrace=False,
+        )
     return pw.chromium.launch(
         executable_path=CHROMIUM,
         headless=True,
@@ -112,10 +121,6 @@ THREE = [
 ]
 
 
-@pytest.mark.skipif(
-    not Path(CHROMIUM).is_file(),
-    reason=f"no Chromium at {CHROMIUM}: install Debian's `chromium` (make installs it)",
-)
 def test_reviewer_logs_in_corrects_an_item_and_it_leaves_the_queue(
     served: dict[str, Any],
 ) -> None:
@@ -329,7 +334,6 @@ def test_decisions_are_checked_and_a_held_item_is_refused(served: dict[str, Any]
         assert alice.get("/v1/review/next").json()["item"]["id"] == second
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).is_file(), reason=f"no Chromium at {CHROMIUM}")
 def test_reviewer_picks_the_better_of_two_answers(served: dict[str, Any]) -> None:
     from playwright.sync_api import expect, sync_playwright
 
