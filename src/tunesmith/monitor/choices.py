@@ -25,7 +25,7 @@ from tunesmith.data.version import sha256_file
 from tunesmith.governance import audit
 from tunesmith.governance.audit import utc_timestamp
 from tunesmith.monitor import lease
-from tunesmith.store.db import choice_items
+from tunesmith.store.db import choice_items, reading
 
 CHOICES = ("a", "b", "tie")
 # AI feedback's own files say `source: ai-feedback`; these sources are people, not a judge
@@ -190,7 +190,7 @@ def enqueue_pairs(
 
 
 def get_choice(engine: Engine, item_id: int) -> ChoiceItem:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(sa.select(choice_items).where(choice_items.c.id == item_id)).first()
     if row is None:
         raise ChoiceError(f"choice item {item_id} does not exist")
@@ -260,7 +260,7 @@ def counts(engine: Engine) -> dict[str, int]:
 
 def decided_choices(engine: Engine) -> list[ChoiceItem]:
     """Every decided item, oldest decision first."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(
             sa.select(choice_items)
             .where(choice_items.c.status == "done")

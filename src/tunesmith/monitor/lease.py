@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tunesmith.governance.audit import utc_timestamp
+from tunesmith.store.db import reading
 
 
 def now_or(now: datetime | None) -> datetime:
@@ -113,7 +114,7 @@ def tally(
     """Open, claimed (a live lease) and done rows, and done rows by each verdict name."""
     stamp = utc_timestamp()
     out = {"open": 0, "claimed": 0, "done": 0, **dict.fromkeys(names, 0)}
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         grouped = conn.execute(
             sa.select(table.c.status, verdict, sa.func.count()).group_by(table.c.status, verdict)
         ).all()

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from tunesmith.config import ProjectConfig
 from tunesmith.monitor.settings import parse_duration
-from tunesmith.store.db import open_store, review_items
+from tunesmith.store.db import open_store, reading, review_items
 from tunesmith.workspace import Workspace
 
 
@@ -51,7 +51,7 @@ def _latest_report(ws: Workspace, after: str) -> dict[str, Any] | None:
 
 def _reviews_since(ws: Workspace, item_id: int) -> tuple[int, int, int]:
     """(accepted, corrected, decided) among items decided after `item_id`."""
-    with open_store(ws.state_url()).connect() as conn:
+    with reading(open_store(ws.state_url())) as conn:
         rows = conn.execute(
             sa.select(review_items.c.decision, review_items.c.correction).where(
                 review_items.c.status == "done", review_items.c.id > item_id

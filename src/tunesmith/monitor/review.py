@@ -23,7 +23,7 @@ from tunesmith.evaluate.rows import parse_label
 from tunesmith.governance import audit
 from tunesmith.governance.audit import utc_timestamp
 from tunesmith.monitor import lease
-from tunesmith.store.db import interactions, review_items
+from tunesmith.store.db import interactions, reading, review_items
 
 DECISIONS = ("accept", "correct", "reject")
 
@@ -75,24 +75,28 @@ def enqueue(engine: Engine, candidates: list[Candidate], now: datetime | None = 
         return 0
     stamp = utc_timestamp(lease.now_or(now))
     with engine.begin() as conn:
-        known = set(
-            conn.execute(
-                sa.select(review_items.c.interaction_id).where(
-                    review_items.c.interaction_id.in_([c.interaction_id for c in candidates])
-                )
-            ).scalars()
-        )
+        known: set[str] = set()
+        wanted = [c.interaction_id for c in candidates]
+        for at in range(0, len(wanted), 500):  # under every database's bound-parameter cap
+            found = review_items.c.interaction_id.in_(wanted[at : at + 500])
+            known.update(
+                conn.execute(sa.select(review_items.c.interaction_id).where(found)).scalars()
+            )
         fresh = [c for c in candidates if c.interaction_id not in known]
-        for c in fresh:
+        if fresh:  # one executemany: a large window queues thousands at once
             conn.execute(
-                review_items.insert().values(
-                    interaction_id=c.interaction_id,
-                    model=c.model,
-                    reasons=c.reasons,
-                    priority=c.priority,
-                    enqueued_at=stamp,
-                    status="open",
-                )
+                review_items.insert(),
+                [
+                    {
+                        "interaction_id": c.interaction_id,
+                        "model": c.model,
+                        "reasons": c.reasons,
+                        "priority": c.priority,
+                        "enqueued_at": stamp,
+                        "status": "open",
+                    }
+                    for c in fresh
+                ],
             )
     return len(fresh)
 
@@ -116,7 +120,7 @@ def _item(row: Any) -> ReviewItem:
 
 
 def get_item(engine: Engine, item_id: int) -> ReviewItem:
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         row = conn.execute(_query().where(review_items.c.id == item_id)).first()
     if row is None:
         raise ReviewError(f"review item {item_id} does not exist")
@@ -209,7 +213,7 @@ def counts(engine: Engine) -> dict[str, int]:
 
 def decided_items(engine: Engine) -> list[ReviewItem]:
     """Every decided item, oldest decision first."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(
             _query()
             .where(review_items.c.status == "done")

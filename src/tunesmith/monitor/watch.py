@@ -125,7 +125,7 @@ def monitor(
     for item in items:
         groups.setdefault(item.group, []).append(item)
     models, plots, queued = [], {}, []
-    down = thumbs_down(store, [i.id for i in items])
+    down = thumbs_down(store, start, end)
     for group, members in sorted(groups.items()):
         entry: dict[str, Any] = {
             "model": group,

@@ -17,7 +17,7 @@ from tunesmith.config import ProjectConfig
 from tunesmith.data.feedback import last_user_text
 from tunesmith.evaluate.rows import parse_label
 from tunesmith.governance.audit import utc_timestamp
-from tunesmith.store.db import interactions, ratings
+from tunesmith.store.db import interactions, ratings, reading
 from tunesmith.workspace import Workspace
 
 ERROR_FLAGS = frozenset({"schema_invalid", "no_label"})
@@ -40,15 +40,19 @@ class Captured:
     flags: list[str]
 
 
+def _in_window(start: datetime, end: datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(
+        interactions.c.created_at >= utc_timestamp(start, "milliseconds"),
+        interactions.c.created_at < utc_timestamp(end, "milliseconds"),
+    )
+
+
 def load_window(engine: Engine, start: datetime, end: datetime) -> list[Captured]:
     """Interactions created in [start, end), oldest first."""
-    with engine.connect() as conn:
+    with reading(engine) as conn:
         rows = conn.execute(
             sa.select(interactions)
-            .where(
-                interactions.c.created_at >= utc_timestamp(start, "milliseconds"),
-                interactions.c.created_at < utc_timestamp(end, "milliseconds"),
-            )
+            .where(_in_window(start, end))
             .order_by(interactions.c.created_at, interactions.c.id)
         ).all()
     out = []
@@ -74,15 +78,14 @@ def load_window(engine: Engine, start: datetime, end: datetime) -> list[Captured
     return out
 
 
-def thumbs_down(engine: Engine, ids: list[str]) -> set[str]:
-    """Interactions among `ids` that their caller rated down."""
-    if not ids:
-        return set()
-    with engine.connect() as conn:
+def thumbs_down(engine: Engine, start: datetime, end: datetime) -> set[str]:
+    """Interactions created in [start, end) that their caller rated down."""
+    # a join, not IN (ids): a window's ids outnumber a database's bound-parameter cap
+    with reading(engine) as conn:
         found = conn.execute(
-            sa.select(ratings.c.interaction_id).where(
-                ratings.c.interaction_id.in_(ids), ratings.c.rating == "down"
-            )
+            sa.select(ratings.c.interaction_id)
+            .join(interactions, interactions.c.id == ratings.c.interaction_id)
+            .where(_in_window(start, end), ratings.c.rating == "down")
         ).scalars()
         return set(found)
 

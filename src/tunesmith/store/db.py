@@ -21,7 +21,9 @@ api_keys = sa.Table(
     sa.Column("prefix", sa.String(16), nullable=False),
     sa.Column("models", sa.JSON, nullable=False),
     sa.Column("roles", sa.JSON, nullable=False),
+    # written by releases before exact rate windows; read as N/minute when `rate` is empty
     sa.Column("rate_per_minute", sa.Integer, nullable=True),
+    sa.Column("rate", sa.String(64), nullable=True),  # "N/second", "N/minute" or "N/hour"
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),
     sa.Column("revoked_at", sa.String(32), nullable=True),
@@ -114,7 +116,7 @@ choice_items = sa.Table(
 
 
 def open_store(url: str) -> Engine:
-    """An engine on `url` with every table created; SQLite gets WAL for concurrent readers."""
+    """An engine on `url`, its schema migrated to the newest revision; SQLite gets WAL."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # a failed statement's message must not carry the captured text into a log
@@ -137,24 +139,17 @@ def open_store(url: str) -> Engine:
         def _begin(conn: sa.Connection) -> None:
             # a deferred transaction that reads, then writes, fails at once with "database is
             # locked" when another writer is active; taking the write lock first makes it wait.
-            # Reads marked read_only (the per-request key lookup) need no lock in WAL mode.
+            # Connections from reading() only read, and need no lock in WAL mode.
             read_only = conn.get_execution_options().get(READ_ONLY, False)
             conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
-    metadata.create_all(engine)
-    _add_missing_columns(engine)
+    from tunesmith.store.migrate import upgrade  # migrate reads the tables defined here
+
+    upgrade(engine)
     return engine
 
 
-def _add_missing_columns(engine: Engine) -> None:
-    """A store made by an earlier release gains the nullable columns added since."""
-    with engine.begin() as conn:
-        inspector = sa.inspect(conn)
-        for table in metadata.sorted_tables:
-            present = {c["name"] for c in inspector.get_columns(table.name)}
-            for column in table.columns:
-                if column.name not in present and column.nullable:
-                    kind = column.type.compile(dialect=engine.dialect)
-                    conn.execute(
-                        sa.text(f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}')
-                    )
+def reading(engine: Engine) -> sa.Connection:
+    """A connection for reads only: on SQLite it takes no write lock, so it neither waits for a
+    capture's commit nor holds one up (WAL lets readers and one writer run together)."""
+    return engine.connect().execution_options(**{READ_ONLY: True})
