@@ -62,6 +62,23 @@ def _reviews_since(ws: Workspace, item_id: int) -> tuple[int, int, int]:
     return accepted, corrected, len(rows)
 
 
+def error_alerts(stats: dict[str, Any], max_error_rate: float | None) -> list[str]:
+    """The report's alerts on one model's window statistics: its error rate over the limit."""
+    rate = stats.get("error_rate")
+    if max_error_rate is None or rate is None or rate <= max_error_rate:
+        return []
+    return [
+        f"error rate {rate:.3f} over {max_error_rate} ({stats['failed']} failed, "
+        f"{stats['cancelled']} cancelled of {stats['volume']} calls)"
+    ]
+
+
+def _model_entry(ws: Workspace, since: str, model_name: str) -> tuple[Any, Any]:
+    report = _latest_report(ws, since)
+    model = next((m for m in (report or {}).get("models", []) if m["model"] == model_name), None)
+    return report, model
+
+
 def evaluate_triggers(
     ws: Workspace, config: ProjectConfig, model_name: str, champion_since: str, now: datetime
 ) -> list[Trigger]:
@@ -87,6 +104,18 @@ def evaluate_triggers(
                 checks or model.get("drift_skipped", "")
             )
             triggers.append(Trigger("drift", fired, detail))
+    if policy.on_error_rate:
+        report, model = _model_entry(ws, since, model_name)
+        if model is None:
+            detail = f"no monitor report on {model_name} since {since}"
+            triggers.append(Trigger("error_rate", False, detail))
+        else:
+            alerts = model.get("alerts", [])
+            rate = model["statistics"].get("error_rate")
+            detail = f"report of {report['created_at']}: " + (
+                "; ".join(alerts) or f"error rate {rate} within the limit"
+            )
+            triggers.append(Trigger("error_rate", bool(alerts), detail))
     accepted, corrected, decided = _reviews_since(ws, through)
     if policy.min_corrections is not None:
         fired = corrected >= policy.min_corrections

@@ -88,6 +88,7 @@ def _markdown(report: dict[str, Any]) -> str:
         stats = model["statistics"]
         verdict = "DRIFT" if model["drifted"] else "no drift"
         lines += [f"## {model['model']}: {verdict}", ""]
+        lines += [f"**Alert**: {alert}." for alert in model.get("alerts", [])]
         lines += ["| statistic | value |", "|---|---|"]
         lines += [f"| {k} | {_fmt(v)} |" for k, v in stats.items()]
         lines.append("")

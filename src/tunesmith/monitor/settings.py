@@ -39,6 +39,10 @@ class RetrainConfig(BaseModel):
         default="tunesmith-loop", description="Name recorded on automatic approvals."
     )
     interval: str = Field(default="1h", description="How often `tunesmith loop` checks.")
+    on_error_rate: bool = Field(
+        default=False,
+        description="Retrain when the monitor's error-rate alert fires (failures a model causes).",
+    )
 
 
 class MonitorConfig(BaseModel):
@@ -53,6 +57,12 @@ class MonitorConfig(BaseModel):
     )
     reference_size: int = Field(
         default=500, ge=20, description="Training inputs embedded as the drift reference."
+    )
+    max_error_rate: float | None = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="A window's error rate above this is an alert in the report; null: none.",
     )
     confidence_threshold: float = Field(
         default=0.3, ge=0, le=1, description="Label margin below this sends an answer to review."

@@ -16,6 +16,7 @@ from tunesmith.data.version import sha256_file
 from tunesmith.governance import audit
 from tunesmith.governance.audit import utc_timestamp
 from tunesmith.monitor import review
+from tunesmith.monitor.policy import error_alerts
 from tunesmith.monitor.report import write_report
 from tunesmith.monitor.settings import MonitorConfig, parse_duration
 from tunesmith.monitor.window import (
@@ -89,6 +90,8 @@ def candidates(
         top = set(ranked[: settings.drift_review_top])
     out = []
     for item in items:
+        if item.finish_reason in ("error", "cancelled"):
+            continue  # no answer to judge: counted in the report's error and cancelled rates
         reasons = []
         if item.label_margin is not None and item.label_margin < settings.confidence_threshold:
             reasons.append("low_confidence")
@@ -132,6 +135,7 @@ def monitor(
             "statistics": statistics(members, settings.confidence_threshold),
             "checks": [],
         }
+        entry["alerts"] = error_alerts(entry["statistics"], settings.max_error_rate)
         run_ids = Counter(i.run_id for i in members if i.run_id)
         unusual: dict[str, float] = {}
         plots[group] = {
@@ -176,6 +180,7 @@ def monitor(
         details={
             "interactions": len(items),
             "drifted": [m["model"] for m in models if m["drifted"]],
+            "alerts": [m["model"] for m in models if m["alerts"]],
             "enqueued": enqueued,
         },
     )

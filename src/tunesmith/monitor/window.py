@@ -100,12 +100,16 @@ def statistics(items: list[Captured], confidence_threshold: float) -> dict[str, 
     ttfts = [i.ttft_ms for i in items if i.ttft_ms is not None]
     margins = [i.label_margin for i in items if i.label_margin is not None]
     errors = [i for i in items if i.finish_reason == "error" or ERROR_FLAGS & set(i.flags)]
+    cancelled = sum(i.finish_reason == "cancelled" for i in items)
     return {
         "volume": len(items),
         "latency_ms_p50": _percentile(latencies, 50),
         "latency_ms_p95": _percentile(latencies, 95),
         "ttft_ms_p50": _percentile(ttfts, 50),
+        "failed": sum(i.finish_reason == "error" for i in items),
+        "cancelled": cancelled,
         "error_rate": len(errors) / len(items) if items else None,
+        "cancelled_rate": cancelled / len(items) if items else None,
         "flags": dict(Counter(f for i in items for f in i.flags)),
         "confidence_mean": float(np.mean(margins)) if margins else None,
         "low_confidence_share": (

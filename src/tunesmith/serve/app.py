@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import threading
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -24,11 +26,13 @@ from tunesmith.serve.engine import Engine
 from tunesmith.serve.metrics import ServeMetrics
 from tunesmith.serve.review_routes import router as review_router
 from tunesmith.serve.routes import router
-from tunesmith.serve.schemas import error_body
+from tunesmith.serve.schemas import error_body, internal_error
 from tunesmith.serve.service import ServeState
 from tunesmith.serve.structured import Grammars
 from tunesmith.store.db import open_store
 from tunesmith.workspace import Workspace
+
+log = logging.getLogger("tunesmith.serve")
 
 
 def load_state(ws: Workspace, config: ProjectConfig) -> ServeState:
@@ -44,7 +48,14 @@ def load_state(ws: Workspace, config: ProjectConfig) -> ServeState:
     tokenizer = AutoTokenizer.from_pretrained(base.path)
     settings = config.serve
     metrics = ServeMetrics()
-    engine = Engine(model, tokenizer, settings.max_batch, settings.max_adapters, metrics.on_step)
+    engine = Engine(
+        model,
+        tokenizer,
+        settings.max_batch,
+        settings.max_adapters,
+        metrics.on_step,
+        max_queue=settings.max_queue,
+    )
     metrics.watch(
         lambda: engine.queue_depth, lambda: engine.running, lambda: len(engine.lora.loaded)
     )
@@ -62,7 +73,14 @@ def load_state(ws: Workspace, config: ProjectConfig) -> ServeState:
         engine=engine,
         tokenizer=tokenizer,
         catalog=Catalog(ws, base.name, base.weights_sha256, settings.alias_refresh_seconds),
-        grammars=Grammars(tokenizer, int(model.config.vocab_size), engine.eos),
+        grammars=Grammars(
+            tokenizer,
+            int(model.config.vocab_size),
+            engine.eos,
+            settings.max_schema_bytes,
+            settings.max_schema_depth,
+            settings.schema_compile_seconds,
+        ),
         probe=TaskProbe(tokenizer, config.task),
         recorder=recorder,
         metrics=metrics,
@@ -180,9 +198,12 @@ def create_app(state: ServeState, engine_thread: bool = True) -> FastAPI:
         message = "; ".join(f"{_field(tuple(e['loc']))}: {e['msg']}" for e in err.errors()[:5])
         return JSONResponse(error_body(message, "invalid_request_error", param), status_code=400)
 
-    @app.exception_handler(RuntimeError)
-    async def failed(_: Request, err: RuntimeError) -> JSONResponse:
-        return JSONResponse(error_body(str(err), "server_error"), status_code=500)
+    @app.exception_handler(Exception)
+    async def failed(_: Request, err: Exception) -> JSONResponse:
+        # the detail stays in the server's log: exception text can name paths and internals
+        request_id = f"req-{uuid.uuid4().hex}"
+        log.error("request %s failed", request_id, exc_info=err)
+        return JSONResponse(error_body(internal_error(request_id), "server_error"), status_code=500)
 
     app.add_middleware(BodyLimit, limit=state.settings.max_body_bytes)  # type: ignore[arg-type]
     app.add_middleware(CountRequests, metrics=state.metrics)  # type: ignore[arg-type]

@@ -1,4 +1,4 @@
-"""Every answered call, stored before its response leaves the server."""
+"""Every call, answered or failed, stored before its response leaves the server."""
 
 from __future__ import annotations
 
@@ -83,6 +83,7 @@ class Recorder:
                 "text": self._mask(c.get("text", ""), in_output),
                 "tool_calls": self._mask_calls(c),
             }
+            | ({"error": self._mask(c["error"])} if c.get("error") else {})
             for c in item.choices
         ]
         flags = []

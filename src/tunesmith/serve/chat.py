@@ -153,7 +153,8 @@ def finish_reason(state: ChoiceState, calls: list[dict[str, Any]]) -> str:
     assert state.done is not None
     if calls:
         return "tool_calls"
-    return state.done.finish_reason if state.done.finish_reason in ("stop", "length") else "stop"
+    # error and cancelled are said as such: a failed choice must not read as a finished one
+    return state.done.finish_reason
 
 
 def served_json(served: ServedModel) -> dict[str, Any]:

@@ -30,6 +30,10 @@ class Constraint(Protocol):
     def is_finished(self) -> bool: ...
 
 
+class EngineBusy(RuntimeError):
+    """The waiting queue is full: the request is refused (503) instead of waiting unbounded."""
+
+
 @dataclass(frozen=True)
 class Delta:
     """New text of one sequence and the tokens that made it."""
@@ -83,6 +87,7 @@ class Engine:
         max_batch: int = 8,
         max_adapters: int = 4,
         on_step: Callable[[int, int], None] | None = None,
+        max_queue: int | None = None,
     ) -> None:
         self.tokenizer = tokenizer
         self.device = next(model.parameters()).device
@@ -90,6 +95,7 @@ class Engine:
         self.dtype = next(model.parameters()).dtype
         self.lora = LoraSlots(model, max_adapters)
         self.max_batch = max_batch
+        self.max_queue = max_queue  # sequences waiting at most; None: no bound
         self.max_positions = int(getattr(model.config, "max_position_embeddings", 8192))
         self.vocab_size = int(model.config.vocab_size)
         self.eos = self._eos_ids(model, tokenizer)
@@ -100,6 +106,7 @@ class Engine:
         self.on_step = on_step  # (rows in the step, tokens generated) for metrics
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._submitting = threading.Lock()
 
     @staticmethod
     def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
@@ -125,9 +132,19 @@ class Engine:
             self._thread.join(timeout=30)
 
     def submit(self, seq: Sequence) -> None:
-        if seq.params.seed is not None:
-            seq.generator = torch.Generator().manual_seed(seq.params.seed)
-        self.waiting.put(seq)
+        self.submit_all([seq])
+
+    def submit_all(self, seqs: list[Sequence]) -> None:
+        """Enqueue a request's sequences together, or none of them when the queue is full."""
+        with self._submitting:
+            if self.max_queue is not None and self.queue_depth + len(seqs) > self.max_queue:
+                raise EngineBusy(
+                    f"{self.queue_depth} sequences wait for the engine (at most {self.max_queue})"
+                )
+            for seq in seqs:
+                if seq.params.seed is not None:
+                    seq.generator = torch.Generator().manual_seed(seq.params.seed)
+                self.waiting.put(seq)
 
     @property
     def queue_depth(self) -> int:
@@ -249,9 +266,12 @@ class Engine:
             if seq.observe is not None:
                 seq.observe(seq.output, logits[row])
             constrain = seq.constraint.apply if seq.constraint else None
-            pick = pick_token(logits[row], seq.params, seq.generator, constrain)
-            generated += 1
-            self._advance(seq, pick)
+            try:
+                pick = pick_token(logits[row], seq.params, seq.generator, constrain)
+                generated += 1
+                self._advance(seq, pick)
+            except Exception as err:  # one row's failure (a grammar, a sample) ends only that row
+                self._finish(seq, "error", error=f"{type(err).__name__}: {err}")
         if self.on_step is not None:
             self.on_step(len(seqs), generated)
 

@@ -1,4 +1,5 @@
-"""Prometheus metrics of one server: requests, errors, latency, TTFT, tokens, queue, adapters."""
+"""Prometheus metrics of one server: requests, completions by outcome, latency, TTFT, tokens,
+queue, adapters."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ class ServeMetrics:
             "tunesmith_requests",
             "Requests by model and HTTP status.",
             ["model", "status"],
+            registry=r,
+        )
+        self.completions = Counter(
+            "tunesmith_completions",
+            "Chat completions by model and outcome: ok, error, cancelled.",
+            ["model", "outcome"],
             registry=r,
         )
         self.latency = Histogram(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,9 +18,11 @@ from tunesmith.serve import service
 from tunesmith.serve.catalog import ModelNotFound
 from tunesmith.serve.chat import RequestError
 from tunesmith.serve.deps import ApiError, KeyDep, StateDep, require_role
-from tunesmith.serve.schemas import ChatRequest, RatingRequest, error_body
+from tunesmith.serve.engine import EngineBusy
+from tunesmith.serve.schemas import ChatRequest, RatingRequest, error_body, internal_error
 
 router = APIRouter()
+log = logging.getLogger("tunesmith.serve")
 
 
 @router.get("/healthz")
@@ -81,15 +84,28 @@ async def chat_completions(
         raise ApiError(404, str(err), "invalid_request_error", "model_not_found", "model") from None
     except RequestError as err:
         raise ApiError(400, str(err), "invalid_request_error", None, err.param) from None
+    try:
+        service.submit(state, job)
+    except EngineBusy as err:
+        retry = str(state.settings.retry_after_seconds)
+        message = f"the server is busy: {err}; retry after {retry} s"
+        headers = {"Retry-After": retry}
+        raise ApiError(503, message, "server_error", "overloaded", headers=headers) from None
     if not request.stream:
-        return await service.complete(state, job)
+        try:
+            return await service.complete(state, job)
+        except service.Failed as err:
+            log.error("completion %s %s: %s", err.request_id, err.status, err.detail)
+            raise ApiError(500, internal_error(err.request_id), "server_error") from None
 
     async def body() -> AsyncIterator[str]:
         try:
             async for chunk in service.stream(state, job):
                 yield _sse(chunk)
         except Exception as err:  # headers are sent: a failure can only be said in the stream
-            yield _sse(error_body(f"{type(err).__name__}: {err}", "server_error"))
+            detail = err.detail if isinstance(err, service.Failed) else repr(err)
+            log.error("completion %s failed: %s", job.id, detail)
+            yield _sse(error_body(internal_error(job.id), "server_error"))
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(body(), media_type="text/event-stream")

@@ -79,7 +79,9 @@ class JsonSchemaFormat(_Body):
     name: str = Field(description="Name of the schema.")
     schema_: dict[str, Any] = Field(alias="schema", description="The JSON Schema.")
     description: str | None = Field(default=None, description="What the output is.")
-    strict: bool | None = Field(default=None, description="Accepted; output always validates.")
+    strict: bool | None = Field(
+        default=None, description="Accepted; output follows the schema unless cut by max_tokens."
+    )
 
 
 class ResponseFormat(_Body):
@@ -166,3 +168,8 @@ class RatingRequest(_Body):
 def error_body(message: str, kind: str, param: str | None = None, code: str | None = None) -> dict:
     """OpenAI's error object."""
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def internal_error(request_id: str) -> str:
+    """What a client hears of a failure on the server: no exception text, an id to quote."""
+    return f"the server could not answer this request (request id {request_id})"

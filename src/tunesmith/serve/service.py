@@ -24,7 +24,7 @@ from tunesmith.serve.keys import ApiKey
 from tunesmith.serve.metrics import ServeMetrics
 from tunesmith.serve.schemas import ChatRequest, RatingRequest
 from tunesmith.serve.settings import ServeConfig
-from tunesmith.serve.structured import Grammars, tool_call_schema
+from tunesmith.serve.structured import Grammars, SchemaRefused, tool_call_schema
 from tunesmith.store.db import interactions, ratings
 
 
@@ -58,6 +58,16 @@ class Prepared:
     started: float
     id: str  # the completion's id, and the id of its stored interaction
     first_token: float | None = None
+    recorded: bool = False  # committed (answer or failure): once per call
+
+
+class Failed(Exception):
+    """A call the server could not answer, recorded under `request_id` before this is raised;
+    `detail` is for the server's log only."""
+
+    def __init__(self, request_id: str, status: str, detail: str) -> None:
+        super().__init__(f"{request_id} {status}: {detail}")
+        self.request_id, self.status, self.detail = request_id, status, detail
 
 
 def _constraint(state: ServeState, request: ChatRequest) -> tuple[Any | None, bool]:
@@ -88,18 +98,26 @@ def prepare(
         raise chat.RequestError(
             f"n {request.n} exceeds this server's limit of {settings.max_n}", "n"
         )
+    fmt = request.response_format
+    if request.stop and (chat.forced_tool(request)[0] or (fmt is not None and fmt.type != "text")):
+        raise chat.RequestError(
+            "stop cannot be combined with response_format or a required tool call: "
+            "a stop string would cut the JSON",
+            "stop",
+        )
     prompt = chat.prompt_ids(state.tokenizer, request, settings.max_prompt_tokens)
     queue: asyncio.Queue[tuple[int, Delta | Done]] = asyncio.Queue()
     choices, sequences = [], []
     forced = False
     for index in range(request.n):
         params = chat.sampling(request, settings.default_max_tokens, settings.max_tokens, index)
+        param = "response_format" if request.response_format is not None else "tools"
         try:
             constraint, forced = _constraint(state, request)
+        except SchemaRefused as err:
+            raise chat.RequestError(str(err), param) from None
         except Exception as err:  # xgrammar: a schema it cannot compile
-            raise chat.RequestError(
-                f"cannot enforce this schema: {err}", "response_format"
-            ) from None
+            raise chat.RequestError(f"cannot enforce this schema: {err}", param) from None
         choice = chat.ChoiceState(index, margin_probe=state.probe.margin_probe())
 
         def sink(event: Delta | Done, index: int = index) -> None:
@@ -133,10 +151,13 @@ def prepare(
     )
 
 
+def submit(state: ServeState, job: Prepared) -> None:
+    """Hand the choices to the engine, before any response starts; EngineBusy when it is full."""
+    state.engine.submit_all(job.sequences)
+
+
 async def events(state: ServeState, job: Prepared) -> AsyncIterator[tuple[int, Delta | Done]]:
     """Engine events of every choice until all are done; cancels them if the caller goes away."""
-    for seq in job.sequences:
-        state.engine.submit(seq)
     remaining = len(job.sequences)
     try:
         while remaining:
@@ -156,9 +177,13 @@ async def events(state: ServeState, job: Prepared) -> AsyncIterator[tuple[int, D
             seq.cancelled.set()
 
 
-def _failure(job: Prepared) -> str | None:
-    errors = [c.done.error for c in job.choices if c.done and c.done.finish_reason == "error"]
-    return errors[0] if errors else None
+def _failure(job: Prepared) -> tuple[str, str] | None:
+    """("error" | "cancelled", why) when a choice did not finish, else None."""
+    for status in ("error", "cancelled"):
+        for c in job.choices:
+            if c.done is not None and c.done.finish_reason == status:
+                return status, c.done.error or status
+    return None
 
 
 def finish(state: ServeState, job: Prepared) -> tuple[list[dict[str, Any]], dict[str, int]]:
@@ -197,6 +222,8 @@ def record(
     """Metrics, and the interaction committed to the state store (called before responding)."""
     now = time.monotonic()
     model = job.request.model
+    job.recorded = True
+    state.metrics.completions.labels(model, "ok").inc()
     state.metrics.latency.labels(model).observe(now - job.started)
     if job.first_token is not None:
         state.metrics.ttft.labels(model).observe(job.first_token - job.started)
@@ -211,10 +238,7 @@ def record(
             key_name=job.key.name,
             model=model,
             served=chat.served_json(job.served),
-            messages=[
-                m.model_dump(exclude_none=True, mode="json") | {"content": m.text()}
-                for m in job.request.messages
-            ],
+            messages=_messages(job.request),
             choices=[
                 {
                     "text": c.text,
@@ -240,6 +264,71 @@ def record(
     )
 
 
+def record_failure(state: ServeState, job: Prepared, status: str, detail: str) -> None:
+    """A failed or cancelled call, counted and committed like an answer: the (masked) messages,
+    status, reason, tokens and timings; no partial answer text."""
+    if job.recorded:
+        return
+    job.recorded = True
+    now = time.monotonic()
+    model = job.request.model
+    state.metrics.completions.labels(model, status).inc()
+    if state.recorder is None:
+        return
+    state.recorder.record(
+        job.id,
+        Interaction(
+            key_name=job.key.name,
+            model=model,
+            served=chat.served_json(job.served),
+            messages=_messages(job.request),
+            choices=[
+                {
+                    "text": "",
+                    "finish_reason": c.done.finish_reason if c.done else "cancelled",
+                    "tool_calls": None,
+                    "error": _why(c, detail),
+                }
+                for c in job.choices
+            ],
+            finish_reason=status,
+            prompt_tokens=len(job.prompt),
+            completion_tokens=sum(len(c.picks) for c in job.choices),
+            latency_ms=1000 * (now - job.started),
+            ttft_ms=None if job.first_token is None else 1000 * (job.first_token - job.started),
+            mean_logprob=None,
+            label=None,
+            label_margin=None,
+            stream=job.request.stream,
+        ),
+    )
+
+
+_ERROR_CHARS = 300  # of the reason stored with a failed call
+
+
+def _why(choice: chat.ChoiceState, detail: str) -> str | None:
+    """A choice's reason for not finishing; None for one that finished."""
+    if choice.done is None:  # still running when the call was cancelled
+        return detail[:_ERROR_CHARS]
+    if choice.done.finish_reason in ("error", "cancelled"):
+        return (choice.done.error or detail)[:_ERROR_CHARS]
+    return None
+
+
+def _record_later(state: ServeState, job: Prepared, status: str, detail: str) -> None:
+    """Record from a cancelled task, which cannot await: on a worker thread, not waited for."""
+    if not job.recorded:
+        asyncio.get_running_loop().run_in_executor(None, record_failure, state, job, status, detail)
+
+
+def _messages(request: ChatRequest) -> list[dict[str, Any]]:
+    return [
+        m.model_dump(exclude_none=True, mode="json") | {"content": m.text()}
+        for m in request.messages
+    ]
+
+
 def _response_schema(request: ChatRequest) -> dict[str, Any] | None:
     fmt = request.response_format
     if fmt is not None and fmt.type == "json_schema" and fmt.json_schema is not None:
@@ -247,11 +336,21 @@ def _response_schema(request: ChatRequest) -> dict[str, Any] | None:
     return None
 
 
+async def _fail(state: ServeState, job: Prepared) -> None:
+    """Record and raise Failed when a choice failed or was cancelled."""
+    if (failure := _failure(job)) is not None:
+        await run_in_threadpool(record_failure, state, job, *failure)
+        raise Failed(job.id, *failure)
+
+
 async def complete(state: ServeState, job: Prepared) -> dict[str, Any]:
-    async for _ in events(state, job):
-        pass
-    if (error := _failure(job)) is not None:
-        raise RuntimeError(error)
+    try:
+        async for _ in events(state, job):
+            pass
+    except asyncio.CancelledError:
+        _record_later(state, job, "cancelled", "the request was cancelled")
+        raise
+    await _fail(state, job)
     choices, usage = finish(state, job)
     await run_in_threadpool(record, state, job, choices, usage)
     return {
@@ -280,22 +379,26 @@ async def stream(state: ServeState, job: Prepared) -> AsyncIterator[dict[str, An
         body = {"index": index, "delta": delta, "logprobs": None, "finish_reason": None, **extra}
         return {**head, "choices": [body]}
 
-    for choice in job.choices:
-        yield chunk(choice.index, {"role": "assistant", "content": ""})
     buffer_tools = bool(request.tools) and request.tool_choice != "none"
-    async for index, event in events(state, job):
-        if buffer_tools or not isinstance(event, Delta):
-            continue
-        if event.text or (request.logprobs and event.picks):
-            logprobs = (
-                chat.logprobs_body(state.tokenizer, event.picks, request.top_logprobs or 0)
-                if request.logprobs
-                else None
-            )
-            yield chunk(index, {"content": event.text}, logprobs=logprobs)
-    if (error := _failure(job)) is not None:
-        raise RuntimeError(error)
+    try:
+        for choice in job.choices:
+            yield chunk(choice.index, {"role": "assistant", "content": ""})
+        async for index, event in events(state, job):
+            if buffer_tools or not isinstance(event, Delta):
+                continue
+            if event.text or (request.logprobs and event.picks):
+                logprobs = (
+                    chat.logprobs_body(state.tokenizer, event.picks, request.top_logprobs or 0)
+                    if request.logprobs
+                    else None
+                )
+                yield chunk(index, {"content": event.text}, logprobs=logprobs)
+    except (asyncio.CancelledError, GeneratorExit):  # the client went away mid-stream
+        _record_later(state, job, "cancelled", "the client disconnected")
+        raise
+    await _fail(state, job)
     choices, usage = finish(state, job)
+    # committed before the chunks that carry finish_reason and before [DONE]
     await run_in_threadpool(record, state, job, choices, usage)
     for done in choices:
         delta: dict[str, Any] = {}

@@ -21,6 +21,23 @@ class ServeConfig(BaseModel):
         default=128, ge=1, description="New tokens when a request sets no max_tokens."
     )
     max_n: int = Field(default=4, ge=1, description="Largest n (choices per request).")
+    max_queue: int = Field(
+        default=256,
+        ge=1,
+        description="Sequences waiting for the engine; more get 503 + Retry-After.",
+    )
+    retry_after_seconds: int = Field(
+        default=2, ge=1, description="Retry-After of a 503 when the engine's queue is full."
+    )
+    max_schema_bytes: int = Field(
+        default=32_768, ge=64, description="Larger JSON schemas (response_format, tools) get 400."
+    )
+    max_schema_depth: int = Field(
+        default=24, ge=2, description="JSON schemas nested deeper than this get 400."
+    )
+    schema_compile_seconds: float = Field(
+        default=10.0, gt=0, description="A schema whose grammar takes longer to compile gets 400."
+    )
     alias_refresh_seconds: float = Field(
         default=2.0, gt=0, description="How often a registry alias is looked up again."
     )

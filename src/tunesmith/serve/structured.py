@@ -1,8 +1,14 @@
-"""Constrained decoding with xgrammar: output that always parses (and validates).
+"""Constrained decoding with xgrammar: output that follows the requested JSON schema.
 
 A request's JSON schema (or a tool's parameters) compiles to a grammar over the tokenizer's
 vocabulary once; each sequence gets a matcher that masks every token the grammar forbids.
-Whitespace between JSON tokens is limited, so a model cannot pad forever.
+Whitespace between JSON tokens is limited, so a model cannot pad forever. An answer cut by
+`max_tokens` ends with finish_reason "length" and is not valid JSON; keywords xgrammar does
+not enforce are checked again on the stored answer (capture's `schema_invalid` flag).
+
+A schema is the caller's input: its size, depth and compile time are bounded. A compile that
+runs over its time finishes on one of a few compile threads (xgrammar cannot be interrupted)
+and its schema is refused at once from then on.
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import torch
@@ -17,6 +25,22 @@ import torch
 from tunesmith.serve.schemas import Tool
 
 CACHED_GRAMMARS = 256  # compiled schemas kept, least recently used dropped
+COMPILE_THREADS = 2  # schema compiles at once; a slow one holds its thread until it ends
+
+
+class SchemaRefused(ValueError):
+    """A schema over this server's size, depth or compile-time limit (a 400)."""
+
+
+def schema_depth(value: Any) -> int:
+    """How deeply objects and arrays nest in `value` (a scalar is 0)."""
+    depth, level = 0, [value]
+    while True:
+        containers = [v for v in level if isinstance(v, dict | list)]
+        if not containers:
+            return depth
+        depth += 1
+        level = [c for v in containers for c in (v.values() if isinstance(v, dict) else v)]
 
 
 def tool_call_schema(tools: list[Tool], only: str | None = None) -> dict[str, Any]:
@@ -62,7 +86,15 @@ class GrammarConstraint:
 class Grammars:
     """Compiles and caches grammars for one tokenizer; safe to call from request threads."""
 
-    def __init__(self, tokenizer: Any, vocab_size: int, stop_ids: set[int]) -> None:
+    def __init__(
+        self,
+        tokenizer: Any,
+        vocab_size: int,
+        stop_ids: set[int],
+        max_bytes: int = 32_768,
+        max_depth: int = 24,
+        compile_seconds: float = 10.0,
+    ) -> None:
         import xgrammar as xgr
 
         info = xgr.TokenizerInfo.from_huggingface(
@@ -70,8 +102,11 @@ class Grammars:
         )
         self.compiler = xgr.GrammarCompiler(info)
         self.vocab_size = vocab_size
+        self.max_bytes, self.max_depth, self.compile_seconds = max_bytes, max_depth, compile_seconds
         self._cache: OrderedDict[str, Any] = OrderedDict()
+        self._too_slow: set[str] = set()  # schemas that ran over the time: refused at once
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(COMPILE_THREADS, thread_name_prefix="tunesmith-grammar")
 
     def _compiled(self, key: str, compile_: Any) -> Any:
         # compiled outside the lock: one slow schema must not hold up every other request
@@ -79,19 +114,43 @@ class Grammars:
             if key in self._cache:
                 self._cache.move_to_end(key)
                 return self._cache[key]
-        compiled = compile_()
+            if key in self._too_slow:
+                raise SchemaRefused(self._slow_message())
+        future = self._pool.submit(compile_)
+        try:
+            compiled = future.result(timeout=self.compile_seconds)
+        except FutureTimeout:
+            with self._lock:
+                self._too_slow.add(key)
+            raise SchemaRefused(self._slow_message()) from None
         with self._lock:
             self._cache[key] = compiled
             while len(self._cache) > CACHED_GRAMMARS:
                 self._cache.popitem(last=False)
         return compiled
 
+    def _slow_message(self) -> str:
+        return f"the schema's grammar takes over {self.compile_seconds:g} s to compile"
+
+    def check(self, schema: dict[str, Any]) -> str:
+        """The schema as compiled (canonical JSON), or SchemaRefused when over a limit."""
+        text = json.dumps(schema, sort_keys=True)
+        size = len(text.encode("utf-8"))
+        if size > self.max_bytes:
+            raise SchemaRefused(f"the schema is {size} bytes; this server takes {self.max_bytes}")
+        depth = schema_depth(schema)
+        if depth > self.max_depth:
+            raise SchemaRefused(
+                f"the schema nests {depth} deep; this server takes {self.max_depth}"
+            )
+        return text
+
     def for_schema(self, schema: dict[str, Any] | None) -> GrammarConstraint:
-        """Any JSON object when `schema` is None, else JSON valid under `schema`."""
+        """Any JSON object when `schema` is None, else JSON following `schema`."""
         if schema is None:
             compiled = self._compiled("json_object", self.compiler.compile_builtin_json_grammar)
         else:
-            text = json.dumps(schema, sort_keys=True)
+            text = self.check(schema)
             compiled = self._compiled(
                 text,
                 lambda: self.compiler.compile_json_schema(
