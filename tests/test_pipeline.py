@@ -25,6 +25,7 @@ from tunesmith.data.curate import curate
 from tunesmith.data.version import sha256_file
 from tunesmith.examples.scaffold import create_workspace
 from tunesmith.governance import audit
+from tunesmith.governance.actor import os_login
 from tunesmith.registry import resolve
 from tunesmith.train.run import train
 from tunesmith.train.tracking import URI_ENV
@@ -230,8 +231,8 @@ def test_the_audit_log_records_every_step_and_catches_tampering(story: Story) ->
     assert actions.count("register") == 3  # run 1, run 2, run 2's new report
     assert actions.count("promote") == 1  # the refused promotions left no entry
     approval = next(e for e in entries if e.action == "approve")
-    # the approver named by --by, and who ran the command
-    assert approval.details["by"] == "alice" and approval.actor == "ci"
+    # the name typed after --by, and the OS user who ran the command: the one counted
+    assert approval.details["by"] == "alice" and approval.actor == f"user:{os_login()}"
     assert approval.subject == f"{NAME}/1"
 
     code, out = _verify(story.root)

@@ -72,7 +72,7 @@ def test_docs_of_a_registered_version(registered: Workspace) -> None:
     annex = (out / "ANNEX_IV.md").read_text()
     for text in (card, annex):
         assert "`support-router/1`" in text and "champion" in text
-        assert "| ana |" in text and "checked the APAC slice | yes |" in text
+        assert "| ana (user:" in text and "checked the APAC slice | yes |" in text
         assert BASE_SHA in text and "Overall: **PASSED**" in text
     # every record agrees with the registry's copy of it
     assert "MISMATCH" not in annex and "| the eval report on disk is the one recorded" in annex

@@ -10,10 +10,20 @@ from typing import Any
 
 from tunesmith.data.version import sha256_file
 from tunesmith.governance import audit
+from tunesmith.serve.keys import create_key
+from tunesmith.store.db import open_store
 from tunesmith.workspace import Workspace
 
 NAME = "support-router"
 BASE_SHA = hashlib.sha256(b"base weights").hexdigest()
+
+
+def approver_key(
+    ws: Workspace, name: str, roles: tuple[str, ...] = ("approver",), models: str = NAME
+) -> str:
+    """A key made in the workspace's state store as `tunesmith keys create` makes it; its
+    secret. Each is an actor of its own: two of them are two approvals."""
+    return create_key(open_store(ws.state_url()), name, [models], "ci", roles=list(roles))[1]
 
 
 def champion_of(version: int, run_id: str, name: str = NAME) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from mlflow.exceptions import MlflowException
 from typer.testing import CliRunner
 
 from tunesmith.cli import app
+from tunesmith.governance.actor import KEY_ENV, os_login
 from tunesmith.registry import store
 from tunesmith.workspace import Workspace
 
@@ -18,6 +19,7 @@ from .conftest import MakeRun
 from .fakes import NAME, write_report
 
 runner = CliRunner()
+ME = f"user:{os_login()}"
 
 
 def _run(ws: Workspace, *args: str) -> tuple[int, str]:
@@ -25,7 +27,9 @@ def _run(ws: Workspace, *args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_the_registry_commands(ws: Workspace, make_run: MakeRun) -> None:
+def test_the_registry_commands(
+    ws: Workspace, make_run: MakeRun, monkeypatch: pytest.MonkeyPatch
+) -> None:
     raw = yaml.safe_load(ws.config_path.read_text())
     raw["registry"]["approvers"] = ["alice", "bob"]
     ws.config_path.write_text(yaml.safe_dump(raw))
@@ -43,10 +47,20 @@ def test_the_registry_commands(ws: Workspace, make_run: MakeRun) -> None:
     assert code == 1 and "needs 1 distinct approval(s)" in out, out
     code, out = _run(ws, "promote", f"{NAME}/2", "--alias", "challenger")
     assert code == 1 and "gate 'min accuracy' failed: accuracy 0.620 < 0.700" in out, out
-    code, out = _run(ws, "approve", f"{NAME}/1", "--by", "mallory")
-    assert code == 1 and "'mallory' may not approve" in out, out
-    code, out = _run(ws, "approve", f"{NAME}/1", "--by", "alice", "--note", "checked EU slice")
-    assert code == 0 and "enough approvals for champion" in out, out
+    # the OS user running this is not listed, whatever name it types
+    for name in ("mallory", "alice"):
+        code, out = _run(ws, "approve", f"{NAME}/1", "--by", name)
+        assert code == 1 and f"{ME} may not approve" in out, out
+    code, out = _run(
+        ws, "keys", "create", "--name", "alice", "--models", NAME, "--role", "approver"
+    )
+    assert code == 0, out
+    monkeypatch.setenv(KEY_ENV, out.strip().splitlines()[-1])  # the key alice authenticates with
+    code, out = _run(ws, "approve", f"{NAME}/1", "--note", "checked EU slice")
+    assert code == 0 and "approved by alice (as key:alice)" in out, out
+    assert "enough approvals for champion" in out, out
+    code, out = _run(ws, "approve", f"{NAME}/1", "--by", "bob")
+    assert code == 1 and "already approved by key:alice" in out, out
     code, out = _run(ws, "promote", f"{NAME}/1", "--alias", "champion", "--by", "carol")
     assert code == 0 and f"{NAME}/1 is now champion, by carol" in out, out
 
@@ -65,8 +79,8 @@ def test_the_registry_commands(ws: Workspace, make_run: MakeRun) -> None:
     code, out = _run(ws, "rollback", NAME)
     assert code == 1 and "no previous champion" in out, out
     code, out = _run(ws, "audit", "verify")
-    # three evals (written by the fake eval), two registrations, an approval, a promotion
-    assert code == 0 and "7 entries" in out, out
+    # three evals (written by the fake eval), two registrations, a key, an approval, a promotion
+    assert code == 0 and "8 entries" in out, out
 
 
 def _one_line_error(code: int, out: str, exception: BaseException | None) -> str:

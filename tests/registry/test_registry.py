@@ -10,6 +10,7 @@ from mlflow import MlflowClient
 
 from tunesmith.config import RegistryConfig
 from tunesmith.governance import audit
+from tunesmith.governance.actor import os_login
 from tunesmith.registry import (
     RegistryError,
     approve,
@@ -25,7 +26,7 @@ from tunesmith.train.tracking import tracking_uri
 from tunesmith.workspace import Workspace
 
 from .conftest import MakeRun
-from .fakes import BASE_SHA, NAME, champion_of, write_report
+from .fakes import BASE_SHA, NAME, approver_key, champion_of, write_report
 
 POLICY = RegistryConfig(required_approvals=1)
 
@@ -146,15 +147,17 @@ def test_promotion_is_refused_without_approval_or_passed_gates(
 def test_only_listed_approvers_may_approve(ws: Workspace, make_run: MakeRun) -> None:
     register(ws, make_run(), NAME)
     policy = RegistryConfig(required_approvals=2, approvers=["alice", "bob"])
-    with pytest.raises(RegistryError, match="'mallory' may not approve"):
-        approve(ws, f"{NAME}/1", "mallory", "", policy)
-    approve(ws, f"{NAME}/1", "alice", "ok", policy)
-    with pytest.raises(RegistryError, match="already approved by alice"):
-        approve(ws, f"{NAME}/1", "alice", "again", policy)
-    with pytest.raises(RegistryError, match=r"needs 2 distinct approval\(s\).*has 1 \(alice\)"):
+    alice, bob = approver_key(ws, "alice"), approver_key(ws, "bob")
+    mallory = approver_key(ws, "mallory")
+    with pytest.raises(RegistryError, match="key:mallory may not approve"):
+        approve(ws, f"{NAME}/1", "alice", "", policy, mallory)  # typing a listed name is not it
+    approve(ws, f"{NAME}/1", "", "ok", policy, alice)
+    with pytest.raises(RegistryError, match="already approved by key:alice"):
+        approve(ws, f"{NAME}/1", "", "again", policy, alice)
+    with pytest.raises(RegistryError, match=r"needs 2 distinct approval\(s\).*has 1 \(key:alice\)"):
         promote(ws, f"{NAME}/1", "champion", policy)
-    mv = approve(ws, f"{NAME}/1", "bob", "ok too", policy)
-    assert [a["by"] for a in mv.approvals] == ["alice", "bob"]
+    mv = approve(ws, f"{NAME}/1", "", "ok too", policy, bob)
+    assert [a["actor"] for a in mv.approvals] == ["key:alice", "key:bob"]
     assert promote(ws, f"{NAME}/1", "champion", policy).version == 1
 
 
@@ -210,8 +213,8 @@ def test_approve_promote_resolve_and_rollback(ws: Workspace, make_run: MakeRun) 
         ("rollback", f"{NAME}/1"),
     ]
     entries = [e for e in audit.entries(audit.audit_path(ws.state_dir)) if e.action != "eval"]
-    # the approver is who --by names; the actor is who ran the command
-    assert entries[2].details["by"] == "alice" and entries[2].actor == "ci"
+    # the name typed after --by is shown; the actor is who authenticated: the OS user
+    assert entries[2].details["by"] == "alice" and entries[2].actor == f"user:{os_login()}"
     assert entries[-1].actor == "dave"
     assert entries[-1].details["previous"] == f"{NAME}/2"
 

@@ -86,22 +86,32 @@ def register_command(
 @app.command("approve")
 def approve_command(
     ref: Annotated[str, typer.Argument(help="NAME/VERSION to approve.")],
-    by: Annotated[str, typer.Option("--by", help="Who approves (a person).")],
+    by: Annotated[
+        str, typer.Option("--by", help="A name shown with the approval (not what is counted).")
+    ] = "",
     note: Annotated[str, typer.Option(help="Why, or what was checked.")] = "",
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            help="An API key with the approver role: who approves (default: $TUNESMITH_KEY, "
+            "else the OS user running the command).",
+        ),
+    ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Record a human approval of a model version."""
+    """Record a human approval of a model version, counted by who is authenticated."""
+    from tunesmith.governance.actor import key_secret
     from tunesmith.registry import approval_problem, approve
 
     ws = open_workspace(workspace)
     with _registry_errors():
         policy = _policy(ws)
-        mv = approve(ws, ref, by, note, policy)
+        mv = approve(ws, ref, by, note, policy, key_secret(key))
         missing = approval_problem(ws, mv, policy)
     state = "enough approvals for champion" if missing is None else missing
-    entered = mv.approvals[-1].get("actor", "")
-    who = by.strip() if entered == by.strip() else f"{by.strip()} (entered by {entered})"
-    _say(f"{mv.ref} approved by {who}; {state}")
+    given = mv.approvals[-1]
+    _say(f"{mv.ref} approved by {given.get('by')} (as {given.get('actor')}); {state}")
 
 
 @app.command("promote")
@@ -212,7 +222,7 @@ def _show_version(ws: Workspace, mv: ModelVersion, policy: RegistryConfig) -> No
         if result.get("compare"):
             console.print(compare_table(result["compare"], result.get("main_metric")))
     approvals = Table(title="approvals")
-    for column in ("by", "entered by", "at", "note", "counts"):
+    for column in ("by", "actor", "at", "note", "counts"):
         approvals.add_column(column, overflow="fold")
     for s in standings(mv, mv.record_sha256, policy, approve_entries(ws)):
         a = s.approval

@@ -53,8 +53,13 @@ def _approvals(records: Records, model: ModelVersionLike) -> list[dict[str, Any]
     from tunesmith.config import ConfigError
     from tunesmith.registry.approvals import registry_policy, standings
 
+    # the typed name, and the authenticated actor that the count goes by
     rows = [
-        {"by": a.get("by", "?"), "at": a.get("at", "?"), "note": a.get("note") or ""}
+        {
+            "by": f"{a.get('by', '?')} ({a['actor']})" if a.get("via") else a.get("by", "?"),
+            "at": a.get("at", "?"),
+            "note": a.get("note") or "",
+        }
         for a in model.approvals
     ]
     try:

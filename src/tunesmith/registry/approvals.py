@@ -1,6 +1,10 @@
 """Which approvals of a version count: the one rule that promote, `models list/show` and the
 governance documents share, so no two of them can disagree about who approved what.
 
+An approval is counted by its authenticated actor (`governance/actor.py`: an approver key,
+`key:NAME`, or the OS user, `user:LOGIN`), never by the name typed after `--by`, which is only
+shown: one person typing two names is still one approval.
+
 No MLflow here: the documents import this without a registry client.
 """
 
@@ -11,6 +15,7 @@ from typing import Protocol
 
 from tunesmith.config import RegistryConfig
 from tunesmith.governance import audit
+from tunesmith.governance.actor import VIAS
 from tunesmith.workspace import Workspace
 
 
@@ -36,8 +41,16 @@ class Standing:
 
 
 def normalise(name: str) -> str:
-    """An approver's name as compared: " Alice" and "alice" are one person, not two."""
+    """A name as `registry.approvers` compares it: " Alice" and "alice" are one entry."""
     return name.strip().casefold()
+
+
+def allowed_by(identity: str, approvers: list[str]) -> bool:
+    """Whether `registry.approvers` admits the actor: an entry is an identity (`key:NAME`,
+    `user:LOGIN`) or a bare name, which admits the key or the login of that name."""
+    listed = {normalise(a) for a in approvers}
+    bare = identity.split(":", 1)[-1]
+    return normalise(identity) in listed or normalise(bare) in listed
 
 
 def registry_policy(ws: Workspace) -> RegistryConfig:
@@ -49,17 +62,14 @@ def approve_entries(ws: Workspace) -> list[audit.AuditEntry]:
     return [e for e in audit.entries(audit.audit_path(ws.state_dir)) if e.action == "approve"]
 
 
-def _audited(entries: list[audit.AuditEntry]) -> set[tuple[str, str, str, str]]:
-    """(model ref, approver, record digest, time) of every approval on the audit log; the time
-    is the tag's `at`, so a tag copied beside a real approval is not that approval."""
-    found = set()
-    for e in entries:
-        if e.action != "approve":
-            continue
-        # entries written before `details.by` existed carry the approver as their actor
-        by = e.details.get("by") if isinstance(e.details.get("by"), str) else e.actor
-        found.add((e.subject, normalise(by), e.inputs.get("record.json", ""), e.time))
-    return found
+def _audited(entries: list[audit.AuditEntry]) -> set[tuple[str, str, str, str, str]]:
+    """(model ref, actor, how authenticated, record digest, time) of every approval on the
+    audit log; the time is the tag's `at`, so a tag copied beside a real approval is not it."""
+    return {
+        (e.subject, e.actor, str(e.details.get("via", "")), e.inputs.get("record.json", ""), e.time)
+        for e in entries
+        if e.action == "approve"
+    }
 
 
 def standings(
@@ -70,25 +80,27 @@ def standings(
 ) -> list[Standing]:
     """Every approval of the version, in order, with whether it counts toward champion.
 
-    It counts when it names someone, is of the version's current record (a refreshed eval
-    makes earlier approvals stale), the approver is allowed by `registry.approvers`, and the
-    `approve` audit entry behind it exists (same version, approver, record and time): a tag
-    set directly in MLflow is not an approval.
-    Each person counts once, however their name is spelt or cased.
+    It counts when it was made by an authenticated actor, is of the version's current record
+    (a refreshed eval makes earlier approvals stale), the actor is allowed by
+    `registry.approvers`, and the `approve` audit entry behind it exists (same version, actor,
+    record and time): a tag set directly in MLflow is not an approval.
+    Each actor counts once, whatever names were typed after `--by`.
     """
-    allowed = {normalise(a) for a in policy.approvers}
     audited = _audited(entries)
     seen: set[str] = set()
     out = []
     for given in mv.approvals:
-        who = normalise(given.get("by", ""))
+        who, via = given.get("actor", "").strip(), given.get("via", "")
         if not who:
             why = "names no approver"
+        elif via not in VIAS:
+            # written when the typed name was counted: it proves nobody in particular
+            why = "not by an authenticated actor (approve again)"
         elif not record_sha256 or given.get("record") != record_sha256:
             why = "of an earlier record"
-        elif allowed and who not in allowed:
+        elif policy.approvers and not allowed_by(who, policy.approvers):
             why = "not in registry.approvers"
-        elif (mv.ref, who, record_sha256, given.get("at", "")) not in audited:
+        elif (mv.ref, who, via, record_sha256, given.get("at", "")) not in audited:
             why = "no approve entry in the audit log"
         elif who in seen:
             why = "the same approver again"
@@ -105,6 +117,6 @@ def counting_approvers(
     policy: RegistryConfig,
     entries: list[audit.AuditEntry],
 ) -> list[str]:
-    """The distinct people whose approval counts, as they first wrote their name."""
+    """The distinct authenticated actors whose approval counts (`key:NAME`, `user:LOGIN`)."""
     counted = standings(mv, record_sha256, policy, entries)
-    return sorted(s.approval["by"].strip() for s in counted if s.counts)
+    return sorted(s.approval["actor"].strip() for s in counted if s.counts)

@@ -15,10 +15,11 @@ from mlflow.exceptions import MlflowException
 
 from tunesmith.config import RegistryConfig
 from tunesmith.governance import audit
+from tunesmith.governance.actor import ActorError, authenticated
 from tunesmith.registry.approvals import (
+    allowed_by,
     approve_entries,
     counting_approvers,
-    normalise,
     standings,
 )
 from tunesmith.registry.record import RegistryError, failed_gates
@@ -80,7 +81,7 @@ def gate_problem(mv: ModelVersion) -> str | None:
 def approval_problem(ws: Workspace, mv: ModelVersion, policy: RegistryConfig) -> str | None:
     """Why the version lacks the approvals champion needs, None when it has them."""
     counted = standings(mv, mv.record_sha256, policy, approve_entries(ws))
-    have = sorted(s.approval["by"].strip() for s in counted if s.counts)
+    have = sorted(s.approval["actor"].strip() for s in counted if s.counts)
     need = policy.required_approvals
     if len(have) >= need:
         return None
@@ -92,7 +93,7 @@ def approval_problem(ws: Workspace, mv: ModelVersion, policy: RegistryConfig) ->
     who = f" ({', '.join(have)})" if have else ""
     return (
         f"{mv.ref} needs {need} distinct approval(s) to become champion, has {len(have)}{who}"
-        f"{note}: tunesmith approve {mv.ref} --by NAME"
+        f"{note}: tunesmith approve {mv.ref} as another OS user, or --key with an approver key"
     )
 
 
@@ -123,32 +124,48 @@ def regression_problem(mv: ModelVersion, champion: int | None) -> str | None:
     )
 
 
-def approve(ws: Workspace, ref: str, by: str, note: str, policy: RegistryConfig) -> ModelVersion:
-    """Record `by`'s approval of the version's current record, and who entered it."""
-    by = by.strip()
-    if not by:
-        raise RegistryError("an approval needs the approver's name (--by)")
-    if policy.approvers and normalise(by) not in {normalise(a) for a in policy.approvers}:
-        raise RegistryError(
-            f"'{by}' may not approve: registry.approvers lists {', '.join(policy.approvers)}"
-        )
+def approve(
+    ws: Workspace,
+    ref: str,
+    by: str,
+    note: str,
+    policy: RegistryConfig,
+    key: str | None = None,
+) -> ModelVersion:
+    """Record an approval of the version's current record by the authenticated actor: the
+    approver key whose secret is `key`, else the OS user. `by` is a name shown beside it,
+    never counted: the same actor approving again under another name is refused."""
     mv = resolve(ws, ref)
+    try:
+        actor = authenticated(ws.state_url(), key, "approver", mv.name)
+    except ActorError as err:
+        raise RegistryError(str(err)) from None
+    by = by.strip() or actor.name
+    if policy.approvers and not allowed_by(actor.identity, policy.approvers):
+        raise RegistryError(
+            f"{actor.identity} may not approve: registry.approvers lists "
+            f"{', '.join(policy.approvers)}"
+        )
     for given in standings(mv, mv.record_sha256, policy, approve_entries(ws)):
-        if given.counts and normalise(given.approval["by"]) == normalise(by):
-            at = given.approval.get("at")
-            raise RegistryError(f"{mv.ref} is already approved by {by} (at {at})")
-    # `--by` is a claim anyone can type; the entry's actor is who ran the command
+        if given.counts and given.approval["actor"] == actor.identity:
+            a = given.approval
+            raise RegistryError(
+                f"{mv.ref} is already approved by {actor.identity} (as '{a.get('by')}' at "
+                f"{a.get('at')}); four eyes needs another person"
+            )
     entry = audit.append(
         audit.audit_path(ws.state_dir),
         "approve",
         mv.ref,
         inputs={"record.json": mv.record_sha256},
-        details={"by": by, "note": note, "run": mv.run_id},
+        details={"by": by, "note": note, "run": mv.run_id, "via": actor.via},
+        actor=actor.identity,
     )
     n = len(mv.approvals) + 1
     tags = {
         "by": by,
         "actor": entry.actor,
+        "via": actor.via,
         "at": entry.time,
         "note": note,
         "record": mv.record_sha256,

@@ -27,7 +27,7 @@ ALIASES = ("champion", "challenger")
 # names end up in refs ("name/3", "name@champion") and artifact paths, so no "/" or "@"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _REF = re.compile(r"^(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[A-Za-z0-9_-]+))$")
-_APPROVAL = re.compile(r"^approval\.(\d+)\.(by|actor|at|note|record)$")
+_APPROVAL = re.compile(r"^approval\.(\d+)\.(by|actor|via|at|note|record)$")
 
 
 @dataclass(frozen=True)
