@@ -32,21 +32,31 @@ def _scaler_block(blocks: int) -> int:
     return max(d for d in range(1, min(SCALER_BLOCK, blocks) + 1) if blocks % d == 0)
 
 
-def quantize_linear_weights(model: nn.Module, skip: tuple[str, ...] = ("lm_head",)) -> int:
-    """Replace every eligible nn.Linear weight with a frozen NF4 tensor; returns how many."""
+def nf4_weight(weight: torch.Tensor) -> torch.Tensor | None:
+    """`weight` as an NF4 tensor; None where its size does not divide into blocks (such a
+    weight stays in full precision)."""
     from torchao.quantization.quantize_.workflows.nf4.nf4_tensor import to_nf4
 
+    if weight.numel() % BLOCK:
+        return None
+    return to_nf4(weight, BLOCK, _scaler_block(weight.numel() // BLOCK))
+
+
+def dense_weight(weight: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """An NF4 tensor's dequantised values, the weights QLoRA's forward computes with."""
+    return weight.get_original_weight().to(dtype)
+
+
+def quantize_linear_weights(model: nn.Module, skip: tuple[str, ...] = ("lm_head",)) -> int:
+    """Replace every eligible nn.Linear weight with a frozen NF4 tensor; returns how many."""
     count = 0
     for name, module in model.named_modules():
         if not isinstance(module, nn.Linear) or any(part in name for part in skip):
             continue
-        weight = module.weight.detach()
-        if weight.numel() % BLOCK:
-            continue  # too odd a shape to block; stays in full precision
-        blocks = weight.numel() // BLOCK
-        module.weight = nn.Parameter(
-            to_nf4(weight, BLOCK, _scaler_block(blocks)), requires_grad=False
-        )
+        quantized = nf4_weight(module.weight.detach())
+        if quantized is None:
+            continue
+        module.weight = nn.Parameter(quantized, requires_grad=False)
         count += 1
         _release_freed_memory()
     _own_remaining_tensors(model)
@@ -78,8 +88,7 @@ def dequantize_linear_weights(model: nn.Module, dtype: torch.dtype = torch.float
     count = 0
     for module in model.modules():
         if isinstance(module, nn.Linear) and isinstance(module.weight, nf4):
-            dense = module.weight.get_original_weight().to(dtype)
-            module.weight = nn.Parameter(dense, requires_grad=False)
+            module.weight = nn.Parameter(dense_weight(module.weight, dtype), requires_grad=False)
             count += 1
     return count
 

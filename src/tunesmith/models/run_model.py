@@ -2,6 +2,7 @@
 
 A QLoRA adapter was trained against the NF4-rounded base, so it is merged into that base
 dequantised, not into the original weights: what is evaluated or exported is what was trained.
+The server and the vLLM export use the same round trip (`base_as_trained`, `nf4_source_dtype`).
 """
 
 from __future__ import annotations
@@ -43,15 +44,27 @@ def finished_run(workspace: Workspace, run_id: str) -> tuple[Path, dict[str, Any
     return run_dir, lineage, method
 
 
-def merged_model(workspace: Workspace, run_id: str) -> tuple[torch.nn.Module, Path, dict]:
-    """The run's model with adapters merged in, the folder holding its tokenizer, and lineage."""
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM
+def trained_in(lineage: dict[str, Any]) -> torch.dtype:
+    """The dtype a run trained in; a QLoRA run's NF4 codes were computed from its base in it."""
+    return torch.bfloat16 if lineage["hardware"].get("bf16") else torch.float32
 
-    run_dir, lineage, method = finished_run(workspace, run_id)
-    adapter = run_dir / "adapter"
-    if method == "full":
-        return AutoModelForCausalLM.from_pretrained(adapter), adapter, lineage
+
+def nf4_source_dtype(adapter_dir: Path) -> torch.dtype | None:
+    """For a QLoRA run's adapter folder, the dtype its base was quantised to NF4 from; None for
+    any other adapter (a LoRA run's, or a plain adapter folder outside a run)."""
+    import yaml
+
+    config = adapter_dir.parent / "config.yaml"
+    if not config.is_file():
+        return None
+    if yaml.safe_load(config.read_text())["train"]["method"] != "qlora":
+        return None
+    lineage = json.loads((adapter_dir.parent / "lineage.json").read_text(encoding="utf-8"))
+    return trained_in(lineage)
+
+
+def recorded_base(run_id: str, lineage: dict[str, Any]) -> Path:
+    """The run's base model folder, refused where its weights are not the ones it trained on."""
     base_path = Path(lineage["base_model"]["path"])
     if not base_path.is_dir():
         raise RunModelError(f"base model of run '{run_id}' is missing: {base_path}")
@@ -62,12 +75,33 @@ def merged_model(workspace: Workspace, run_id: str) -> tuple[torch.nn.Module, Pa
             f"base model at {base_path} has changed since run '{run_id}' "
             f"(weights sha256 no longer {recorded[:12]}…)"
         )
-    # NF4 codes depend on the dtype quantised from: use the one the run trained in
-    trained_in = torch.bfloat16 if lineage["hardware"].get("bf16") else torch.float32
-    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=trained_in)
+    return base_path
+
+
+def base_as_trained(base_path: Path, method: str, dtype: torch.dtype) -> torch.nn.Module:
+    """The base a run's adapter was trained over, dense: for QLoRA the NF4 round trip of every
+    quantised layer, in the dtype the run trained in (its forward computed with those values)."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(base_path, dtype=dtype)
     if method == "qlora":
         quantize_linear_weights(model)
+        dequantize_linear_weights(model, dtype)
+    return model
+
+
+def merged_model(workspace: Workspace, run_id: str) -> tuple[torch.nn.Module, Path, dict]:
+    """The run's model with adapters merged in, the folder holding its tokenizer, and lineage."""
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    run_dir, lineage, method = finished_run(workspace, run_id)
+    adapter = run_dir / "adapter"
+    if method == "full":
+        return AutoModelForCausalLM.from_pretrained(adapter), adapter, lineage
+    base_path = recorded_base(run_id, lineage)
+    # NF4 codes depend on the dtype quantised from: use the one the run trained in; the
+    # dequantised layers stay in it, so that they run with the rest of the model
+    model = base_as_trained(base_path, method, trained_in(lineage))
     model = PeftModel.from_pretrained(model, adapter)
-    if method == "qlora":
-        dequantize_linear_weights(model)
     return model.merge_and_unload(), adapter, lineage

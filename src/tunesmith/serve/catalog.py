@@ -15,7 +15,8 @@ from typing import Any
 from tunesmith.models.run_model import RunModelError, finished_run
 from tunesmith.workspace import Workspace
 
-SERVABLE_METHODS = ("lora", "qlora")  # adapters PEFT can mix in one batch
+# adapters the engine batches; a QLoRA one runs over its NF4-rounded base, as eval ran it
+SERVABLE_METHODS = ("lora", "qlora")
 
 
 class ModelNotFound(LookupError):

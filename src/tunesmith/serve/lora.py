@@ -11,6 +11,11 @@ BGMV in S-LoRA and vLLM); the dense mask suits small ranks and few slots.
 Loading an adapter copies its weights into a free slot (1..capacity); the least recently used
 idle slot is reused when all are taken. Slot 0 is the base model and has no storage: its rows'
 mask is zero. Ranks below the largest loaded one are zero-padded, which changes nothing.
+
+A QLoRA adapter was trained over the NF4-rounded base, not the served one: its slot runs over
+that base, dequantised the way eval and export do it (`models/run_model.py`), kept dense once
+per dtype quantised from. Rows over such a base take its weights in place of the served ones,
+so a QLoRA run is served on the weights it was evaluated with.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from tunesmith.models.quantize import BLOCK, dense_weight, nf4_weight
+from tunesmith.models.run_model import nf4_source_dtype
 
 TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 _PREFIX = "base_model.model."
@@ -72,9 +80,19 @@ class BatchSlots:
         self.rank = 0
         self.single: int | None = 0  # every row on the same slot: no mask needed
         self.mask: torch.Tensor | None = None  # (rows, slots * rank), the row's scale or 0
+        self.base_of = [0] * slots  # the base each slot runs over: 0 served, k the k-th NF4 one
+        self.single_base: int | None = 0  # every row over the same base
+        self.base_rows: dict[int, torch.Tensor] = {}  # rows over each other base, mixed batches
 
     def set(self, rows: list[int], device: torch.device, dtype: torch.dtype) -> None:
         self.single = rows[0] if len(set(rows)) == 1 else None
+        bases = [self.base_of[slot - 1] if slot else 0 for slot in rows]
+        self.single_base = bases[0] if len(set(bases)) == 1 else None
+        self.base_rows = {}
+        if self.single_base is None:
+            for base in set(bases) - {0}:
+                picked = [i for i, b in enumerate(bases) if b == base]
+                self.base_rows[base] = torch.tensor(picked, device=device)
         if self.single is not None or self.rank == 0:
             self.mask = None
             return
@@ -104,6 +122,9 @@ class MultiLoraLinear(nn.Module):
         self.B = torch.zeros(
             (base.out_features, batch.slots, 0), dtype=weight.dtype, device=weight.device
         )
+        # the weight over each other base (see `BatchSlots.base_of`), with its packed copy;
+        # a layer QLoRA left unquantised has none and runs its served weight for every row
+        self.other: dict[int, tuple[torch.Tensor, torch.Tensor | None]] = {}
 
     @property
     def A(self) -> torch.Tensor:  # (slots, rank, in)
@@ -133,12 +154,25 @@ class MultiLoraLinear(nn.Module):
         """After `grow` or `put`: the packed copy the GEMM reads follows the plain weights."""
         self.packed = pack(self.fused)
 
+    def add_base(self, index: int, weight: torch.Tensor) -> None:
+        """The weight rows over base `index` compute with instead of the served one."""
+        self.other[index] = (weight, pack(weight))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         single, batch = self.batch.single, self.batch
-        both = linear(x, self.fused, self.packed, None)
-        out, hidden = both[..., : self.out_features], both[..., self.out_features :]
-        if self.base.bias is not None:
-            out = out + self.base.bias
+        other = self.other.get(batch.single_base or 0)
+        if other is not None:  # every row over one other base: the served weight is not needed
+            out = linear(x, other[0], other[1], self.base.bias)
+            hidden = nn.functional.linear(x, self.fused[self.out_features :])
+        else:
+            both = linear(x, self.fused, self.packed, None)
+            out, hidden = both[..., : self.out_features], both[..., self.out_features :]
+            if self.base.bias is not None:
+                out = out + self.base.bias
+            for index, rows in batch.base_rows.items():
+                if index in self.other:
+                    weight, packed = self.other[index]
+                    out[rows] = linear(x[rows], weight, packed, self.base.bias)
         if batch.rank == 0 or single == 0:
             return out
         flat_out = out.reshape(-1, self.out_features)
@@ -196,7 +230,9 @@ class LoraSlots:
 
     def __init__(self, model: nn.Module, capacity: int) -> None:
         self.layers, self.batch = install(model, capacity)
+        self.model = model
         self.capacity = capacity
+        self.nf4_bases: dict[torch.dtype, int] = {}  # dtype quantised from -> base index
         self.loaded: OrderedDict[str, int] = OrderedDict()
         self.in_use: dict[str, int] = {}
 
@@ -226,7 +262,38 @@ class LoraSlots:
     def release(self, key: str) -> None:
         self.in_use[key] = max(0, self.in_use.get(key, 0) - 1)
 
+    def _nf4_base(self, folder: Path) -> int:
+        """The base `folder`'s adapter was trained over: 0 for the served one, else the index
+        of its NF4 round trip, computed on first use exactly as eval computes it."""
+        source = nf4_source_dtype(folder)
+        if source is None:
+            return 0
+        if source in self.nf4_bases:
+            return self.nf4_bases[source]
+        # QLoRA quantises every linear layer but the LM head; one not wrapped here would run
+        # unrounded for these rows
+        wrapped = {f"{name}.base" for name in self.layers}
+        for name, module in self.model.named_modules():
+            quantizable = isinstance(module, nn.Linear) and module.weight.numel() % BLOCK == 0
+            if quantizable and "lm_head" not in name and name not in wrapped:
+                raise AdapterError(
+                    f"{folder}: a QLoRA adapter over a base whose layer {name} this server "
+                    "cannot run NF4-rounded; export the run merged and serve that instead"
+                )
+        index = len(self.nf4_bases) + 1
+        for layer in self.layers.values():
+            served = layer.base.weight
+            # on the CPU, in the dtype the run trained in, as eval quantises (a GPU's
+            # reductions may round the double-quantised scales differently)
+            quantized = nf4_weight(served.detach().to("cpu", source))
+            if quantized is not None:
+                rounded = dense_weight(quantized, source)
+                layer.add_base(index, rounded.to(served.device, served.dtype).contiguous())
+        self.nf4_bases[source] = index
+        return index
+
     def _load(self, slot: int, folder: Path) -> None:
+        base = self._nf4_base(folder)
         config, tensors = read_adapter(folder)
         rank = int(config["r"])
         alpha = float(config.get("lora_alpha", rank))
@@ -247,3 +314,4 @@ class LoraSlots:
             layer.put(slot, pair.get("A"), pair.get("B"))
             layer.repack()
         self.batch.scales[slot - 1] = scale
+        self.batch.base_of[slot - 1] = base

@@ -1,5 +1,10 @@
 """`tunesmith export NAME --vllm DIR`: a registered model's adapters and the vLLM command
-that serves them, for GPU fleets; clients keep the same API and model names."""
+that serves them, for GPU fleets; clients keep the same API and model names.
+
+QLoRA adapters were trained and evaluated over the NF4-rounded base, so their export carries
+that base dequantised (`base/`, as eval computes it) and vLLM serves them over it. One vLLM
+server holds one base: a model whose versions need different bases is refused.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.data.version import sha256_file
-from tunesmith.models.run_model import RunModelError, finished_run
+from tunesmith.models.run_model import (
+    RunModelError,
+    base_as_trained,
+    finished_run,
+    recorded_base,
+    trained_in,
+)
 from tunesmith.workspace import Workspace
 
 # the values vLLM accepts for --max-lora-rank; the real rank is rounded up to one of them
@@ -41,6 +52,25 @@ def _versions(ws: Workspace, name: str) -> tuple[list[tuple[int, str]], dict[str
     return versions, aliases
 
 
+def _nf4_source(name: str, runs: list[tuple[int, str, Path, str, dict]]) -> Any:
+    """None where every version runs over the original base, the dtype their base was
+    quantised from where every one is QLoRA over the same NF4 round trip; refuses a mix."""
+    needs: dict[str, list[str]] = {}
+    for version, run_id, _, method, lineage in runs:
+        dtype = str(trained_in(lineage)).removeprefix("torch.")
+        need = "LoRA over the original base" if method == "lora" else f"QLoRA over NF4 ({dtype})"
+        needs.setdefault(need, []).append(f"{name}/{version} (run {run_id})")
+    if len(needs) > 1:
+        listed = "; ".join(f"{need}: {', '.join(refs)}" for need, refs in needs.items())
+        raise VllmExportError(
+            f"versions of '{name}' run over different base weights ({listed}): a QLoRA "
+            "adapter was evaluated over its NF4-rounded base, and one vLLM server holds one "
+            "base; register them under different names"
+        )
+    _, _, _, method, lineage = runs[0]
+    return None if method == "lora" else trained_in(lineage)
+
+
 def export_vllm(ws: Workspace, name: str, destination: Path) -> dict[str, Any]:
     """Copy each version's adapter, write launch.sh and manifest.json; all or nothing."""
     if destination.exists() and any(destination.iterdir()):
@@ -49,7 +79,7 @@ def export_vllm(ws: Workspace, name: str, destination: Path) -> dict[str, Any]:
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}-", dir=destination.parent))
     try:
-        modules, ranks, bases, adapters = {}, [], set(), []
+        modules, ranks, bases, adapters, runs = {}, [], set(), [], []
         for version, run_id in versions:
             try:
                 run_dir, lineage, method = finished_run(ws, run_id)
@@ -57,6 +87,9 @@ def export_vllm(ws: Workspace, name: str, destination: Path) -> dict[str, Any]:
                 raise VllmExportError(f"{name}/{version}: {err}") from None
             if method not in ("lora", "qlora"):
                 raise VllmExportError(f"{name}/{version}: a {method} run has no LoRA adapter")
+            runs.append((version, run_id, run_dir, method, lineage))
+        nf4_from = _nf4_source(name, runs)
+        for version, run_id, run_dir, method, lineage in runs:
             folder = staging / "adapters" / f"{name}-v{version}"
             folder.mkdir(parents=True)
             for file in ADAPTER_FILES:
@@ -79,6 +112,15 @@ def export_vllm(ws: Workspace, name: str, destination: Path) -> dict[str, Any]:
         if len(bases) != 1:
             raise VllmExportError(f"versions of '{name}' were trained on different base models")
         (base_name, base_path), real_rank = bases.pop(), max(ranks)
+        base_record: dict[str, Any] = {"name": base_name, "path": base_path}
+        if nf4_from is not None:
+            base_name, base_path = _write_rounded_base(runs[0], nf4_from, staging, destination)
+            base_record = {
+                "name": base_name,
+                "path": base_path,
+                "nf4_round_trip_of": base_record,
+                "dtype": str(nf4_from).removeprefix("torch."),
+            }
         max_rank = next((r for r in VLLM_LORA_RANKS if r >= real_rank), real_rank)
         command = [
             "vllm", "serve", base_path,
@@ -91,7 +133,7 @@ def export_vllm(ws: Workspace, name: str, destination: Path) -> dict[str, Any]:
         ]  # fmt: skip
         manifest = {
             "model": name,
-            "base_model": {"name": base_name, "path": base_path},
+            "base_model": base_record,
             "adapters": adapters,
             "aliases": aliases,
             "max_lora_rank": max_rank,
@@ -102,8 +144,12 @@ def export_vllm(ws: Workspace, name: str, destination: Path) -> dict[str, Any]:
         script = (
             "#!/bin/sh\n# Serves the base model and every version of "
             f"'{name}' (aliases as of export) on vLLM.\n"
-            "# QLoRA adapters run over the full-precision base here.\n"
-            f'exec {shlex.join(command)} "$@"\n'
+            + (
+                "# QLoRA adapters run over base/: the NF4-rounded base they were evaluated on.\n"
+                if nf4_from is not None
+                else ""
+            )
+            + f'exec {shlex.join(command)} "$@"\n'
         )
         (staging / "launch.sh").write_text(script)
         os.chmod(staging / "launch.sh", 0o755)
@@ -113,3 +159,20 @@ def export_vllm(ws: Workspace, name: str, destination: Path) -> dict[str, Any]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return manifest
+
+
+def _write_rounded_base(
+    run: tuple[int, str, Path, str, dict], dtype: Any, staging: Path, destination: Path
+) -> tuple[str, str]:
+    """The QLoRA runs' base as they were trained and evaluated over it, saved to base/."""
+    from transformers import AutoTokenizer
+
+    _, run_id, _, _, lineage = run
+    try:
+        source = recorded_base(run_id, lineage)
+    except RunModelError as err:
+        raise VllmExportError(str(err)) from None
+    base_as_trained(source, "qlora", dtype).save_pretrained(staging / "base")
+    AutoTokenizer.from_pretrained(source).save_pretrained(staging / "base")
+    # under another name than the original: a client asking for the base gets the rounded one
+    return f"{lineage['base_model']['name']}-nf4", str(destination / "base")
