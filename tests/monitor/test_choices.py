@@ -249,3 +249,49 @@ def test_export_turns_choices_into_pairs_align_reads(ws: Workspace, store: Engin
     read = read_pairs([ws.root / PREFERENCES_FILE], ws.root)
     assert read.counts == {"read": 3, "kept": 3, "quarantined": 0}
     assert {p["meta"]["pair_source"] for p in read.kept} == {PREFERENCES_FILE}
+
+
+def test_a_choice_whose_audit_entry_fails_is_not_recorded(
+    ws: Workspace, store: Engine, tmp_path: Path
+) -> None:
+    """The entry is written before the choice commits: never a choice without it."""
+    from .test_review import _broken_log
+
+    queue(ws, store, 1)
+    item = choices.claim_next(store, "ana", 60)
+    with pytest.raises(audit.AuditError):
+        choices.decide(store, item.id, "ana", "a", audit_log=_broken_log(tmp_path))
+    after = choices.get_choice(store, item.id)
+    assert (after.status, after.choice, after.decided_by, after.claimed_by) == (
+        "open",
+        None,
+        None,
+        "ana",
+    )
+    good = tmp_path / "good.jsonl"
+    assert choices.decide(store, item.id, "ana", "b", audit_log=good, by="Ana B.").choice == "b"
+    (entry,) = audit.entries(good)
+    assert (entry.action, entry.actor, entry.details["choice"], entry.details["by"]) == (
+        "review.choice",
+        "ana",
+        "b",
+        "Ana B.",
+    )
+
+
+def test_a_scoped_reviewer_sees_only_its_models_pairs(ws: Workspace, store: Engine) -> None:
+    lines = []
+    for i, model in enumerate(["support-router@champion", "other@champion", None]):
+        record = pair(i)
+        record["meta"]["model"] = model
+        lines.append(json.dumps(record))
+    choices.enqueue_pairs(store, write(ws.root / "mixed.jsonl", lines), "mixed.jsonl")
+    scope = ["support-router"]
+    item = choices.claim_next(store, "rev", 60, models=scope)
+    assert item is not None and item.model == "support-router@champion"
+    choices.decide(store, item.id, "rev", "a")
+    assert choices.claim_next(store, "rev", 60, models=scope) is None
+    assert choices.counts(store, scope)["done"] == 1 and choices.counts(store)["open"] == 2
+    # a pair that names no model is for a reviewer of every model only
+    assert choices.claim_next(store, "rev", 60, models=["other"]).model == "other@champion"
+    assert choices.claim_next(store, "all", 60, models=["*"]).model is None

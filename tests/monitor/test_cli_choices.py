@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from tunesmith.cli import app
 from tunesmith.examples.scaffold import create_workspace
 from tunesmith.governance import audit
+from tunesmith.governance.actor import os_login
 from tunesmith.monitor import choices
 from tunesmith.store.db import open_store
 from tunesmith.workspace import Workspace
@@ -42,22 +43,35 @@ def test_feedback_queue_then_review_choices(tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "preference file not found" in missing.output
 
     # pick A on the first (after a key that means nothing), a tie with a note on the second,
-    # skip the third: the queue has nothing else for ana
+    # skip the third: the queue has nothing else for this reviewer. Who decides is the OS
+    # user running the command; `--by` is only written beside each decision.
+    me = f"user:{os_login()}"
     answers = "x\n1\n\nt\nclose call\ns\n"
     reviewed = runner.invoke(app, ["review", "--choices", "--by", "ana", *w], input=answers)
     assert reviewed.exit_code == 0, reviewed.output
     assert "ticket 0: I was charged twice" in reviewed.output
     assert "answer A" in reviewed.output and "answer B" in reviewed.output
     assert "Refund 0 is on its way." in reviewed.output
-    assert "a recorded for choice 1 by ana" in reviewed.output
-    assert "tie recorded for choice 2 by ana" in reviewed.output
+    assert f"a recorded for choice 1 by {me}" in reviewed.output
+    assert f"tie recorded for choice 2 by {me}" in reviewed.output
     assert "2 decided in this session; 1 open in the choice queue" in reviewed.output
     store = open_store(ws.state_url())
     decided = choices.decided_choices(store)
     assert [(i.choice, i.note, i.decided_by) for i in decided] == [
-        ("a", None, "ana"),
-        ("tie", "close call", "ana"),
+        ("a", None, me),
+        ("tie", "close call", me),
     ]
+    entries = [e for e in audit.entries(audit.audit_path(ws.state_dir)) if e.details.get("by")]
+    assert [(e.actor, e.details["by"]) for e in entries] == [(me, "ana"), (me, "ana")]
+    # with a reviewer key the key decides, within its scope; another key's role is refused
+    other = runner.invoke(app, ["keys", "create", "--name", "app", "--models", "*", *w])
+    refused = runner.invoke(app, ["review", "--choices", "--key", other.output.split()[-1], *w])
+    assert refused.exit_code == 1 and "lacks the 'reviewer' role" in refused.output
+    made = runner.invoke(
+        app, ["keys", "create", "--name", "eve", "--models", "other", "--role", "reviewer", *w]
+    )
+    scoped = runner.invoke(app, ["review", "--choices", "--key", made.output.split()[-1], *w])
+    assert scoped.exit_code == 0 and "0 decided in this session; 0 open" in scoped.output
     assert choices.counts(store)["claimed"] == 0  # the skipped item went back
     actions = [e.action for e in audit.entries(audit.audit_path(ws.state_dir))]
     assert actions.count("review.queue") == 2 and actions.count("review.choice") == 2

@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from tunesmith.cli import app
 from tunesmith.examples.new_product import generate_product_line_tickets
+from tunesmith.governance.actor import os_login
 from tunesmith.monitor import review
 from tunesmith.registry import resolve
 from tunesmith.store.db import open_store
@@ -44,7 +45,8 @@ def test_monitor_review_curate_and_loop_as_in_the_readme(
     assert reviewed.exit_code == 0, reviewed.output
     assert "correct recorded" in reviewed.output and "accept recorded" in reviewed.output
     decided = review.decided_items(store)
-    assert {(i.decision, i.decided_by) for i in decided} == {("correct", "ana"), ("accept", "ana")}
+    me = f"user:{os_login()}"  # who ran the command decides; --by is only written beside it
+    assert {(i.decision, i.decided_by) for i in decided} == {("correct", me), ("accept", me)}
     corrected = next(i for i in decided if i.decision == "correct")
     assert corrected.correction.startswith("Queue: returns")
 

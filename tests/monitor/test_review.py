@@ -123,3 +123,71 @@ def test_a_skipped_item_is_not_offered_again_to_the_same_reviewer(store) -> None
     second = review.claim_next(store, "ana", 60, skip={first.id})
     assert second.id != first.id
     assert review.claim_next(store, "ben", 60).id == first.id  # free for everyone else
+
+
+def _broken_log(tmp_path: Path) -> Path:
+    """An audit log whose last line was edited: every append refuses, as on a damaged disk."""
+    log = tmp_path / "audit.jsonl"
+    audit.append(log, "review", "interaction/x", actor="ana")
+    log.write_text(log.read_text().replace('"ana"', '"eve"'))
+    return log
+
+
+def test_a_decision_whose_audit_entry_fails_is_not_recorded(store, tmp_path: Path) -> None:
+    """The entry is written before the decision commits: never a decision without it."""
+    item = review.claim_next(store, "ana", 60)
+    with pytest.raises(audit.AuditError):
+        review.decide(store, item.id, "ana", "accept", task=TASK, audit_log=_broken_log(tmp_path))
+    after = review.get_item(store, item.id)
+    assert (after.status, after.decision, after.decided_by) == ("open", None, None)
+    assert after.claimed_by == "ana"  # still ana's, to decide again once the log is mended
+    good = tmp_path / "good.jsonl"
+    assert (
+        review.decide(store, item.id, "ana", "accept", task=TASK, audit_log=good).status == "done"
+    )
+    (entry,) = audit.entries(good)
+    assert (entry.actor, entry.details["item"], entry.details["decision"]) == (
+        "ana",
+        item.id,
+        "accept",
+    )
+
+
+def test_a_scoped_reviewer_claims_and_counts_only_its_models(tmp_path: Path) -> None:
+    engine = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    models = ["support-router@champion", "support-router/2", "other@champion", "support-routerx"]
+    for i, model in enumerate(models):
+        add_interaction(engine, f"c-{i}", f"ticket {i}", "Queue: billing\n\nHi")
+        review.enqueue(engine, [review.Candidate(f"c-{i}", model, ["low_confidence"], i / 10)])
+    scope = ["support-router"]
+    claimed = []
+    while (item := review.claim_next(engine, "rev", 60, models=scope)) is not None:
+        claimed.append(item.model)
+        review.decide(engine, item.id, "rev", "accept", task=TASK)
+    assert claimed == ["support-router@champion", "support-router/2"]
+    assert review.counts(engine, scope) == {
+        **review.counts(engine, ["nothing"]),
+        "done": 2,
+        "accept": 2,
+    }
+    assert review.counts(engine)["open"] == 2  # the other models' items wait for their reviewers
+    assert review.claim_next(engine, "all", 60, models=["*"]).model == "other@champion"
+
+
+def test_the_scope_rule_in_sql_is_the_keys_rule(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from tunesmith.monitor.lease import in_scope
+    from tunesmith.serve.keys import ApiKey
+    from tunesmith.store.db import review_items
+
+    engine = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    # `_` and `%` are LIKE wildcards: a_b must not cover aXb
+    models = ["a", "a/1", "a@champion", "ab", "a_b/1", "aXb/1", "a%/1", "b@x", "ba"]
+    review.enqueue(engine, [review.Candidate(f"i{n}", m, ["x"], 0.0) for n, m in enumerate(models)])
+    for scope in (["a"], ["a_b"], ["a%"], ["b", "a@champion"], ["*"], []):
+        key = ApiKey("k", "ts-", scope, ["reviewer"], None, "", "", None)
+        with engine.connect() as conn:
+            query = sa.select(review_items.c.model).where(in_scope(review_items, scope))
+            got = set(conn.execute(query).scalars())
+        assert got == {m for m in models if key.allows(m)}, scope

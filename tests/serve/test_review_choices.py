@@ -14,12 +14,13 @@ from starlette.testclient import TestClient
 
 from tunesmith.examples.scaffold import create_workspace
 from tunesmith.governance import audit
-from tunesmith.monitor import choices
+from tunesmith.monitor import choices, review
 from tunesmith.serve.app import create_app, load_state
 from tunesmith.serve.keys import create_key
-from tunesmith.store.db import choice_items
+from tunesmith.store.db import choice_items, review_items
 from tunesmith.workspace import Workspace
 
+from ..monitor.store_rows import add_interaction
 from ..monitor.test_choices import pair, write
 from .server import set_config
 
@@ -36,6 +37,10 @@ def served(
         name: create_key(state.store, name, ["*"], "ci", roles=roles)[1]
         for name, roles in [("alice", ["reviewer"]), ("bob", ["reviewer"]), ("app", ["inference"])]
     }
+    for name, models in [("router-rev", ["support-router"]), ("other-rev", ["other"])]:
+        keys[name] = create_key(state.store, name, models, "ci", roles=["reviewer"])[1]
+    keys["slow"] = create_key(state.store, "slow", ["*"], "ci", "1/hour", ["reviewer"])[1]
+    keys["fast"] = create_key(state.store, "fast", ["*"], "ci", "2/s", ["reviewer"])[1]
     with TestClient(create_app(state)) as http:
         yield {"ws": ws, "state": state, "keys": keys, "http": http}
 
@@ -131,3 +136,52 @@ def test_reviewers_claim_decide_and_conflict(served: dict[str, Any]) -> None:
     assert http.post(f"/v1/review/choices/{second}/release", headers=alice).json()["released"]
     skipped = http.get(f"/v1/review/choices/next?skip={second}", headers=alice).json()
     assert skipped["item"]["id"] == third
+
+
+def test_a_reviewer_key_claims_and_decides_only_its_models_items(served: dict[str, Any]) -> None:
+    """/v1/review/next and /v1/review/choices/next follow the key's model scope, as
+    /v1/chat/completions does; another model's item is a 404, as if it did not exist."""
+    store, http = served["state"].store, served["http"]
+    with store.begin() as conn:
+        conn.execute(review_items.delete())
+    models = ["other@champion", "support-router@champion", "support-router/2"]
+    for i, model in enumerate(models):
+        add_interaction(store, f"scope-{i}", f"ticket {i}", "Queue: billing\n\nHi")
+        review.enqueue(store, [review.Candidate(f"scope-{i}", model, ["low_confidence"], i)])
+    router, other = as_(served, "router-rev"), as_(served, "other-rev")
+    seen, open_ = [], []
+    while (got := http.get("/v1/review/next", headers=router).json())["item"] is not None:
+        seen.append(got["item"]["model"])
+        open_.append(got["queue"]["open"])
+        decided = http.post(
+            f"/v1/review/{got['item']['id']}/decision", json={"decision": "accept"}, headers=router
+        )
+        assert decided.status_code == 200, decided.text
+    assert seen == ["support-router@champion", "support-router/2"]
+    assert open_ == [2, 1]  # its models' queue, not every model's (3 open at first)
+    foreign = http.get("/v1/review/next", headers=other).json()["item"]
+    assert foreign["model"] == "other@champion"
+    for path, body in [("decision", {"decision": "reject"}), ("release", None)]:
+        refused = http.post(f"/v1/review/{foreign['id']}/{path}", json=body, headers=router)
+        assert refused.status_code == 404, refused.text
+    assert review.get_item(store, foreign["id"]).claimed_by == "other-rev"
+
+    ids = fill(served, 2)  # the pairs name support-router@champion
+    assert http.get("/v1/review/choices/next", headers=other).json()["item"] is None
+    for path, body in [("decision", {"choice": "a"}), ("release", None)]:
+        refused = http.post(f"/v1/review/choices/{ids[0]}/{path}", json=body, headers=other)
+        assert refused.status_code == 404, refused.text
+    assert choices.get_choice(store, ids[0]).status == "open"
+    got = http.get("/v1/review/choices/next", headers=router).json()
+    assert got["item"]["id"] == ids[0] and got["queue"]["open"] == 2
+    assert http.post(f"/v1/review/choices/{ids[0]}/release", headers=router).json()["released"]
+
+
+def test_a_keys_rate_is_exact_over_http(served: dict[str, Any]) -> None:
+    http = served["http"]
+    slow = [http.get("/v1/review/choices/next", headers=as_(served, "slow")) for _ in range(3)]
+    assert [r.status_code for r in slow] == [200, 429, 429]  # 1/hour: not 60 in the first minute
+    assert 3500 < int(slow[1].headers["Retry-After"]) <= 3600
+    assert "1/hour" in slow[1].json()["error"]["message"]
+    fast = [http.get("/v1/review/choices/next", headers=as_(served, "fast")) for _ in range(5)]
+    assert [r.status_code for r in fast] == [200, 200, 429, 429, 429]  # 2/s: not 120 at once

@@ -18,6 +18,15 @@ from tunesmith.workspace import open_workspace
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
+    from tunesmith.governance.actor import Actor
+
+
+def _scope(actor: Actor) -> list[str] | None:
+    """The models a reviewer key covers; None (every model) for `*` or the OS user."""
+    if actor.key is None or "*" in actor.key.models:
+        return None
+    return actor.key.models
+
 
 @app.command()
 def monitor(
@@ -91,11 +100,16 @@ def _show_choice(item: object) -> None:
     console.print(Panel(Text(item.answer_b), title="[2] answer B", title_align="left"))
 
 
-def _review_choices(store: Engine, reviewer: str, lease: int, audit_log: Path) -> None:
+def _review_choices(
+    store: Engine, actor: Actor, lease: int, audit_log: Path, by: str | None
+) -> None:
     from tunesmith.monitor import choices
 
+    reviewer, scope = actor.reviewer, _scope(actor)
     decided, skipped = 0, set[int]()
-    while (item := choices.claim_next(store, reviewer, lease, skip=skipped)) is not None:
+    while (
+        item := choices.claim_next(store, reviewer, lease, skip=skipped, models=scope)
+    ) is not None:
         _show_choice(item)
         key = ""
         while key not in ("1", "2", "t", "s", "q"):
@@ -109,20 +123,30 @@ def _review_choices(store: Engine, reviewer: str, lease: int, audit_log: Path) -
         picked = {"1": "a", "2": "b", "t": "tie"}[key]
         note = typer.prompt("note (empty: none)", default="", show_default=False)
         try:
-            choices.decide(store, item.id, reviewer, picked, note, audit_log=audit_log)
+            choices.decide(store, item.id, reviewer, picked, note, audit_log=audit_log, by=by)
         except choices.ChoiceError as err:
             err_console.print(f"[red]not recorded:[/red] {err}")
             continue
         decided += 1
         console.print(f"[green]{picked}[/green] recorded for choice {item.id} by {reviewer}")
-    counts = choices.counts(store)
+    counts = choices.counts(store, scope)
     console.print(f"{decided} decided in this session; {counts['open']} open in the choice queue")
 
 
 @app.command()
 def review(
     workspace: WorkspaceOption = None,
-    by: Annotated[str | None, typer.Option(help="Reviewer name (default: the login).")] = None,
+    by: Annotated[
+        str | None, typer.Option(help="A name put beside each decision (not who decides).")
+    ] = None,
+    key: Annotated[
+        str | None,
+        typer.Option(
+            "--key",
+            help="An API key with the reviewer role: who decides, and the models it reviews "
+            "(default: $TUNESMITH_KEY, else the OS user running the command, every model).",
+        ),
+    ] = None,
     pairwise: Annotated[
         bool, typer.Option("--choices", help="Pick the better of two answers instead.")
     ] = False,
@@ -130,24 +154,29 @@ def review(
     """Work through the review queue: accept, correct or reject each doubtful answer (with
     --choices: pick the better of two answers to one prompt, or call a tie)."""
     from tunesmith.governance import audit
+    from tunesmith.governance.actor import ActorError, authenticated, key_secret
     from tunesmith.monitor import review as queue
     from tunesmith.store.db import open_store
 
     ws = open_workspace(workspace)
     try:
         config = ws.load_config()
-    except ConfigError as err:
+        # who decides is who authenticated: a reviewer key, else the OS user (never --by)
+        actor = authenticated(ws.state_url(), key_secret(key), "reviewer")
+    except (ConfigError, ActorError) as err:
         raise fail(str(err)) from None
-    reviewer = by or audit.current_actor()
+    reviewer, scope = actor.reviewer, _scope(actor)
     store, task = open_store(ws.state_url()), config.task
     if pairwise:
         lease = config.monitor.review_lease_seconds
-        _review_choices(store, reviewer, lease, audit.audit_path(ws.state_dir))
+        _review_choices(store, actor, lease, audit.audit_path(ws.state_dir), by)
         return
     labels = task.labels if task.type == "classification" else None
     decided, skipped = 0, set[int]()
     lease = config.monitor.review_lease_seconds
-    while (item := queue.claim_next(store, reviewer, lease, skip=skipped)) is not None:
+    while (
+        item := queue.claim_next(store, reviewer, lease, skip=skipped, models=scope)
+    ) is not None:
         _show(item)
         choice = typer.prompt("[a]ccept [c]orrect [r]eject [s]kip [q]uit", default="s")[:1]
         if choice in ("q", "s"):
@@ -182,13 +211,14 @@ def review(
                 task=task,
                 correction=correction,
                 audit_log=audit.audit_path(ws.state_dir),
+                by=by,
             )
         except queue.ReviewError as err:
             err_console.print(f"[red]not recorded:[/red] {err}")
             continue
         decided += 1
         console.print(f"[green]{decision}[/green] recorded for item {item.id} by {reviewer}")
-    counts = queue.counts(store)
+    counts = queue.counts(store, scope)
     console.print(f"{decided} decided in this session; {counts['open']} open in the queue")
 
 

@@ -5,14 +5,15 @@ Pairs come from a preference file (`tunesmith feedback generate`'s
 table. Which answer is shown as A is fixed by a seeded hash of the pair, not by the file's
 order, so the reviewer cannot read the AI judge's pick off its place; the pick is kept
 (`ai_pick`) to measure agreement and never leaves the store through the reviewer's views.
-Claims, leases and decisions follow the review queue's rule (`lease.py`).
+Claims, leases and decisions follow the review queue's rule (`lease.py`): a decision's audit
+entry is written before it commits, and a reviewer key sees only its models' pairs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -203,11 +204,14 @@ def claim_next(
     lease_seconds: int,
     now: datetime | None = None,
     skip: Collection[int] = (),
+    models: Sequence[str] | None = None,
 ) -> ChoiceItem | None:
     """The reviewer's current item, else the oldest free one not in `skip` (items this
-    reviewer passed over), claimed for the lease."""
+    reviewer passed over), claimed for the lease; of `models` only (a key's scope), if given:
+    a pair without a model is then only for a `*` key."""
     order = (choice_items.c.id,)
-    item_id = lease.claim(engine, choice_items, reviewer, lease_seconds, order, now, skip)
+    scope = lease.in_scope(choice_items, models)
+    item_id = lease.claim(engine, choice_items, reviewer, lease_seconds, order, now, skip, scope)
     return None if item_id is None else get_choice(engine, item_id)
 
 
@@ -225,14 +229,27 @@ def decide(
     *,
     audit_log: Path | None = None,
     now: datetime | None = None,
+    by: str | None = None,
 ) -> ChoiceItem:
     """Record the better answer ("a", "b") or a tie on an item this reviewer holds (or that
-    nobody holds)."""
+    nobody holds); the audit entry goes on the log before the decision commits."""
     if choice not in CHOICES:
         raise ChoiceError(f"choice must be one of {list(CHOICES)}, not {choice!r}")
     stamp = utc_timestamp(lease.now_or(now))
     note = (note or "").strip() or None
-    settled = lease.settle(engine, choice_items, item_id, reviewer, stamp, choice=choice, note=note)
+    source = get_choice(engine, item_id).source
+    shown = {"by": by} if by else {}
+
+    def record() -> None:
+        if audit_log is not None:
+            details = {"item": item_id, "choice": choice, "source": source, **shown}
+            audit.append(
+                audit_log, "review.choice", f"choice/{item_id}", details=details, actor=reviewer
+            )
+
+    settled = lease.settle(
+        engine, choice_items, item_id, reviewer, stamp, record, choice=choice, note=note
+    )
     item = get_choice(engine, item_id)
     if not settled:
         if item.status == "done":
@@ -242,20 +259,14 @@ def decide(
         raise ChoiceError(
             f"choice {item_id} is held by {item.claimed_by} until {item.claim_expires}"
         )
-    if audit_log is not None:
-        audit.append(
-            audit_log,
-            "review.choice",
-            f"choice/{item_id}",
-            details={"item": item_id, "choice": choice, "source": item.source},
-            actor=reviewer,
-        )
     return item
 
 
-def counts(engine: Engine) -> dict[str, int]:
-    """Open, claimed and decided items, and decided items by choice."""
-    return lease.tally(engine, choice_items, choice_items.c.choice, CHOICES)
+def counts(engine: Engine, models: Sequence[str] | None = None) -> dict[str, int]:
+    """Open, claimed and decided items, and decided items by choice; of `models` only, if
+    given."""
+    scope = lease.in_scope(choice_items, models)
+    return lease.tally(engine, choice_items, choice_items.c.choice, CHOICES, scope)
 
 
 def decided_choices(engine: Engine) -> list[ChoiceItem]:

@@ -3,12 +3,15 @@
 A table here has `id`, `status` ("open" | "done"), `claimed_by` and `claim_expires`. A claim
 is an UPDATE whose WHERE repeats the free condition, so two reviewers (two processes, two
 browsers) never hold the same row, and a lease that runs out frees the row for someone else.
-A decision is an UPDATE guarded the same way: only the holder, or anyone on a free row.
+A decision is an UPDATE guarded the same way: only the holder, or anyone on a free row; its
+audit entry is written inside that UPDATE's transaction, before the commit, so a decision
+never stands without its entry (a crash between leaves an entry and an item still open).
+A reviewer key sees only the rows of its models (`in_scope`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +30,24 @@ def free(table: sa.Table, stamp: str) -> sa.ColumnElement[bool]:
     return sa.or_(table.c.claimed_by.is_(None), table.c.claim_expires < stamp)
 
 
+def in_scope(table: sa.Table, models: Sequence[str] | None) -> sa.ColumnElement[bool]:
+    """Rows whose `model` a key scoped to `models` may see, by `ApiKey.allows`'s rule: `*` is
+    every model, a name covers itself, its versions and its aliases; None is no scope (the
+    terminal's OS user). A row without a model is only for `*`."""
+    if models is None or "*" in models:
+        return sa.true()
+    column = table.c.model
+    covered = [
+        sa.or_(
+            column == scope,
+            column.startswith(f"{scope}/", autoescape=True),
+            column.startswith(f"{scope}@", autoescape=True),
+        )
+        for scope in models
+    ]
+    return sa.or_(*covered) if covered else sa.false()
+
+
 def claim(
     engine: Engine,
     table: sa.Table,
@@ -35,9 +56,12 @@ def claim(
     order_by: Sequence[sa.ColumnElement[Any]],
     now: datetime | None = None,
     skip: Collection[int] = (),
+    scope: sa.ColumnElement[bool] | None = None,
 ) -> int | None:
     """The id of the row the reviewer holds (its lease renewed), else of the first free open
-    row in `order_by` not in `skip`, claimed for the lease; None when there is none."""
+    row in `order_by` not in `skip`, claimed for the lease; None when there is none. Only rows
+    matching `scope` (`in_scope`) are held or claimed."""
+    seen = sa.true() if scope is None else scope
     moment = now_or(now)
     stamp, until = utc_timestamp(moment), utc_timestamp(moment + timedelta(seconds=lease_seconds))
     with engine.begin() as conn:
@@ -46,6 +70,7 @@ def claim(
                 table.c.status == "open",
                 table.c.claimed_by == reviewer,
                 table.c.claim_expires >= stamp,
+                seen,
             )
         ).first()
         if mine is not None:
@@ -54,7 +79,12 @@ def claim(
         candidates = (
             conn.execute(
                 sa.select(table.c.id)
-                .where(table.c.status == "open", free(table, stamp), table.c.id.not_in(list(skip)))
+                .where(
+                    table.c.status == "open",
+                    free(table, stamp),
+                    table.c.id.not_in(list(skip)),
+                    seen,
+                )
                 .order_by(*order_by)
                 .limit(20)
             )
@@ -84,10 +114,17 @@ def release(engine: Engine, table: sa.Table, item_id: int, reviewer: str) -> Non
 
 
 def settle(
-    engine: Engine, table: sa.Table, item_id: int, reviewer: str, stamp: str, **values: Any
+    engine: Engine,
+    table: sa.Table,
+    item_id: int,
+    reviewer: str,
+    stamp: str,
+    record: Callable[[], object] | None = None,
+    **values: Any,
 ) -> bool:
     """Mark an open row done with `values`, if the reviewer holds it or nobody does; whether
-    it was this call that settled it."""
+    it was this call that settled it. `record` (the audit entry) runs once the UPDATE took
+    the row and before it commits: if it fails, the decision is rolled back."""
     with engine.begin() as conn:
         done = conn.execute(
             table.update()
@@ -105,22 +142,32 @@ def settle(
                 **values,
             )
         )
+        if done.rowcount == 1 and record is not None:
+            record()
     return done.rowcount == 1
 
 
 def tally(
-    engine: Engine, table: sa.Table, verdict: sa.Column[Any], names: Sequence[str]
+    engine: Engine,
+    table: sa.Table,
+    verdict: sa.Column[Any],
+    names: Sequence[str],
+    scope: sa.ColumnElement[bool] | None = None,
 ) -> dict[str, int]:
-    """Open, claimed (a live lease) and done rows, and done rows by each verdict name."""
+    """Open, claimed (a live lease) and done rows, and done rows by each verdict name; of the
+    rows matching `scope` only, when given."""
+    seen = sa.true() if scope is None else scope
     stamp = utc_timestamp()
     out = {"open": 0, "claimed": 0, "done": 0, **dict.fromkeys(names, 0)}
     with reading(engine) as conn:
         grouped = conn.execute(
-            sa.select(table.c.status, verdict, sa.func.count()).group_by(table.c.status, verdict)
+            sa.select(table.c.status, verdict, sa.func.count())
+            .where(seen)
+            .group_by(table.c.status, verdict)
         ).all()
         out["claimed"] = conn.execute(
             sa.select(sa.func.count()).where(
-                table.c.status == "open", table.c.claim_expires >= stamp
+                table.c.status == "open", table.c.claim_expires >= stamp, seen
             )
         ).scalar_one()
     for status, value, n in grouped:

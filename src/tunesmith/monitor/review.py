@@ -4,12 +4,14 @@ Items live in the state store's `review_items` table, one per interaction. A rev
 the next open item for a lease (`lease.py`); the claim is an UPDATE guarded by the item's
 state, so two reviewers (two processes, two browsers) never hold the same item, and a lease
 that runs out frees the item for someone else. A decision records who and when, and goes on
-the audit log.
+the audit log first: the entry is written before the decision commits (`lease.settle`).
+The reviewer is who the caller authenticated (the server: the key's name; the terminal: the
+key given, else `user:LOGIN`); a reviewer key claims and counts only its models' items.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -133,11 +135,13 @@ def claim_next(
     lease_seconds: int,
     now: datetime | None = None,
     skip: Collection[int] = (),
+    models: Sequence[str] | None = None,
 ) -> ReviewItem | None:
     """The reviewer's current item, else the most doubtful free one not in `skip` (items this
-    reviewer passed over), claimed for the lease."""
+    reviewer passed over), claimed for the lease; of `models` only (a key's scope), if given."""
     order = (review_items.c.priority, review_items.c.id)
-    item_id = lease.claim(engine, review_items, reviewer, lease_seconds, order, now, skip)
+    scope = lease.in_scope(review_items, models)
+    item_id = lease.claim(engine, review_items, reviewer, lease_seconds, order, now, skip, scope)
     return None if item_id is None else get_item(engine, item_id)
 
 
@@ -166,8 +170,11 @@ def decide(
     note: str | None = None,
     audit_log: Path | None = None,
     now: datetime | None = None,
+    by: str | None = None,
 ) -> ReviewItem:
-    """Record a decision on an item this reviewer holds (or that nobody holds)."""
+    """Record a decision on an item this reviewer holds (or that nobody holds); its audit
+    entry (actor: the reviewer; `by`, a name the reviewer typed, beside it) goes on the log
+    before the decision commits, and a failure to write it leaves the item undecided."""
     if decision not in DECISIONS:
         raise ReviewError(f"decision must be one of {list(DECISIONS)}, not {decision!r}")
     correction = (correction or "").strip() or None
@@ -178,12 +185,21 @@ def decide(
     if correction is not None:
         check_correction(task, correction)
     stamp = utc_timestamp(lease.now_or(now))
+    subject = f"interaction/{get_item(engine, item_id).interaction_id}"
+    shown = {"by": by} if by else {}
+
+    def record() -> None:
+        if audit_log is not None:
+            details = {"item": item_id, "decision": decision, **shown}
+            audit.append(audit_log, "review", subject, details=details, actor=reviewer)
+
     settled = lease.settle(
         engine,
         review_items,
         item_id,
         reviewer,
         stamp,
+        record,
         decision=decision,
         correction=correction,
         note=note,
@@ -195,20 +211,14 @@ def decide(
                 f"item {item_id} was already decided by {item.decided_by} at {item.decided_at}"
             )
         raise ReviewError(f"item {item_id} is held by {item.claimed_by} until {item.claim_expires}")
-    if audit_log is not None:
-        audit.append(
-            audit_log,
-            "review",
-            f"interaction/{item.interaction_id}",
-            details={"item": item_id, "decision": decision},
-            actor=reviewer,
-        )
     return item
 
 
-def counts(engine: Engine) -> dict[str, int]:
-    """Open, claimed and decided items, and decided items by decision."""
-    return lease.tally(engine, review_items, review_items.c.decision, DECISIONS)
+def counts(engine: Engine, models: Sequence[str] | None = None) -> dict[str, int]:
+    """Open, claimed and decided items, and decided items by decision; of `models` only, if
+    given (a reviewer key sees the queue of its models)."""
+    scope = lease.in_scope(review_items, models)
+    return lease.tally(engine, review_items, review_items.c.decision, DECISIONS, scope)
 
 
 def decided_items(engine: Engine) -> list[ReviewItem]:

@@ -1,8 +1,10 @@
 """The review queue over HTTP: the `/review` page and the JSON calls it makes.
 
 The page holds no data and needs no key to load; every `/v1/review/...` call needs a key with
-the `reviewer` role, and the key's name is who claims and who decides. `/v1/review/choices/...`
-is the pairwise queue (`monitor/choices.py`): the same claims, leases and conflicts.
+the `reviewer` role, and the key's name is who claims and who decides. A key sees, claims and
+decides only the items of the models it is scoped to (an item of another model is a 404, as
+if it did not exist). `/v1/review/choices/...` is the pairwise queue (`monitor/choices.py`):
+the same claims, leases, scopes and conflicts.
 """
 
 from __future__ import annotations
@@ -104,11 +106,23 @@ def _reviewer(key: ApiKey) -> str:
     return key.name
 
 
-def _existing(state: ServeState, item_id: int) -> ReviewItem:
+def _scope(key: ApiKey) -> list[str] | None:
+    return None if "*" in key.models else key.models
+
+
+def _not_found(message: str) -> ApiError:
+    return ApiError(404, message, "invalid_request_error", "not_found", "item_id")
+
+
+def _existing(state: ServeState, item_id: int, key: ApiKey) -> ReviewItem:
+    """The item, if the key's scope covers its model: else a 404 that says no more."""
     try:
-        return review.get_item(state.store, item_id)
+        item = review.get_item(state.store, item_id)
     except ReviewError as err:
-        raise ApiError(404, str(err), "invalid_request_error", "not_found", "item_id") from None
+        raise _not_found(str(err)) from None
+    if not key.allows(item.model):
+        raise _not_found(f"review item {item_id} does not exist among key '{key.name}''s models")
+    return item
 
 
 def _held_by_other(item: ReviewItem | ChoiceItem, reviewer: str) -> bool:
@@ -162,12 +176,13 @@ def next_item(key: KeyDep, state: StateDep, skip: str = "") -> dict[str, Any]:
     separated ids the reviewer passed over), claimed for the lease."""
     reviewer = _reviewer(key)
     lease = state.monitor.review_lease_seconds
-    item = review.claim_next(state.store, reviewer, lease, skip=_skipped(skip))
+    scope = _scope(key)
+    item = review.claim_next(state.store, reviewer, lease, skip=_skipped(skip), models=scope)
     return {
         "object": "review.next",
         "reviewer": reviewer,
         "item": item.to_json() if item is not None else None,
-        "queue": review.counts(state.store),
+        "queue": review.counts(state.store, scope),
         "task": _task(state),
         "lease_seconds": state.monitor.review_lease_seconds,
     }
@@ -177,7 +192,7 @@ def next_item(key: KeyDep, state: StateDep, skip: str = "") -> dict[str, Any]:
 def decide(item_id: int, body: DecisionRequest, key: KeyDep, state: StateDep) -> dict[str, Any]:
     """Accept, correct or reject an item this reviewer holds (or that nobody holds)."""
     reviewer = _reviewer(key)
-    _existing(state, item_id)
+    _existing(state, item_id, key)
     _check(state, body)
     try:
         item = review.decide(
@@ -191,14 +206,14 @@ def decide(item_id: int, body: DecisionRequest, key: KeyDep, state: StateDep) ->
             audit_log=state.audit_log,
         )
     except ReviewError as err:
-        now = _existing(state, item_id)
+        now = _existing(state, item_id, key)
         if now.status != "open" or _held_by_other(now, reviewer):
             raise ApiError(409, str(err), "invalid_request_error", "conflict", "item_id") from None
         raise ApiError(400, str(err), "invalid_request_error", None, None) from None
     return {
         "object": "review.decision",
         "item": item.to_json(),
-        "queue": review.counts(state.store),
+        "queue": review.counts(state.store, _scope(key)),
     }
 
 
@@ -207,17 +222,21 @@ def release(item_id: int, key: KeyDep, state: StateDep) -> dict[str, Any]:
     """Give a claimed item back to the queue; `released` is false when this reviewer did not
     hold it (decided, never claimed, or the lease ran out and another reviewer took it)."""
     reviewer = _reviewer(key)
-    before = _existing(state, item_id)
+    before = _existing(state, item_id, key)
     review.release(state.store, item_id, reviewer)
     held = before.status == "open" and before.claimed_by == reviewer
     return {"object": "review.release", "id": item_id, "released": held}
 
 
-def _existing_choice(state: ServeState, item_id: int) -> ChoiceItem:
+def _existing_choice(state: ServeState, item_id: int, key: ApiKey) -> ChoiceItem:
+    """The choice, if the key's scope covers its model (a pair without one: `*` keys only)."""
     try:
-        return choices.get_choice(state.store, item_id)
+        item = choices.get_choice(state.store, item_id)
     except ChoiceError as err:
-        raise ApiError(404, str(err), "invalid_request_error", "not_found", "item_id") from None
+        raise _not_found(str(err)) from None
+    if not ("*" in key.models or (item.model is not None and key.allows(item.model))):
+        raise _not_found(f"choice item {item_id} does not exist among key '{key.name}''s models")
+    return item
 
 
 @router.get("/v1/review/choices/next")
@@ -226,12 +245,13 @@ def next_choice(key: KeyDep, state: StateDep, skip: str = "") -> dict[str, Any]:
     lease; shown without the AI judge's pick."""
     reviewer = _reviewer(key)
     lease = state.monitor.review_lease_seconds
-    item = choices.claim_next(state.store, reviewer, lease, skip=_skipped(skip))
+    scope = _scope(key)
+    item = choices.claim_next(state.store, reviewer, lease, skip=_skipped(skip), models=scope)
     return {
         "object": "review.choices.next",
         "reviewer": reviewer,
         "item": item.to_json() if item is not None else None,
-        "queue": choices.counts(state.store),
+        "queue": choices.counts(state.store, scope),
         "lease_seconds": lease,
     }
 
@@ -242,20 +262,20 @@ def decide_choice(
 ) -> dict[str, Any]:
     """Pick answer a or b, or a tie, on a choice this reviewer holds (or that nobody holds)."""
     reviewer = _reviewer(key)
-    _existing_choice(state, item_id)
+    _existing_choice(state, item_id, key)
     try:
         item = choices.decide(
             state.store, item_id, reviewer, body.choice, body.note, audit_log=state.audit_log
         )
     except ChoiceError as err:
-        now = _existing_choice(state, item_id)
+        now = _existing_choice(state, item_id, key)
         if now.status != "open" or _held_by_other(now, reviewer):
             raise ApiError(409, str(err), "invalid_request_error", "conflict", "item_id") from None
         raise ApiError(400, str(err), "invalid_request_error", None, None) from None
     return {
         "object": "review.choices.decision",
         "item": item.to_json(),
-        "queue": choices.counts(state.store),
+        "queue": choices.counts(state.store, _scope(key)),
     }
 
 
@@ -264,7 +284,7 @@ def release_choice(item_id: int, key: KeyDep, state: StateDep) -> dict[str, Any]
     """Give a claimed choice back to the queue; `released` is false when this reviewer did not
     hold it."""
     reviewer = _reviewer(key)
-    before = _existing_choice(state, item_id)
+    before = _existing_choice(state, item_id, key)
     choices.release(state.store, item_id, reviewer)
     held = before.status == "open" and before.claimed_by == reviewer
     return {"object": "review.choices.release", "id": item_id, "released": held}
