@@ -220,3 +220,37 @@ def test_a_schema_over_the_limits_is_a_clear_400(served: dict[str, Any]) -> None
 def test_stop_strings_cannot_cut_a_constrained_answer(served: dict[str, Any]) -> None:
     reply = ask(served, response_format=JSON, stop=["}"])
     assert reply.status_code == 400 and reply.json()["error"]["param"] == "stop"
+
+
+def test_a_call_the_client_gives_up_on_is_recorded_as_cancelled(served: dict[str, Any]) -> None:
+    """Not streamed: the client times out and closes; the server stops generating for it."""
+    engine = served["state"].engine
+    eos, engine.eos = engine.eos, set()
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    body = {
+        "model": "tiny-word",
+        "messages": [{"role": "user", "content": "gave up waiting"}],
+        "max_tokens": 4000,
+    }
+    try:
+        with pytest.raises(httpx.ReadTimeout):
+            httpx.post(
+                served["url"] + "/v1/chat/completions",
+                json=body,
+                headers=served["headers"],
+                timeout=httpx.Timeout(60, read=0.3),
+            )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            now = datetime.now(UTC) + timedelta(seconds=1)
+            rows = [
+                i
+                for i in load_window(served["state"].store, since, now)
+                if i.user_text == "gave up waiting"
+            ]
+            if rows:
+                break
+            time.sleep(0.05)
+    finally:
+        engine.eos = eos
+    assert [r.finish_reason for r in rows] == ["cancelled"]

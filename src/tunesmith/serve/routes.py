@@ -9,7 +9,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
@@ -63,9 +63,15 @@ def _sse(body: dict[str, Any]) -> str:
     return f"data: {json.dumps(body)}\n\n"
 
 
+async def _disconnected(http: Request) -> None:
+    """Returns once the client has gone (its body is read: the next message is the end)."""
+    while (await http.receive())["type"] != "http.disconnect":
+        pass
+
+
 @router.post("/v1/chat/completions", response_model=None)
 async def chat_completions(
-    request: ChatRequest, key: KeyDep, state: StateDep
+    request: ChatRequest, key: KeyDep, state: StateDep, http: Request
 ) -> dict[str, Any] | StreamingResponse:
     require_role(key, "inference")
     if not key.allows(request.model):
@@ -93,9 +99,10 @@ async def chat_completions(
         raise ApiError(503, message, "server_error", "overloaded", headers=headers) from None
     if not request.stream:
         try:
-            return await service.complete(state, job)
+            return await service.complete(state, job, _disconnected(http))
         except service.Failed as err:
-            log.error("completion %s %s: %s", err.request_id, err.status, err.detail)
+            level = logging.INFO if err.status == "cancelled" else logging.ERROR
+            log.log(level, "completion %s %s: %s", err.request_id, err.status, err.detail)
             raise ApiError(500, internal_error(err.request_id), "server_error") from None
 
     async def body() -> AsyncIterator[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,12 +16,13 @@ from starlette.concurrency import run_in_threadpool
 from tunesmith.governance.audit import utc_timestamp
 from tunesmith.monitor.settings import MonitorConfig
 from tunesmith.serve import chat
-from tunesmith.serve.capture import Interaction, Recorder
+from tunesmith.serve.capture import Recorder
 from tunesmith.serve.catalog import Catalog, ServedModel
 from tunesmith.serve.confidence import TaskProbe
 from tunesmith.serve.engine import Delta, Done, Engine, Sequence
 from tunesmith.serve.keys import ApiKey
 from tunesmith.serve.metrics import ServeMetrics
+from tunesmith.serve.recording import record, record_failure, record_later
 from tunesmith.serve.schemas import ChatRequest, RatingRequest
 from tunesmith.serve.settings import ServeConfig
 from tunesmith.serve.structured import Grammars, SchemaRefused, tool_call_schema
@@ -216,126 +217,6 @@ def finish(state: ServeState, job: Prepared) -> tuple[list[dict[str, Any]], dict
     return out, usage
 
 
-def record(
-    state: ServeState, job: Prepared, choices: list[dict[str, Any]], usage: dict[str, int]
-) -> None:
-    """Metrics, and the interaction committed to the state store (called before responding)."""
-    now = time.monotonic()
-    model = job.request.model
-    job.recorded = True
-    state.metrics.completions.labels(model, "ok").inc()
-    state.metrics.latency.labels(model).observe(now - job.started)
-    if job.first_token is not None:
-        state.metrics.ttft.labels(model).observe(job.first_token - job.started)
-    state.metrics.prompt_tokens.inc(len(job.prompt))
-    if state.recorder is None:
-        return
-    first = job.choices[0]
-    means = [c.done.mean_logprob for c in job.choices if c.done and c.done.mean_logprob is not None]
-    state.recorder.record(
-        job.id,
-        Interaction(
-            key_name=job.key.name,
-            model=model,
-            served=chat.served_json(job.served),
-            messages=_messages(job.request),
-            choices=[
-                {
-                    "text": c.text,
-                    "finish_reason": o["finish_reason"],
-                    "tool_calls": o["message"].get("tool_calls"),
-                }
-                for c, o in zip(job.choices, choices, strict=True)
-            ],
-            finish_reason=choices[0]["finish_reason"],
-            prompt_tokens=usage["prompt_tokens"],
-            completion_tokens=usage["completion_tokens"],
-            latency_ms=1000 * (now - job.started),
-            ttft_ms=None if job.first_token is None else 1000 * (job.first_token - job.started),
-            mean_logprob=sum(means) / len(means) if means else None,
-            label=state.probe.label(first.text),
-            label_margin=first.margin_probe.margin if first.margin_probe else None,
-            stream=job.request.stream,
-            response_schema=_response_schema(job.request),
-            expects_label=state.probe.task.type == "classification"
-            and not job.request.tools
-            and job.request.response_format is None,
-        ),
-    )
-
-
-def record_failure(state: ServeState, job: Prepared, status: str, detail: str) -> None:
-    """A failed or cancelled call, counted and committed like an answer: the (masked) messages,
-    status, reason, tokens and timings; no partial answer text."""
-    if job.recorded:
-        return
-    job.recorded = True
-    now = time.monotonic()
-    model = job.request.model
-    state.metrics.completions.labels(model, status).inc()
-    if state.recorder is None:
-        return
-    state.recorder.record(
-        job.id,
-        Interaction(
-            key_name=job.key.name,
-            model=model,
-            served=chat.served_json(job.served),
-            messages=_messages(job.request),
-            choices=[
-                {
-                    "text": "",
-                    "finish_reason": c.done.finish_reason if c.done else "cancelled",
-                    "tool_calls": None,
-                    "error": _why(c, detail),
-                }
-                for c in job.choices
-            ],
-            finish_reason=status,
-            prompt_tokens=len(job.prompt),
-            completion_tokens=sum(len(c.picks) for c in job.choices),
-            latency_ms=1000 * (now - job.started),
-            ttft_ms=None if job.first_token is None else 1000 * (job.first_token - job.started),
-            mean_logprob=None,
-            label=None,
-            label_margin=None,
-            stream=job.request.stream,
-        ),
-    )
-
-
-_ERROR_CHARS = 300  # of the reason stored with a failed call
-
-
-def _why(choice: chat.ChoiceState, detail: str) -> str | None:
-    """A choice's reason for not finishing; None for one that finished."""
-    if choice.done is None:  # still running when the call was cancelled
-        return detail[:_ERROR_CHARS]
-    if choice.done.finish_reason in ("error", "cancelled"):
-        return (choice.done.error or detail)[:_ERROR_CHARS]
-    return None
-
-
-def _record_later(state: ServeState, job: Prepared, status: str, detail: str) -> None:
-    """Record from a cancelled task, which cannot await: on a worker thread, not waited for."""
-    if not job.recorded:
-        asyncio.get_running_loop().run_in_executor(None, record_failure, state, job, status, detail)
-
-
-def _messages(request: ChatRequest) -> list[dict[str, Any]]:
-    return [
-        m.model_dump(exclude_none=True, mode="json") | {"content": m.text()}
-        for m in request.messages
-    ]
-
-
-def _response_schema(request: ChatRequest) -> dict[str, Any] | None:
-    fmt = request.response_format
-    if fmt is not None and fmt.type == "json_schema" and fmt.json_schema is not None:
-        return fmt.json_schema.schema_
-    return None
-
-
 async def _fail(state: ServeState, job: Prepared) -> None:
     """Record and raise Failed when a choice failed or was cancelled."""
     if (failure := _failure(job)) is not None:
@@ -343,13 +224,26 @@ async def _fail(state: ServeState, job: Prepared) -> None:
         raise Failed(job.id, *failure)
 
 
-async def complete(state: ServeState, job: Prepared) -> dict[str, Any]:
+async def _cancel_on(gone: Awaitable[None], job: Prepared) -> None:
+    await gone
+    for seq in job.sequences:
+        seq.cancelled.set()
+
+
+async def complete(
+    state: ServeState, job: Prepared, gone: Awaitable[None] | None = None
+) -> dict[str, Any]:
+    """The whole answer; `gone` resolves when the client disconnects, which cancels the call."""
+    watcher = asyncio.ensure_future(_cancel_on(gone, job)) if gone is not None else None
     try:
         async for _ in events(state, job):
             pass
     except asyncio.CancelledError:
-        _record_later(state, job, "cancelled", "the request was cancelled")
+        record_later(state, job, "cancelled", "the request was cancelled")
         raise
+    finally:
+        if watcher is not None:
+            watcher.cancel()
     await _fail(state, job)
     choices, usage = finish(state, job)
     await run_in_threadpool(record, state, job, choices, usage)
@@ -394,7 +288,7 @@ async def stream(state: ServeState, job: Prepared) -> AsyncIterator[dict[str, An
                 )
                 yield chunk(index, {"content": event.text}, logprobs=logprobs)
     except (asyncio.CancelledError, GeneratorExit):  # the client went away mid-stream
-        _record_later(state, job, "cancelled", "the client disconnected")
+        record_later(state, job, "cancelled", "the client disconnected")
         raise
     await _fail(state, job)
     choices, usage = finish(state, job)

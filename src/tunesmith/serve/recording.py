@@ -1,0 +1,135 @@
+"""Each call committed to the state store: an answer with its choices, or a failure with its
+status and reason (no answer text); metrics counted alongside."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+from tunesmith.serve import chat
+from tunesmith.serve.capture import Interaction
+from tunesmith.serve.schemas import ChatRequest
+
+if TYPE_CHECKING:
+    from tunesmith.serve.service import Prepared, ServeState
+
+
+def record(
+    state: ServeState, job: Prepared, choices: list[dict[str, Any]], usage: dict[str, int]
+) -> None:
+    """Metrics, and the interaction committed to the state store (called before responding)."""
+    now = time.monotonic()
+    model = job.request.model
+    job.recorded = True
+    state.metrics.completions.labels(model, "ok").inc()
+    state.metrics.latency.labels(model).observe(now - job.started)
+    if job.first_token is not None:
+        state.metrics.ttft.labels(model).observe(job.first_token - job.started)
+    state.metrics.prompt_tokens.inc(len(job.prompt))
+    if state.recorder is None:
+        return
+    first = job.choices[0]
+    means = [c.done.mean_logprob for c in job.choices if c.done and c.done.mean_logprob is not None]
+    state.recorder.record(
+        job.id,
+        Interaction(
+            key_name=job.key.name,
+            model=model,
+            served=chat.served_json(job.served),
+            messages=_messages(job.request),
+            choices=[
+                {
+                    "text": c.text,
+                    "finish_reason": o["finish_reason"],
+                    "tool_calls": o["message"].get("tool_calls"),
+                }
+                for c, o in zip(job.choices, choices, strict=True)
+            ],
+            finish_reason=choices[0]["finish_reason"],
+            prompt_tokens=usage["prompt_tokens"],
+            completion_tokens=usage["completion_tokens"],
+            latency_ms=1000 * (now - job.started),
+            ttft_ms=None if job.first_token is None else 1000 * (job.first_token - job.started),
+            mean_logprob=sum(means) / len(means) if means else None,
+            label=state.probe.label(first.text),
+            label_margin=first.margin_probe.margin if first.margin_probe else None,
+            stream=job.request.stream,
+            response_schema=_response_schema(job.request),
+            expects_label=state.probe.task.type == "classification"
+            and not job.request.tools
+            and job.request.response_format is None,
+        ),
+    )
+
+
+def record_failure(state: ServeState, job: Prepared, status: str, detail: str) -> None:
+    """A failed or cancelled call, counted and committed like an answer: the (masked) messages,
+    status, reason, tokens and timings; no partial answer text."""
+    if job.recorded:
+        return
+    job.recorded = True
+    now = time.monotonic()
+    model = job.request.model
+    state.metrics.completions.labels(model, status).inc()
+    if state.recorder is None:
+        return
+    state.recorder.record(
+        job.id,
+        Interaction(
+            key_name=job.key.name,
+            model=model,
+            served=chat.served_json(job.served),
+            messages=_messages(job.request),
+            choices=[
+                {
+                    "text": "",
+                    "finish_reason": c.done.finish_reason if c.done else "cancelled",
+                    "tool_calls": None,
+                    "error": _why(c, detail),
+                }
+                for c in job.choices
+            ],
+            finish_reason=status,
+            prompt_tokens=len(job.prompt),
+            completion_tokens=sum(len(c.picks) for c in job.choices),
+            latency_ms=1000 * (now - job.started),
+            ttft_ms=None if job.first_token is None else 1000 * (job.first_token - job.started),
+            mean_logprob=None,
+            label=None,
+            label_margin=None,
+            stream=job.request.stream,
+        ),
+    )
+
+
+_ERROR_CHARS = 300  # of the reason stored with a failed call
+
+
+def _why(choice: chat.ChoiceState, detail: str) -> str | None:
+    """A choice's reason for not finishing; None for one that finished."""
+    if choice.done is None:  # still running when the call was cancelled
+        return detail[:_ERROR_CHARS]
+    if choice.done.finish_reason in ("error", "cancelled"):
+        return (choice.done.error or detail)[:_ERROR_CHARS]
+    return None
+
+
+def record_later(state: ServeState, job: Prepared, status: str, detail: str) -> None:
+    """Record from a cancelled task, which cannot await: on a worker thread, not waited for."""
+    if not job.recorded:
+        asyncio.get_running_loop().run_in_executor(None, record_failure, state, job, status, detail)
+
+
+def _messages(request: ChatRequest) -> list[dict[str, Any]]:
+    return [
+        m.model_dump(exclude_none=True, mode="json") | {"content": m.text()}
+        for m in request.messages
+    ]
+
+
+def _response_schema(request: ChatRequest) -> dict[str, Any] | None:
+    fmt = request.response_format
+    if fmt is not None and fmt.type == "json_schema" and fmt.json_schema is not None:
+        return fmt.json_schema.schema_
+    return None
