@@ -67,6 +67,30 @@ def _corrections(ws: Workspace, run_id: str, n: int) -> None:
         )
 
 
+def _audit_sample(ws: Workspace, run_id: str, n: int) -> set[str]:
+    """`n` answers drawn for the audit sample and reviewed: every other one was right."""
+    store = open_store(ws.state_url())
+    task = ws.load_config().task
+    ids = [f"chatcmpl-audit-{i}" for i in range(n)]
+    for i, row_id in enumerate(ids):
+        user = f"Subject: invoice {i}\n\nI was charged twice for order {i}."
+        add_interaction(store, row_id, user, "Queue: billing\n\nHi", run_id=run_id)
+    review.enqueue(store, [review.Candidate(i, "m", [review.AUDIT], -1.0) for i in ids])
+    for i in range(n):
+        item = review.claim_next(store, "cy", 60)
+        assert item is not None and item.interaction_id in ids
+        right = i % 2 == 0
+        review.decide(
+            store,
+            item.id,
+            "cy",
+            "accept" if right else "correct",
+            task=task,
+            correction=None if right else "Queue: shipping\n\nIt is on its way.",
+        )
+    return set(ids)
+
+
 def test_no_trigger_no_cycle(tiny_model_dir: Path, tmp_path: Path) -> None:
     ws = _champion_workspace(tmp_path / "ws", tiny_model_dir)
     outcome = loop.run_once(ws, ws.load_config())
@@ -77,10 +101,13 @@ def test_no_trigger_no_cycle(tiny_model_dir: Path, tmp_path: Path) -> None:
 def test_a_cycle_killed_after_every_step_ends_with_one_version_and_one_promotion(
     tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    ws = _champion_workspace(tmp_path / "ws", tiny_model_dir, min_feedback_gain=None)
+    ws = _champion_workspace(
+        tmp_path / "ws", tiny_model_dir, min_feedback_gain=None, max_audit_loss=None
+    )
     config = ws.load_config()
     champion = resolve(ws, "support-router@champion")
     _corrections(ws, champion.run_id, 12)
+    audited = _audit_sample(ws, champion.run_id, 8)
     for name in loop.STEPS:
         real = getattr(steps, name)
 
@@ -96,7 +123,7 @@ def test_a_cycle_killed_after_every_step_ends_with_one_version_and_one_promotion
     outcome = loop.run_once(ws, config)
     assert outcome.finished and outcome.cycle["outcome"].startswith("promoted support-router/2")
     fired = {t["name"] for t in outcome.triggers if t["fired"]}
-    assert fired == {"corrections", "reviewed_accuracy"}  # 0 of 12 reviewed answers were right
+    assert fired == {"corrections", "reviewed_accuracy"}  # 4 of 20 reviewed answers were right
     assert sorted(p.name for p in ws.dataset_dir("support-tickets").iterdir()) == ["v1", "v2"]
     assert len(list(ws.runs_dir.iterdir())) == 2  # the champion's run and one challenger
     new = resolve(ws, "support-router@champion")
@@ -110,7 +137,27 @@ def test_a_cycle_killed_after_every_step_ends_with_one_version_and_one_promotion
     assert loop.run_once(ws, config).cycle is None
     cycle = json.loads(next((ws.state_dir / "loop").glob("cycle-*.json")).read_text())
     assert cycle["steps"]["curate"]["feedback_records"] >= 1
-    assert cycle["feedback_through"] == 12
+    assert cycle["feedback_through"] == 20
+    # the audit sample is compared on, never trained on
+    assert cycle["steps"]["feedback"]["audit_records"] == 8
+    version = ws.dataset_dir("support-tickets") / "v2"
+    trained = {
+        json.loads(line)["meta"].get("interaction_id")
+        for split in ("train", "val", "test", "feedback")
+        for line in (version / f"{split}.jsonl").read_text().splitlines()
+    }
+    assert not trained & audited
+    compared = cycle["steps"]["compare"]
+    assert compared["audit_rows"] == 8 and compared["feedback_rows"] >= 1
+    for split in ("feedback", "audit"):
+        for role in ("challenger", "champion"):
+            assert 0 <= compared[f"{split}_{role}"] <= 1
+    summary = compared["summary"]
+    assert summary.startswith(f"feedback split ({compared['feedback_rows']} answers reviewed")
+    assert "favours the challenger" in summary
+    assert "; audit sample (8 answers drawn at random from served traffic" in summary
+    assert "independent" in summary and cycle["evidence"] == summary
+    assert list((ws.runs_dir / new.run_id).glob("eval-audit-*/report.json"))
 
 
 def test_a_challenger_that_does_not_win_on_feedback_is_not_promoted(

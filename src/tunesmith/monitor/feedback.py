@@ -4,8 +4,10 @@ A correction becomes a labelled record (chosen = the correction); an accepted an
 confirmed one; a corrected answer is also a preference pair (chosen = correction, rejected =
 what the model said). A rejection without a correction teaches nothing and stays in the store.
 A pairwise choice (`choices.py`) is a preference pair too (chosen = the answer picked); a tie
-picks nothing and stays in the store. Both files are snapshots, rewritten whole, so a dataset
-version can name them by sha256.
+picks nothing and stays in the store. An item of the random audit sample (`review.AUDIT`)
+goes to `feedback/audit.jsonl` instead, never into training: it is the loop's independent
+comparison of challenger and champion. The files are snapshots, rewritten whole, so a dataset
+version or a comparison can name them by sha256.
 """
 
 from __future__ import annotations
@@ -19,18 +21,20 @@ from typing import Any
 from tunesmith.config import TaskConfig
 from tunesmith.evaluate.rows import parse_label
 from tunesmith.monitor.choices import ChoiceItem, decided_choices
-from tunesmith.monitor.review import ReviewItem, decided_items
+from tunesmith.monitor.review import AUDIT, ReviewItem, decided_items
 from tunesmith.store.db import open_store
 from tunesmith.workspace import Workspace
 
 REVIEWED_FILE = "feedback/reviewed.jsonl"
 PREFERENCES_FILE = "feedback/preferences.jsonl"
+AUDIT_FILE = "feedback/audit.jsonl"
 
 
 @dataclass(frozen=True)
 class FeedbackExport:
     records: Path
     preferences: Path
+    audit: Path  # the reviewed audit sample: evaluation records only
     counts: dict[str, int]
     through: int  # the newest decided review item in the export (0: none)
 
@@ -133,23 +137,30 @@ def _write(path: Path, rows: list[dict[str, Any]]) -> None:
 def export_feedback(ws: Workspace, task: TaskConfig) -> FeedbackExport:
     """Write feedback/reviewed.jsonl and feedback/preferences.jsonl from the review queue and
     the decided pairwise choices (`pairs` counts the review queue's pairs, `choice_pairs` the
-    choices' after them in the same file)."""
+    choices' after them in the same file), and feedback/audit.jsonl from the audit sample."""
     store = open_store(ws.state_url())
-    items, choices = decided_items(store), decided_choices(store)
+    decided, choices = decided_items(store), decided_choices(store)
+    items = [i for i in decided if AUDIT not in i.reasons]
     records, pairs = to_records(items, task)
+    audit_records, _ = to_records([i for i in decided if AUDIT in i.reasons], task)
     chosen, ties = choice_pairs(choices)
     records_path, pairs_path = ws.resolve(REVIEWED_FILE), ws.resolve(PREFERENCES_FILE)
+    audit_path = ws.resolve(AUDIT_FILE)
     _write(records_path, records)
     _write(pairs_path, pairs + chosen)
-    decisions = {d: sum(i.decision == d for i in items) for d in ("accept", "correct", "reject")}
+    _write(audit_path, audit_records)
+    decisions = {d: sum(i.decision == d for i in decided) for d in ("accept", "correct", "reject")}
     counts = {
-        "decided": len(items),
+        "decided": len(decided),
         **decisions,
         "records": len(records),
         "pairs": len(pairs),
         "choices": len(choices),
         "choice_pairs": len(chosen),
         "choice_ties": ties,
+        "audit_decided": len(decided) - len(items),
+        "audit_records": len(audit_records),
     }
     # `through` stays about review items: the loop's triggers count corrections after it
-    return FeedbackExport(records_path, pairs_path, counts, max((i.id for i in items), default=0))
+    through = max((i.id for i in decided), default=0)
+    return FeedbackExport(records_path, pairs_path, audit_path, counts, through)

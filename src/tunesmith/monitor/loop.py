@@ -116,10 +116,12 @@ def run_once(ws: Workspace, config: ProjectConfig, progress: Progress | None = N
             break
     cycle["finished_at"] = utc_timestamp()
     cycle["outcome"] = _outcome(cycle)
+    # which split each number is on: the biased feedback split, the random audit sample
+    cycle["evidence"] = cycle["steps"].get("compare", {}).get("summary")
     finished = loop_dir(ws) / f"cycle-{cycle['id']}.json"
     finished.write_text(json.dumps(cycle, indent=2) + "\n", encoding="utf-8")
     current.unlink()
-    _log(ws, cycle, "finish", {"outcome": cycle["outcome"]})
+    _log(ws, cycle, "finish", {"outcome": cycle["outcome"], "evidence": cycle["evidence"]})
     return LoopOutcome(triggers, cycle, True)
 
 

@@ -28,6 +28,7 @@ from tunesmith.monitor import lease
 from tunesmith.store.db import interactions, reading, review_items
 
 DECISIONS = ("accept", "correct", "reject")
+AUDIT = "audit_sample"  # the reason of an item drawn at random (watch.py), not for doubt
 
 
 class ReviewError(ValueError):

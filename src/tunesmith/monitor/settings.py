@@ -29,7 +29,12 @@ class RetrainConfig(BaseModel):
     )
     min_feedback_gain: float | None = Field(
         default=0.0,
-        description="Challenger must beat the champion on the feedback set by more; null: skip.",
+        description="Challenger must beat the champion on the feedback split by more; null: skip.",
+    )
+    max_audit_loss: float | None = Field(
+        default=0.0,
+        ge=0,
+        description="Challenger may trail the champion on the audit sample by at most; null: skip.",
     )
     approval: Literal["auto", "manual"] = Field(
         default="manual",
@@ -68,7 +73,13 @@ class MonitorConfig(BaseModel):
         default=0.3, ge=0, le=1, description="Label margin below this sends an answer to review."
     )
     audit_sample_rate: float = Field(
-        default=0.05, ge=0, le=1, description="Share of all answers reviewed at random."
+        default=0.05,
+        ge=0,
+        le=1,
+        description="Share of answers drawn at random for review, held out of training to judge.",
+    )
+    audit_seed: int = Field(
+        default=0, description="Seed of the audit draw: the same seed draws the same answers."
     )
     drift_review_top: int = Field(
         default=20, ge=0, description="When drift fires, the N most unusual inputs go to review."

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -121,24 +122,97 @@ def evaluate(
     }
 
 
+def _on_file(
+    ws: Workspace, config: ProjectConfig, cycle: dict[str, Any], data: Path, tick: Progress
+) -> dict[str, Any]:
+    """Challenger and champion on one file: the challenger's eval scores the champion on the
+    same rows too, so the champion runs again only when the alias has moved since."""
+    from tunesmith.evaluate.run import evaluate as run_eval
+
+    champion = cycle["champion"]["run_id"]
+    tick(f"challenger and champion on {data.name}")
+    report = run_eval(ws, config, cycle["steps"]["train"]["run_id"], data_file=data).report
+    metric, challenger = _main_metric(report)
+    scored = report.get("champion") or {}
+    if scored.get("run_id") == champion:
+        held = float(scored["metrics"][metric])
+    else:
+        held = _main_metric(run_eval(ws, config, champion, data_file=data).report)[1]
+    return {
+        "metric": metric,
+        "rows": report["data"]["rows"],
+        "sha256": report["data"]["sha256"],
+        "challenger": challenger,
+        "champion": held,
+    }
+
+
 def compare(
     ws: Workspace, config: ProjectConfig, cycle: dict[str, Any], tick: Progress
 ) -> dict[str, Any]:
-    """Challenger and champion on the same feedback set (reviewed production inputs)."""
-    from tunesmith.evaluate.run import evaluate as run_eval
+    """Challenger and champion on the feedback split and on the audit sample.
 
-    data = ws.root / cycle["steps"]["curate"]["path"] / "feedback.jsonl"
-    out: dict[str, Any] = {"rows": sum(1 for _ in data.open(encoding="utf-8"))}
-    for role, run_id in (
-        ("challenger", cycle["steps"]["train"]["run_id"]),
-        ("champion", cycle["champion"]["run_id"]),
-    ):
-        tick(f"{role} on the feedback set")
-        report = run_eval(ws, config, run_id, data_file=data).report
-        out["metric"], out[role] = _main_metric(report)
-    gain = config.monitor.retrain.min_feedback_gain
-    out["challenger_wins"] = gain is None or out["challenger"] - out["champion"] > gain
+    The feedback split holds answers reviewed because the champion was doubtful or wrong, so
+    it favours the challenger by construction; the audit sample holds answers drawn at random
+    from served traffic and never trained on: the independent comparison.
+    """
+    from tunesmith.monitor.feedback import AUDIT_FILE
+
+    feedback = _on_file(
+        ws, config, cycle, ws.root / cycle["steps"]["curate"]["path"] / "feedback.jsonl", tick
+    )
+    out: dict[str, Any] = {"metric": feedback.pop("metric")}
+    out |= {f"feedback_{k}": v for k, v in feedback.items()}
+    audit_file = ws.resolve(AUDIT_FILE)
+    audited = audit_file.is_file() and audit_file.stat().st_size > 0
+    if audited:
+        on_audit = _on_file(ws, config, cycle, audit_file, tick)
+        out |= {f"audit_{k}": v for k, v in on_audit.items() if k != "metric"}
+        out["audit_file"] = AUDIT_FILE
+    else:
+        out["audit_rows"] = 0
+    wins, out["verdict"] = _verdict(config, out)
+    out["challenger_wins"] = wins
+    out["summary"] = _evidence(out)
     return out
+
+
+def _evidence(out: dict[str, Any]) -> str:
+    """Both comparisons, each named by the split it is on."""
+    metric = out["metric"]
+    text = (
+        f"feedback split ({out['feedback_rows']} answers reviewed because the champion was "
+        f"doubtful or wrong: favours the challenger): {metric} challenger "
+        f"{out['feedback_challenger']:.3f} vs champion {out['feedback_champion']:.3f}"
+    )
+    if not out["audit_rows"]:
+        return text + "; audit sample: none reviewed yet (monitor.audit_sample_rate)"
+    return text + (
+        f"; audit sample ({out['audit_rows']} answers drawn at random from served traffic, "
+        f"never trained on: independent): {metric} challenger {out['audit_challenger']:.3f} "
+        f"vs champion {out['audit_champion']:.3f}"
+    )
+
+
+def _verdict(config: ProjectConfig, out: dict[str, Any]) -> tuple[bool, str]:
+    policy, metric = config.monitor.retrain, out["metric"]
+    gain, loss = policy.min_feedback_gain, policy.max_audit_loss
+    ours, theirs = out["feedback_challenger"], out["feedback_champion"]
+    if gain is not None and not ours - theirs > gain:
+        return False, (
+            f"feedback-split {metric} {ours:.3f} does not beat the champion's {theirs:.3f} by "
+            f"more than {gain}"
+        )
+    passed = [] if gain is None else [f"beats the champion on the feedback split by > {gain}"]
+    if loss is not None and out["audit_rows"]:
+        ours, theirs = out["audit_challenger"], out["audit_champion"]
+        if theirs - ours > loss:
+            return False, (
+                f"audit-sample {metric} {ours:.3f} ({out['audit_rows']} random answers) trails "
+                f"the champion's {theirs:.3f} by more than {loss}"
+            )
+        passed.append(f"trails it on the audit sample by <= {loss}")
+    return True, " and ".join(passed) or "no comparison required"
 
 
 def register(
@@ -168,20 +242,12 @@ def promote(
         }
     compared = steps["compare"]
     if not compared["challenger_wins"]:
-        return {
-            "ref": ref,
-            "promoted": False,
-            "stop": f"feedback-set {compared['metric']} {compared['challenger']:.3f} does not "
-            f"beat the champion's {compared['champion']:.3f} by more than "
-            f"{policy.min_feedback_gain}",
-        }
+        return {"ref": ref, "promoted": False, "stop": compared["verdict"]}
     registry_policy = config.registry
     if policy.approval == "auto":
         if not any(a["by"].casefold() == policy.approver.casefold() for a in mv.approvals):
             note = (
-                f"automatic (monitor.retrain.approval: auto): gates passed, feedback-set "
-                f"{compared['metric']} {compared['challenger']:.3f} vs the champion's "
-                f"{compared['champion']:.3f}"
+                f"automatic (monitor.retrain.approval: auto): gates passed; {compared['summary']}"
             )
             approve(ws, ref, policy.approver, note, registry_policy)
     elif "challenger" not in mv.aliases:

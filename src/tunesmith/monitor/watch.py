@@ -39,10 +39,11 @@ class MonitorResult:
     enqueued: int
 
 
-def audit_sampled(interaction_id: str, rate: float) -> bool:
-    """A stable random sample: the same interaction is always in or out."""
-    value = int(hashlib.sha256(interaction_id.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
-    return value < rate
+def audit_sampled(interaction_id: str, rate: float, seed: int = 0) -> bool:
+    """A stable seeded random sample: with one seed an interaction is always in or out,
+    whichever window it is judged in and whatever else flags it."""
+    digest = hashlib.sha256(f"{seed}:{interaction_id}".encode()).hexdigest()
+    return int(digest[:8], 16) / 0xFFFFFFFF < rate
 
 
 def _drift(
@@ -100,11 +101,14 @@ def candidates(
             reasons.append("thumbs_down")
         if item.id in top:
             reasons.append("drift")
-        if not reasons and audit_sampled(item.id, settings.audit_sample_rate):
-            reasons.append("audit_sample")
+        # drawn whatever else flags the answer, so the sample is not picked by doubt
+        audited = audit_sampled(item.id, settings.audit_sample_rate, settings.audit_seed)
+        if audited:
+            reasons.append(review.AUDIT)
         if reasons:
-            # most doubtful first; a random audit sample waits behind every flagged item
-            priority = 2.0 if reasons == ["audit_sample"] else (item.label_margin or 0.0)
+            # the audit sample first, all alike (a queue reviewed only in part still leaves a
+            # random sample); then the most doubtful
+            priority = -1.0 if audited else (item.label_margin or 0.0)
             out.append(review.Candidate(item.id, item.model, reasons, priority))
     return out
 
