@@ -25,6 +25,9 @@ PII_ENTITIES = (
     "US_SSN",
     "IP_ADDRESS",
     "DATE_OF_BIRTH",
+    "POSTAL_ADDRESS",
+    "NATIONAL_ID",
+    "PASSPORT",
 )
 
 

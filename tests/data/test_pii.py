@@ -13,7 +13,9 @@ TICKET = {
         "+44 20 7946 0958 or 415-555-0198. My card 4539 1488 0343 6467 was charged $1,249.99 "
         "twice on 2026-03-02. IBAN DE89 3704 0044 0532 0130 00, SSN 231-45-6789, my IP is "
         "203.0.113.42. My date of birth is 14/03/1985. Account ACC-482913. Running v4.12.3, "
-        "build 10.0.19045, order number 5512093381, SKU-88-1932-XL, error ERR_0x80070005."
+        "build 10.0.19045, order number 5512093381, SKU-88-1932-XL, error ERR_0x80070005. "
+        "Ship to 27 Larkspur Road, Harrogate, HG1 2AB. NI number AB 12 34 56 C, passport "
+        "number 567123498."
     ),
     "agent_reply": "Hi Maria,\nThe billing team refunded €89.00.\nBest regards, Łukasz",
 }
@@ -30,6 +32,10 @@ SECRETS = [
     "14/03/1985",
     "ACC-482913",
     "Łukasz",
+    "27 Larkspur Road",
+    "HG1 2AB",
+    "AB 12 34 56 C",
+    "567123498",
 ]
 LOOKALIKES = [
     "48392012",

@@ -30,7 +30,7 @@ german french spanish english italian dutch european american british camera pho
 mastercard amex paypal iban ssn ip dob bill will mark hope joy grace faith summer rose lane
 street road avenue city park north south east west new saint st safari firefox chrome edge
 okta azure google microsoft apple amazon atlas search exports patience royal mail dhl ups
-fedex postnl usps date time birth
+fedex postnl usps date time birth jan feb mar apr jun jul aug sep sept oct nov dec
 """.split()
 
 

@@ -40,6 +40,8 @@ from presidio_anonymizer.entities import OperatorConfig
 
 from tunesmith.config import PiiConfig
 from tunesmith.data.person import LexiconPersonRecognizer
+from tunesmith.data.pii_address import PostalAddressRecognizer
+from tunesmith.data.pii_ids import NationalIdRecognizer, PassportRecognizer
 from tunesmith.data.pii_recognizers import (
     AnyGroupingCardRecognizer,
     ContextPhoneRecognizer,
@@ -87,6 +89,9 @@ def build_analyzer(config: PiiConfig) -> AnalyzerEngine:
         "US_SSN": PrefilteredSsnRecognizer,
         "IP_ADDRESS": PrefilteredIpRecognizer,
         "DATE_OF_BIRTH": DateOfBirthRecognizer,
+        "POSTAL_ADDRESS": PostalAddressRecognizer,
+        "NATIONAL_ID": NationalIdRecognizer,
+        "PASSPORT": PassportRecognizer,
     }
     registry = RecognizerRegistry(supported_languages=["en"])
     for entity in config.entities:
@@ -356,4 +361,5 @@ _FAKES: dict[str, Callable[[Faker, str], str]] = {
     "IBAN_CODE": lambda f, v: f.iban(),
     "IP_ADDRESS": lambda f, v: f.ipv6() if ":" in v else f.ipv4_public(),
     "DATE_OF_BIRTH": lambda f, v: f.date_of_birth(minimum_age=18, maximum_age=90).isoformat(),
+    "POSTAL_ADDRESS": lambda f, v: f.address().replace("\n", ", "),
 }
