@@ -217,6 +217,13 @@ def test_a_schema_over_the_limits_is_a_clear_400(served: dict[str, Any]) -> None
     assert elapsed < 5
 
 
+def test_a_schema_xgrammar_refuses_is_a_400_without_server_paths(served: dict[str, Any]) -> None:
+    reply = ask(served, response_format=schema_format({"type": "foo"}))
+    assert reply.status_code == 400
+    message = reply.json()["error"]["message"]
+    assert 'Unsupported type "foo"' in message and ".cc" not in message
+
+
 def test_stop_strings_cannot_cut_a_constrained_answer(served: dict[str, Any]) -> None:
     reply = ask(served, response_format=JSON, stop=["}"])
     assert reply.status_code == 400 and reply.json()["error"]["param"] == "stop"

@@ -25,7 +25,12 @@ from tunesmith.serve.metrics import ServeMetrics
 from tunesmith.serve.recording import record, record_failure, record_later
 from tunesmith.serve.schemas import ChatRequest, RatingRequest
 from tunesmith.serve.settings import ServeConfig
-from tunesmith.serve.structured import Grammars, SchemaRefused, tool_call_schema
+from tunesmith.serve.structured import (
+    Grammars,
+    SchemaRefused,
+    schema_problem,
+    tool_call_schema,
+)
 from tunesmith.store.db import interactions, ratings
 
 
@@ -118,7 +123,8 @@ def prepare(
         except SchemaRefused as err:
             raise chat.RequestError(str(err), param) from None
         except Exception as err:  # xgrammar: a schema it cannot compile
-            raise chat.RequestError(f"cannot enforce this schema: {err}", param) from None
+            problem = schema_problem(err)
+            raise chat.RequestError(f"cannot enforce this schema: {problem}", param) from None
         choice = chat.ChoiceState(index, margin_probe=state.probe.margin_probe())
 
         def sink(event: Delta | Done, index: int = index) -> None:

@@ -14,6 +14,7 @@ and its schema is refused at once from then on.
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +31,14 @@ COMPILE_THREADS = 2  # schema compiles at once; a slow one holds its thread unti
 
 class SchemaRefused(ValueError):
     """A schema over this server's size, depth or compile-time limit (a 400)."""
+
+
+_XGRAMMAR_PREFIX = re.compile(r"^\[[^\]]*\]\s*\S+:\d+:\s*")  # "[time] file.cc:line: "
+
+
+def schema_problem(err: Exception) -> str:
+    """What xgrammar says is wrong with a schema, without its source paths."""
+    return _XGRAMMAR_PREFIX.sub("", str(err)).strip()
 
 
 def schema_depth(value: Any) -> int:
