@@ -11,7 +11,7 @@ from rich.table import Table
 
 from tunesmith.cli.common import WorkspaceOption, app, audit_app, console, fail
 from tunesmith.config import ConfigError
-from tunesmith.workspace import open_workspace
+from tunesmith.workspace import Workspace, open_workspace
 
 
 @app.command("docs")
@@ -122,19 +122,26 @@ def audit_log(workspace: WorkspaceOption = None) -> None:
 def lineage_command(
     source: Annotated[str | None, typer.Option(help="Source file as named in the config.")] = None,
     row: Annotated[int | None, typer.Option(help="Row number in that source (1-based).")] = None,
+    record_id: Annotated[
+        str | None,
+        typer.Option("--id", help="Record id: the source's id_field value, else '<source>:<row>'."),
+    ] = None,
+    find: Annotated[
+        str | None,
+        typer.Option(
+            help="A value (name, e-mail, interaction id) to find everywhere: sources, dataset "
+            "versions, runs, the state store, feedback and preference files."
+        ),
+    ] = None,
     run: Annotated[str | None, typer.Option(help="Run id to trace back to its sources.")] = None,
     model: Annotated[
         str | None, typer.Option(help="NAME/VERSION or NAME@ALIAS to trace back to its sources.")
     ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
-    """Which dataset versions, runs and models hold a source row, or what a model was made from."""
-    from tunesmith.governance.lineage import (
-        models_of_runs,
-        trace_model,
-        trace_run,
-        trace_source_row,
-    )
+    """Which dataset versions, runs and models hold a source row or a value, or what a model
+    was made from."""
+    from tunesmith.governance.lineage import RowKey, trace_model, trace_record, trace_run
 
     ws = open_workspace(workspace)
     if run or model:
@@ -144,22 +151,52 @@ def lineage_command(
             raise fail(str(err)) from None
         console.print(lineage_table(traced))
         return
-    if source is None or row is None:
-        raise fail("give --source and --row, --run, or --model")
+    if find is not None:
+        _print_found(ws, find)
+        return
+    if record_id is None and (source is None or row is None):
+        raise fail("give --id, --source and --row, --find, --run, or --model")
+    key = RowKey(id=record_id) if record_id is not None else RowKey(source=source, row=row)
     try:
-        appearances, runs = trace_source_row(ws, source, row)
+        appearances, runs = trace_record(ws, key)
     except LookupError as err:
         raise fail(str(err)) from None
-    table = Table(title=f"{source} row {row}")
+    table = Table(title=str(key))
     table.add_column("dataset version")
     table.add_column("in the data", justify="center")
     table.add_column("how", overflow="fold")
     for appearance in appearances:
         table.add_row(appearance.dataset, "yes" if appearance.carried else "no", appearance.how)
     console.print(table)
+    _print_runs(ws, runs)
+
+
+def _print_runs(ws: Workspace, runs: dict[str, str]) -> None:
+    """The runs that learned it (and why), then the model versions made from them."""
+    from tunesmith.governance.lineage import models_of_runs
+
     console.print("runs trained on it: " + (", ".join(runs) if runs else "none"))
+    for run_id, why in runs.items():
+        console.print(f"  {run_id}: {why}", highlight=False)
     try:
-        models = models_of_runs(ws, runs)
+        models = models_of_runs(ws, list(runs))
     except (ConfigError, LookupError) as err:
         raise fail(f"model versions could not be listed: {err}") from None
     console.print("model versions trained on it: " + (", ".join(models) if models else "none"))
+
+
+def _print_found(ws: Workspace, value: str) -> None:
+    from tunesmith.data.readers import SourceError
+    from tunesmith.governance.erasure import find_value
+
+    try:
+        found = find_value(ws, value)
+    except (ValueError, SourceError, ConfigError) as err:
+        raise fail(str(err)) from None
+    table = Table(title=f"places holding {value!r}")
+    table.add_column("where", overflow="fold")
+    table.add_column("what", overflow="fold")
+    for place in found.places:
+        table.add_row(escape(place.where), escape(place.what))
+    console.print(table if found.places else f"no place holds {value!r}")
+    _print_runs(ws, found.runs)
