@@ -30,7 +30,7 @@ from .server import set_config
 
 PROMPTS = ["refund for my late parcel", "I cannot login to my account"]
 # merged (eval) and unmerged (server) adapters differ by float rounding only; the NF4 round
-# trip on this model moves logits by about 3e-2 (the adapter over the original base)
+# trip on this model moves them by 3e-2 to 5e-2 (the adapter over the original base)
 TOLERANCE = 1e-4
 
 

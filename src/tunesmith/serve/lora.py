@@ -155,8 +155,10 @@ class MultiLoraLinear(nn.Module):
         self.packed = pack(self.fused)
 
     def add_base(self, index: int, weight: torch.Tensor) -> None:
-        """The weight rows over base `index` compute with instead of the served one."""
-        self.other[index] = (weight, pack(weight))
+        """The weight that rows over base `index` compute with, in place of the served one."""
+        packed = pack(weight)
+        # the GEMM reads only the packed copy where there is one: no need to hold both
+        self.other[index] = (weight if packed is None else weight.new_empty(0), packed)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         single, batch = self.batch.single, self.batch
