@@ -294,10 +294,12 @@ def main() -> None:
 
 
 HELD_OUT = (
-    "How the independent set was used: it was written before any recogniser change and"
-    " measured once on the code of the time; the changes that followed (see the git log of"
-    " src/tunesmith/data/pii_recognizers.py) were then checked against it, so it is no longer"
-    " a pure held-out set: its figures are a second, differently written set, not an unseen one."
+    "How the independent set was used (honestly): it was written first and measured once on"
+    " the code of the time (commit 155cca6): PHONE_NUMBER 0.922, CREDIT_CARD 0.821,"
+    " DATE_OF_BIRTH 0.514, PERSON 0.993, look-alikes kept 0.940; addresses, passports and"
+    " non-US ids were not detected. The changes that followed were made while looking at"
+    " its misses, so it is no longer held out: read its figures as a second, differently"
+    " written set, not an unseen one."
 )
 
 
