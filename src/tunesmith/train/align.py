@@ -25,7 +25,7 @@ from transformers import PrinterCallback
 from tunesmith.config import ProjectConfig
 from tunesmith.data.curate import pseudonym_key
 from tunesmith.data.pii import PiiMasker
-from tunesmith.data.version import sha256_file, write_jsonl
+from tunesmith.data.version import sha256_file, write_atomic, write_jsonl
 from tunesmith.governance import audit
 from tunesmith.models.base import BaseModelError, weights_digest
 from tunesmith.models.run_model import RunModelError, finished_run
@@ -41,6 +41,7 @@ from tunesmith.train.align_trainer import MetricsLog, build_trainer, replay_rows
 from tunesmith.train.callbacks import (
     CompleteMarker,
     forget_metrics_after,
+    fsync_tree,
     latest_complete_checkpoint,
 )
 from tunesmith.train.lineage import build_lineage, hardware
@@ -189,7 +190,9 @@ def align(
     except BaseException:
         tracker.end("FAILED")  # no summary.json yet: the run can be resumed
         raise
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    # summary.json marks the run finished: the adapter is on disk first, the marker whole or absent
+    fsync_tree(adapter_dir)
+    write_atomic(run_dir / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
     tracker.log_artifacts(adapter_dir, "adapter")
     tracker.log_files([run_dir / n for n in ("metrics.jsonl", "lineage.json", "summary.json")])
     tracker.end()
@@ -262,21 +265,16 @@ def _new_run(
     }
     (run_dir / "pairs").mkdir(parents=True)
     run_config = sft_config.model_copy(update={"align": settings})
-    (run_dir / "config.yaml").write_text(
-        yaml.safe_dump(run_config.model_dump(mode="json"), sort_keys=False)
-    )
+    dumped = yaml.safe_dump(run_config.model_dump(mode="json"), sort_keys=False)
+    write_atomic(run_dir / "config.yaml", dumped.encode("utf-8"))
     for name, rows in (("train", train_pairs), ("val", val_pairs)):
         write_jsonl(run_dir / "pairs" / f"{name}.jsonl", rows)
     write_jsonl(run_dir / "pairs" / "quarantine.jsonl", pairs.quarantined)
-    (run_dir / "lineage.json").write_text(json.dumps(lineage, indent=2) + "\n")
+    write_atomic(run_dir / "lineage.json", (json.dumps(lineage, indent=2) + "\n").encode())
     # written last: a folder with align.json has all its inputs, so --resume can trust it
-    (run_dir / ALIGN_FILE).write_text(
-        json.dumps(
-            {"sft_run": sft_run, "sources": list(pairs.sources), "align": settings.model_dump()},
-            indent=2,
-        )
-        + "\n"
-    )
+    fsync_tree(run_dir / "pairs")
+    marker = {"sft_run": sft_run, "sources": list(pairs.sources), "align": settings.model_dump()}
+    write_atomic(run_dir / ALIGN_FILE, (json.dumps(marker, indent=2) + "\n").encode())
     return train_pairs, val_pairs, lineage
 
 

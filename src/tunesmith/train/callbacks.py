@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -11,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
+
+from tunesmith.data.version import fsync_dir, write_atomic
 
 COMPLETE_MARKER = "COMPLETE"
 
@@ -105,11 +108,29 @@ class DivergenceGuard(TrainerCallback):
         control.should_save = False
 
 
+def fsync_tree(folder: Path) -> None:
+    """Flush every file under `folder`, then the folders themselves, to disk: a marker written
+    after this cannot reach the disk before the data it vouches for (a power cut otherwise can
+    leave the marker beside empty or torn files)."""
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    for path in sorted((p for p in folder.rglob("*") if p.is_dir()), reverse=True):
+        fsync_dir(path)
+    fsync_dir(folder)
+    fsync_dir(folder.parent)
+
+
 class CompleteMarker(TrainerCallback):
     """Marks a checkpoint folder complete only after the Trainer has written all of it.
 
     The Trainer writes checkpoints in place; resume only trusts folders carrying the marker,
-    so a run killed mid-save resumes from the previous complete checkpoint.
+    so a run killed mid-save resumes from the previous complete checkpoint. The checkpoint's
+    files are on disk before the marker is, and the marker is whole or absent.
     """
 
     def on_save(
@@ -121,7 +142,8 @@ class CompleteMarker(TrainerCallback):
     ) -> None:
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if folder.is_dir():
-            (folder / COMPLETE_MARKER).write_text(str(state.global_step))
+            fsync_tree(folder)
+            write_atomic(folder / COMPLETE_MARKER, str(state.global_step).encode())
 
 
 def latest_complete_checkpoint(folder: Path) -> Path | None:
@@ -149,9 +171,7 @@ def forget_metrics_after(path: Path, step: int) -> None:
     if not path.is_file():
         return
     kept = [json.dumps(r) for r in read_metrics(path) if r["step"] <= step]
-    staging = path.with_suffix(".jsonl.tmp")
-    staging.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-    staging.replace(path)
+    write_atomic(path, "".join(line + "\n" for line in kept).encode("utf-8"))
 
 
 def val_loss_at_step_0(path: Path) -> float | None:

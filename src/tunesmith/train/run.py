@@ -18,7 +18,7 @@ import torch
 import yaml
 
 from tunesmith.config import ProjectConfig, TrainConfig
-from tunesmith.data.version import sha256_file
+from tunesmith.data.version import sha256_file, write_atomic
 from tunesmith.governance import audit
 from tunesmith.models.base import BaseModel, resolve_base_model
 from tunesmith.models.quantize import quantize_linear_weights, weight_bytes
@@ -29,6 +29,7 @@ from tunesmith.train.callbacks import (
     MetricsWriter,
     drop_incomplete_checkpoints,
     forget_metrics_after,
+    fsync_tree,
     latest_complete_checkpoint,
     val_loss_at_step_0,
 )
@@ -180,12 +181,11 @@ def train(
         lineage["init_adapter"] = {"run_id": tc.init_adapter, "sha256": sha256_file(weights)}
     if not resume and is_main:  # only now: a run refused for its inputs leaves no folder
         run_dir.mkdir(parents=True)
-        (run_dir / "config.yaml").write_text(
-            yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
-        )
+        dumped = yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+        write_atomic(run_dir / "config.yaml", dumped.encode("utf-8"))
     tracker = None
     if is_main:
-        (run_dir / "lineage.json").write_text(json.dumps(lineage, indent=2) + "\n")
+        write_atomic(run_dir / "lineage.json", (json.dumps(lineage, indent=2) + "\n").encode())
         tracker = Tracker(workspace.state_dir, config.project, run_id)
         tracker.log_params(
             {**tc.model_dump(), "base_model": base.name, "dataset": f"{config.data.name}/{version}"}
@@ -315,7 +315,9 @@ def train(
     except BaseException:
         tracker.end("FAILED")  # no summary.json yet, so the run can be resumed
         raise
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    # summary.json marks the run finished: the adapter is on disk first, the marker whole or absent
+    fsync_tree(adapter_dir)
+    write_atomic(run_dir / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
     tracker.log_artifacts(adapter_dir, "adapter")
     tracker.log_files(
         [
