@@ -36,7 +36,12 @@ def test_the_main_job_closes_the_loop_on_a_tiny_model(tiny_model_dir: Path, tmp_
         "monitor": {
             "min_window": 20,
             "drift_review_top": 15,
-            "retrain": {"min_corrections": 3, "min_feedback_gain": None, "approval": "auto"},
+            "retrain": {
+                "min_corrections": 3,
+                "min_feedback_gain": None,
+                "max_audit_loss": None,  # a 2-step tiny challenger: no bar to clear
+                "approval": "auto",
+            },
         },
     }
     settings = JobSettings(
@@ -56,6 +61,15 @@ def test_the_main_job_closes_the_loop_on_a_tiny_model(tiny_model_dir: Path, tmp_
     cycle_file = next((ws.state_dir / "loop").glob("cycle-*.json"))
     cycle = json.loads(cycle_file.read_text())
     assert cycle["outcome"] == "promoted support-router/2 to champion"
+    # the example reviews 3 answers in 10 at random; the summary names each number's split
+    audited = [i for i in decided if "audit_sample" in i.reasons]
+    assert audited and cycle["steps"]["compare"]["audit_rows"] == len(audited)
+    assert f"({len(audited)} of them the random audit sample)" in by_stage["monitor"].did
+    assert f"{len(audited)} of them the audit sample, held out" in by_stage["review"].did
+    loop_number = by_stage["loop"].number
+    assert "feedback split (biased)" in loop_number
+    assert f"audit sample (n={len(audited)}, random)" in loop_number
+    assert "generator of the corrections" in by_stage["served"].number
     # production went on while the loop retrained, and every answer of that time is stored
     answered, stored = re.search(
         r"answered meanwhile: (\d+), stored: (\d+)", by_stage["loop"].did

@@ -19,6 +19,7 @@ import yaml
 
 from tunesmith.config import ProjectConfig
 from tunesmith.evaluate.rows import parse_label
+from tunesmith.monitor.review import AUDIT
 from tunesmith.pipeline import simulate
 from tunesmith.workspace import Workspace
 
@@ -55,6 +56,26 @@ def _accuracy(sent: list[simulate.Sent], config: ProjectConfig, drifted: bool) -
         for s in chosen
     )
     return right / len(chosen) if chosen else 0.0
+
+
+def _compared(compared: dict[str, Any]) -> str:
+    """Challenger vs champion, each number named by its split: the feedback split favours the
+    challenger (reviewed because the champion was doubtful or wrong); the audit sample is
+    drawn at random from served traffic."""
+    if not compared:
+        return "no comparison"
+    nan = float("nan")
+    text = (
+        f"{compared['metric']} challenger vs champion: feedback split (biased) "
+        f"{compared.get('feedback_challenger', nan):.3f} vs "
+        f"{compared.get('feedback_champion', nan):.3f}"
+    )
+    if not compared.get("audit_rows"):
+        return text + "; no audit sample"
+    return text + (
+        f"; audit sample (n={compared['audit_rows']}, random) "
+        f"{compared['audit_challenger']:.3f} vs {compared['audit_champion']:.3f}"
+    )
 
 
 def _override(config_path: Path, sections: dict[str, dict[str, Any]]) -> None:
@@ -174,11 +195,13 @@ def run_main_job(
         checks = [c for m in watched.report["models"] for c in m["checks"]]
         flagged = next((m for m in watched.report["models"] if m["model"] == name), None)
         auc = checks[0]["statistic"] if checks else float("nan")
+        drawn = sum(m["review_candidates"].get(AUDIT, 0) for m in watched.report["models"])
         rows.append(
             StageRow(
                 "monitor",
                 f"input drift {'FLAGGED' if flagged and flagged['input_drift'] else 'not flagged'}"
-                f"; {watched.enqueued} answers sent to review",
+                f"; {watched.enqueued} answers sent to review ({drawn} of them the random "
+                "audit sample)",
                 f"domain-classifier AUC {auc:.3f}",
                 str(watched.path.relative_to(ws.root) / "report.html"),
             )
@@ -189,7 +212,8 @@ def run_main_job(
             StageRow(
                 "review",
                 f"simulated reviewer (generator's ground truth): {reviewed['accept']} accepted, "
-                f"{reviewed['correct']} corrected",
+                f"{reviewed['correct']} corrected; {reviewed['audit']} of them the audit "
+                "sample, held out of training",
                 f"{reviewed['correct']} corrections",
                 "feedback/ after the loop",
             )
@@ -227,9 +251,7 @@ def run_main_job(
                 f"fired: {', '.join(t['name'] for t in outcome.triggers if t['fired']) or 'none'}"
                 f"; {cycle.get('outcome', 'no cycle')}; answered meanwhile: {len(meanwhile)}, "
                 f"stored: {kept}",
-                f"feedback-set {compared.get('metric', '')} challenger "
-                f"{compared.get('challenger', float('nan')):.3f} vs champion "
-                f"{compared.get('champion', float('nan')):.3f}",
+                _compared(compared),
                 f".tunesmith/loop/cycle-{cycle.get('id', '')}.json",
             )
         )
@@ -245,7 +267,8 @@ def run_main_job(
             StageRow(
                 "served",
                 f"{by_challenger}/{len(after)} answers of {model} came from the challenger run",
-                f"new-product accuracy {before[1]:.2f} → {new_acc:.2f} (fresh tickets)",
+                f"new-product accuracy {before[1]:.2f} → {new_acc:.2f} (fresh tickets from the "
+                "generator of the corrections)",
                 ".tunesmith/audit.jsonl",
             )
         )

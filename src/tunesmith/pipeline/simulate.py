@@ -152,8 +152,9 @@ def rate_wrong_answers(url: str, key: str, sent: list[Sent], config: ProjectConf
 def review_queue(
     ws: Workspace, config: ProjectConfig, sent: list[Sent], progress: Progress | None = None
 ) -> dict[str, int]:
-    """The simulated reviewer works through the queue: accepts a right label, corrects a
-    wrong one with the generator's answer."""
+    """The simulated reviewer works through the queue, the random audit sample included:
+    accepts a right label, corrects a wrong one with the generator's answer (`audit` counts
+    the audit sample's items among them)."""
     from tunesmith.governance import audit
     from tunesmith.store.db import open_store
 
@@ -161,7 +162,7 @@ def review_queue(
     truth = {s.id: s.ticket.truth for s in sent}
     task, tick = config.task, progress or (lambda _: None)
     labels = task.labels or []
-    counts = {"accept": 0, "correct": 0, "unknown": 0}
+    counts = {"accept": 0, "correct": 0, "unknown": 0, "audit": 0}
     lease = config.monitor.review_lease_seconds
     while (item := review.claim_next(store, SIMULATED_REVIEWER, lease)) is not None:
         right = truth.get(item.interaction_id)
@@ -184,5 +185,6 @@ def review_queue(
             audit_log=audit.audit_path(ws.state_dir),
         )
         counts[decision] += 1
+        counts["audit"] += review.AUDIT in item.reasons
         tick(1)
     return counts
