@@ -33,6 +33,8 @@ class Interaction:
     response_schema: dict[str, Any] | None = None
     # a classification answer is expected to start with a label
     expects_label: bool = False
+    # placeholders the answer held that the request never had (the model made them up)
+    invented_placeholders: int = 0
 
 
 def _schema_invalid(text: str, schema: dict[str, Any]) -> bool:
@@ -96,6 +98,8 @@ class Recorder:
             flags.append("pii_in_output")
         if item.expects_label and item.label is None:
             flags.append("no_label")
+        if item.invented_placeholders:
+            flags.append("invented_placeholder")
         with self.engine.begin() as conn:
             conn.execute(
                 interactions.insert().values(

@@ -32,6 +32,8 @@ class ServedModel:
     adapter_dir: Path | None
     registry_name: str | None = None
     registry_version: int | None = None
+    # how the run's training data was masked (a PiiConfig); None: the base, or unmasked data
+    pii: Any | None = None
 
 
 class Catalog:
@@ -75,7 +77,9 @@ class Catalog:
             except (LookupError, RegistryError, MlflowException) as err:
                 raise ModelNotFound(f"model '{name}': {err.args[0] if err.args else err}") from None
             run = self._run(version.run_id, name)
-            return ServedModel(name, run.run_id, run.adapter_dir, version.name, version.version)
+            return ServedModel(
+                name, run.run_id, run.adapter_dir, version.name, version.version, run.pii
+            )
         return self._run(name, name)
 
     def _is_registered(self, name: str) -> bool:
@@ -96,7 +100,7 @@ class Catalog:
                 f"model '{asked}': run {run_id} was trained on other base weights than this "
                 "server holds"
             )
-        return ServedModel(asked, run_id, run_dir / "adapter")
+        return ServedModel(asked, run_id, run_dir / "adapter", pii=_training_pii(run_dir))
 
     def registered_names(self) -> list[str]:
         if not self.ws.has_mlflow_store():
@@ -129,3 +133,13 @@ class Catalog:
         except ModelNotFound:
             return None
         return {"id": ref, "parent": self.base_id, "run_id": served.run_id}
+
+
+def _training_pii(run_dir: Path) -> Any | None:
+    """The masking config of the data a run learned from, when that data was masked."""
+    import yaml
+
+    from tunesmith.config import ProjectConfig
+
+    config = ProjectConfig.model_validate(yaml.safe_load((run_dir / "config.yaml").read_text()))
+    return config.data.pii if config.data.pii.enabled else None

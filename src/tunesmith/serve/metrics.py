@@ -28,6 +28,13 @@ class ServeMetrics:
             ["model", "outcome"],
             registry=r,
         )
+        self.pii_placeholders = Counter(
+            "tunesmith_pii_placeholders",
+            "Placeholders in answers: restored (the caller's own value) or invented (the "
+            "request had none; written neutrally).",
+            ["model", "outcome"],
+            registry=r,
+        )
         self.latency = Histogram(
             "tunesmith_request_latency_seconds",
             "Request latency, arrival to last token.",

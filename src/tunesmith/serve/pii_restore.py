@@ -12,9 +12,14 @@ placeholder until it is complete.
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
+
+from tunesmith.serve.schemas import ChatRequest
 
 # what a placeholder looks like: `<PERSON_1>`, `<ACCOUNT_ID_2>`
 PLACEHOLDER = re.compile(r"<[A-Z][A-Z0-9_]*_\d+>")
@@ -32,6 +37,7 @@ class RequestValues:
     invented_text: dict[str, str] = field(default_factory=dict)  # entity -> neutral rendering
     invented: int = 0  # placeholders the answer held that the request never had
     restored: int = 0
+    in_json: bool = False  # the answer is JSON: values go in escaped, as string content
 
     def pattern(self) -> re.Pattern[str]:
         keys = sorted(self.values, key=len, reverse=True)
@@ -41,10 +47,11 @@ class RequestValues:
     def replacement(self, found: str) -> str:
         if found in self.values:
             self.restored += 1
-            return self.values[found]
-        self.invented += 1
-        entity = found[1:-1].rsplit("_", 1)[0]
-        return self.invented_text.get(entity, "")
+            value = self.values[found]
+        else:
+            self.invented += 1
+            value = self.invented_text.get(found[1:-1].rsplit("_", 1)[0], "")
+        return json.dumps(value)[1:-1] if self.in_json else value
 
 
 def mask_messages(
@@ -62,6 +69,51 @@ def mask_messages(
         {**m, "content": masked[str(i)]} if str(i) in masked else m for i, m in enumerate(messages)
     ]
     return out, RequestValues(values=values, invented_text=dict(invented_text))
+
+
+class Maskers:
+    """One curate masker per training-data masking config, built on first use (Presidio's
+    analyzer takes a while to build) and shared by the requests of every model that has it."""
+
+    def __init__(self) -> None:
+        self._maskers: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, pii: Any) -> Any:
+        """The masker for a PiiConfig; pseudonyms need the same key from the environment that
+        curate used (PiiKeyError without it)."""
+        from tunesmith.data.pii import PiiMasker
+
+        name = pii.model_dump_json()
+        with self._lock:
+            if name not in self._maskers:
+                key = os.environ.get(pii.pseudonym_key_env, "") if pii.mode == "pseudonym" else ""
+                self._maskers[name] = PiiMasker(pii, key.encode() or None)
+            return self._maskers[name]
+
+
+def mask_request(
+    maskers: Maskers, request: ChatRequest, pii: Any, invented_text: dict[str, str]
+) -> tuple[ChatRequest, RequestValues]:
+    """The request masked as the model's training data was (`pii`), and the values it held."""
+    texts = [{"role": m.role, "content": m.text()} for m in request.messages]
+    masked, values = mask_messages(maskers.get(pii), texts, invented_text)
+    messages = [
+        m if t["content"] == m.text() else m.model_copy(update={"content": t["content"]})
+        for m, t in zip(request.messages, masked, strict=True)
+    ]
+    fmt = request.response_format
+    values.in_json = fmt is not None and fmt.type != "text"
+    return request.model_copy(update={"messages": messages}), values
+
+
+def restore_json(text: str, values: RequestValues) -> str:
+    """Restored inside JSON text (a tool call's arguments): values go in escaped."""
+    in_json, values.in_json = values.in_json, True
+    try:
+        return restore(text, values)
+    finally:
+        values.in_json = in_json
 
 
 def restore(text: str, values: RequestValues) -> str:

@@ -27,6 +27,9 @@ def record(
     if job.first_token is not None:
         state.metrics.ttft.labels(model).observe(job.first_token - job.started)
     state.metrics.prompt_tokens.inc(len(job.prompt))
+    if job.values is not None:
+        state.metrics.pii_placeholders.labels(model, "restored").inc(job.values.restored)
+        state.metrics.pii_placeholders.labels(model, "invented").inc(job.values.invented)
     if state.recorder is None:
         return
     first = job.choices[0]
@@ -59,6 +62,7 @@ def record(
             expects_label=state.probe.task.type == "classification"
             and not job.request.tools
             and job.request.response_format is None,
+            invented_placeholders=job.values.invented if job.values is not None else 0,
         ),
     )
 

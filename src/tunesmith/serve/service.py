@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,14 @@ from tunesmith.serve.confidence import TaskProbe
 from tunesmith.serve.engine import Delta, Done, Engine, Sequence
 from tunesmith.serve.keys import ApiKey
 from tunesmith.serve.metrics import ServeMetrics
+from tunesmith.serve.pii_restore import (
+    Maskers,
+    RequestValues,
+    Restorer,
+    mask_request,
+    restore,
+    restore_json,
+)
 from tunesmith.serve.recording import record, record_failure, record_later
 from tunesmith.serve.schemas import ChatRequest, RatingRequest
 from tunesmith.serve.settings import ServeConfig
@@ -32,6 +41,8 @@ from tunesmith.serve.structured import (
     tool_call_schema,
 )
 from tunesmith.store.db import interactions, ratings
+
+log = logging.getLogger("tunesmith.serve")
 
 
 @dataclass
@@ -49,6 +60,7 @@ class ServeState:
     store: Any  # SQLAlchemy engine of the state store (keys, interactions, review queue)
     monitor: MonitorConfig  # review lease and thresholds
     audit_log: Path | None = None  # review decisions are appended here
+    maskers: Maskers = field(default_factory=Maskers)  # requests masked as training data was
 
 
 @dataclass
@@ -65,6 +77,9 @@ class Prepared:
     id: str  # the completion's id, and the id of its stored interaction
     first_token: float | None = None
     recorded: bool = False  # committed (answer or failure): once per call
+    # the request's personal values, in memory for this call only; None: nothing was masked
+    values: RequestValues | None = None
+    shown: dict[int, str] = field(default_factory=dict)  # streamed text as the caller saw it
 
 
 class Failed(Exception):
@@ -111,7 +126,12 @@ def prepare(
             "a stop string would cut the JSON",
             "stop",
         )
+    values = None
+    if served.pii is not None and settings.restore_pii:
+        request, values = mask_request(state.maskers, request, served.pii, settings.invented_pii)
     prompt = chat.prompt_ids(state.tokenizer, request, settings.max_prompt_tokens)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("model input: %r", state.tokenizer.decode(prompt))
     queue: asyncio.Queue[tuple[int, Delta | Done]] = asyncio.Queue()
     choices, sequences = [], []
     forced = False
@@ -155,6 +175,7 @@ def prepare(
         queue,
         started,
         chat.completion_id(),
+        values=values,
     )
 
 
@@ -200,6 +221,13 @@ def finish(state: ServeState, job: Prepared) -> tuple[list[dict[str, Any]], dict
     for choice in job.choices:
         calls = chat.parse_tool_calls(choice.text, request, job.forced_tool)
         message: dict[str, Any] = {"role": "assistant", "content": None if calls else choice.text}
+        if job.values is not None:
+            message["content"] = None if calls else job.shown.get(choice.index)
+            if message["content"] is None and not calls:
+                message["content"] = restore(choice.text, job.values)
+            for call in calls or []:
+                function = call["function"]
+                function["arguments"] = restore_json(function["arguments"], job.values)
         if calls:
             message["tool_calls"] = calls
         out.append(
@@ -280,19 +308,33 @@ async def stream(state: ServeState, job: Prepared) -> AsyncIterator[dict[str, An
         return {**head, "choices": [body]}
 
     buffer_tools = bool(request.tools) and request.tool_choice != "none"
+    # a placeholder split across tokens is held back until it is whole, then restored
+    restorers = (
+        {c.index: Restorer(job.values) for c in job.choices}
+        if job.values is not None and not buffer_tools
+        else {}
+    )
     try:
         for choice in job.choices:
             yield chunk(choice.index, {"role": "assistant", "content": ""})
         async for index, event in events(state, job):
             if buffer_tools or not isinstance(event, Delta):
                 continue
-            if event.text or (request.logprobs and event.picks):
+            text = restorers[index].feed(event.text) if restorers else event.text
+            if restorers:
+                job.shown[index] = job.shown.get(index, "") + text
+            if text or (request.logprobs and event.picks):
                 logprobs = (
                     chat.logprobs_body(state.tokenizer, event.picks, request.top_logprobs or 0)
                     if request.logprobs
                     else None
                 )
-                yield chunk(index, {"content": event.text}, logprobs=logprobs)
+                yield chunk(index, {"content": text}, logprobs=logprobs)
+        for index, restorer in restorers.items():
+            tail = restorer.flush()
+            job.shown[index] = job.shown.get(index, "") + tail
+            if tail:
+                yield chunk(index, {"content": tail})
     except (asyncio.CancelledError, GeneratorExit):  # the client went away mid-stream
         record_later(state, job, "cancelled", "the client disconnected")
         raise

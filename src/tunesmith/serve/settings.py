@@ -45,3 +45,16 @@ class ServeConfig(BaseModel):
     capture_mask_pii: bool = Field(
         default=True, description="Mask personal data in stored text with the curate masker."
     )
+    restore_pii: bool = Field(
+        default=True,
+        description="Mask requests to models trained on masked data as that data was masked, "
+        "and put the caller's own values back into the answer.",
+    )
+    invented_pii: dict[str, str] = Field(
+        default_factory=lambda: {
+            "EMAIL_ADDRESS": "your e-mail address",
+            "PHONE_NUMBER": "your phone number",
+            "POSTAL_ADDRESS": "your address",
+        },
+        description="How a placeholder the request never had is written, by type; others vanish.",
+    )
