@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 from tunesmith.monitor.review import decided_items
@@ -47,6 +48,7 @@ def test_the_main_job_closes_the_loop_on_a_tiny_model(tiny_model_dir: Path, tmp_
     settings = JobSettings(
         normal_requests=24, drifted_requests=16, fresh_requests=8, max_tokens=6, trickle_seconds=1
     )
+    started = time.monotonic()
     rows = run_main_job(tmp_path / "job", "support-tickets", said.append, bar, settings, overrides)
 
     stages = [r.stage for r in rows]
@@ -79,6 +81,9 @@ def test_the_main_job_closes_the_loop_on_a_tiny_model(tiny_model_dir: Path, tmp_
     assert champion.run_id == cycle["steps"]["train"]["run_id"]
     # the running server switched to the new champion without a restart
     assert by_stage["served"].did.startswith("8/8 answers")
+    # each stage carries its own time, and together they are the job's
+    assert all(r.seconds > 0 for r in rows[1:])
+    assert sum(r.seconds for r in rows) <= time.monotonic() - started
     for row in rows[1:]:
         evidence = row.evidence.split(" ")[0]
         if "/" in evidence and not evidence.startswith("."):

@@ -19,7 +19,7 @@ def run_command(
 ) -> None:
     """The whole loop on an example: curate, train, eval, register, serve, monitor, review,
     retrain, promote, serve again; with simulated traffic and a simulated reviewer."""
-    from tunesmith.pipeline.main_job import run_main_job
+    from tunesmith.pipeline.main_job import peak_rss_gib, run_main_job
 
     started = time.monotonic()
     with progress_bar() as progress:
@@ -35,9 +35,14 @@ def run_command(
             rows = run_main_job(directory, example, say, bar)
         except (FileExistsError, KeyError) as err:
             raise fail(str(err).strip("'\"")) from None
-    table = Table(title=f"tunesmith run: {directory} ({time.monotonic() - started:.0f} s)")
+    own, server = peak_rss_gib()
+    table = Table(
+        title=f"tunesmith run: {directory} ({time.monotonic() - started:.0f} s)",
+        caption=f"peak memory: job {own:.2f} GiB, server {server:.2f} GiB",
+    )
     for column in ("stage", "what it did", "key number", "evidence"):
         table.add_column(column)
+    table.add_column("s", justify="right")
     for row in rows:
-        table.add_row(row.stage, row.did, row.number, row.evidence)
+        table.add_row(row.stage, row.did, row.number, row.evidence, f"{row.seconds:.0f}")
     console.print(table)

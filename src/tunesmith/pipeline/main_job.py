@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,30 @@ class StageRow:
     did: str
     number: str
     evidence: str
+    seconds: float = 0.0  # the stage's own wall time (since the row before it)
+
+
+class _TimedRows(list[StageRow]):
+    """Rows stamped with the seconds since the previous one, so the summary shows where the
+    job's time goes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last = time.monotonic()
+
+    def append(self, row: StageRow) -> None:
+        now = time.monotonic()
+        super().append(replace(row, seconds=now - self._last))
+        self._last = now
+
+
+def peak_rss_gib() -> tuple[float, float]:
+    """Peak resident memory of this process and of its finished children (the server), GiB."""
+    import resource
+
+    kib = 1024 * 1024  # ru_maxrss is in KiB on Linux
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / kib
+    return own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / kib
 
 
 @dataclass(frozen=True)
@@ -109,7 +133,7 @@ def run_main_job(
     from tunesmith.train.run import train
 
     job = settings or JobSettings()
-    rows: list[StageRow] = []
+    rows = _TimedRows()
     ws = Workspace(create_workspace(root, example).resolve())
     if overrides:
         _override(ws.config_path, overrides)
