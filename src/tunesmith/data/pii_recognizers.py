@@ -115,8 +115,9 @@ class ContextPhoneRecognizer(LocalRecognizer):
     """libphonenumber matches, minus numbers that context says are ids, not phones."""
 
     REGIONS = ("US", "GB", "DE", "FR", "IN", "ES", "IT", "NL", "JP", "AU", "BR")
+    # whole words: "Moreno" or "Bruno" before a number is no "no." of an id
     _ID_CONTEXT = re.compile(
-        r"(?:order|ord|invoice|inv|ref|reference|sku|item|build|version|ver|tracking|ticket|code|"
+        r"\b(?:order|ord|invoice|inv|ref|reference|sku|item|build|version|ver|tracking|ticket|code|"
         r"case|serial|part|model|batch|lot|po|acc|account|no\.?|number)\s*(?:no\.?|number|id|#|:)?"
         r"\s*(?:is\s*)?[#:]?\s*$",
         re.IGNORECASE,
