@@ -63,7 +63,7 @@ def test_the_main_job_closes_the_loop_on_a_tiny_model(tiny_model_dir: Path, tmp_
     cycle_file = next((ws.state_dir / "loop").glob("cycle-*.json"))
     cycle = json.loads(cycle_file.read_text())
     assert cycle["outcome"] == "promoted support-router/2 to champion"
-    # the example reviews 3 answers in 10 at random; the summary names each number's split
+    # the example reviews 3 answers in 20 at random; the summary names each number's split
     audited = [i for i in decided if "audit_sample" in i.reasons]
     assert audited and cycle["steps"]["compare"]["audit_rows"] == len(audited)
     assert f"({len(audited)} of them the random audit sample)" in by_stage["monitor"].did
