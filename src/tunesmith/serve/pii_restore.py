@@ -130,6 +130,8 @@ class Restorer:
         self._pattern = values.pattern()
         self._held = ""
         self._keys = list(values.values)
+        # how far back a replacement may still be growing: computed once, not per chunk
+        self._reach = max([_LONGEST_PLACEHOLDER, *map(len, self._keys)])
 
     def feed(self, text: str) -> str:
         """What can be sent now of everything received so far."""
@@ -156,7 +158,7 @@ class Restorer:
 
     def _hold_from(self, tail: str) -> int:
         """Where the part of `tail` that may still become a replacement begins."""
-        start = max(0, len(tail) - max([_LONGEST_PLACEHOLDER, *map(len, self._keys)]))
+        start = max(0, len(tail) - self._reach)
         for i in range(start, len(tail)):
             suffix = tail[i:]
             if _PARTIAL_PLACEHOLDER.fullmatch(suffix) or any(

@@ -36,11 +36,9 @@ def record(
     means = [c.done.mean_logprob for c in job.choices if c.done and c.done.mean_logprob is not None]
     state.recorder.record(
         job.id,
-        Interaction(
-            key_name=job.key.name,
-            model=model,
-            served=chat.served_json(job.served),
-            messages=_messages(job.request),
+        _interaction(
+            job,
+            now,
             choices=[
                 {
                     "text": c.text,
@@ -50,14 +48,10 @@ def record(
                 for c, o in zip(job.choices, choices, strict=True)
             ],
             finish_reason=choices[0]["finish_reason"],
-            prompt_tokens=usage["prompt_tokens"],
             completion_tokens=usage["completion_tokens"],
-            latency_ms=1000 * (now - job.started),
-            ttft_ms=None if job.first_token is None else 1000 * (job.first_token - job.started),
             mean_logprob=sum(means) / len(means) if means else None,
             label=state.probe.label(first.text),
             label_margin=first.margin_probe.margin if first.margin_probe else None,
-            stream=job.request.stream,
             response_schema=_response_schema(job.request),
             expects_label=state.probe.task.type == "classification"
             and not job.request.tools
@@ -80,11 +74,9 @@ def record_failure(state: ServeState, job: Prepared, status: str, detail: str) -
         return
     state.recorder.record(
         job.id,
-        Interaction(
-            key_name=job.key.name,
-            model=model,
-            served=chat.served_json(job.served),
-            messages=_messages(job.request),
+        _interaction(
+            job,
+            now,
             choices=[
                 {
                     "text": "",
@@ -95,15 +87,27 @@ def record_failure(state: ServeState, job: Prepared, status: str, detail: str) -
                 for c in job.choices
             ],
             finish_reason=status,
-            prompt_tokens=len(job.prompt),
             completion_tokens=sum(len(c.picks) for c in job.choices),
-            latency_ms=1000 * (now - job.started),
-            ttft_ms=None if job.first_token is None else 1000 * (job.first_token - job.started),
             mean_logprob=None,
             label=None,
             label_margin=None,
-            stream=job.request.stream,
         ),
+    )
+
+
+def _interaction(job: Prepared, now: float, **fields: Any) -> Interaction:
+    """What every stored call carries (who, which model, the masked messages, prompt size,
+    timings), with the fields of an answer or of a failure."""
+    return Interaction(
+        key_name=job.key.name,
+        model=job.request.model,
+        served=chat.served_json(job.served),
+        messages=_messages(job.request),
+        prompt_tokens=len(job.prompt),
+        latency_ms=1000 * (now - job.started),
+        ttft_ms=None if job.first_token is None else 1000 * (job.first_token - job.started),
+        stream=job.request.stream,
+        **fields,
     )
 
 

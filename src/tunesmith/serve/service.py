@@ -222,9 +222,9 @@ def finish(state: ServeState, job: Prepared) -> tuple[list[dict[str, Any]], dict
         calls = chat.parse_tool_calls(choice.text, request, job.forced_tool)
         message: dict[str, Any] = {"role": "assistant", "content": None if calls else choice.text}
         if job.values is not None:
-            message["content"] = None if calls else job.shown.get(choice.index)
-            if message["content"] is None and not calls:
-                message["content"] = restore(choice.text, job.values)
+            if not calls:  # a stream restored its text as it went
+                shown = job.shown.get(choice.index)
+                message["content"] = restore(choice.text, job.values) if shown is None else shown
             for call in calls or []:
                 function = call["function"]
                 function["arguments"] = restore_json(function["arguments"], job.values)
