@@ -27,18 +27,18 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 
 from results import write_section
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
 from tunesmith.evaluate.run import evaluate
 from tunesmith.examples.scaffold import create_workspace
 from tunesmith.preference.generate import generate_pairs
 from tunesmith.preference.llm_judge import compare, judge_client
 from tunesmith.preference.winrate import win_rate
-from tunesmith.serve.keys import create_key
 from tunesmith.serve.trial import server_process
 from tunesmith.store.db import open_store
+from tunesmith.store.keys import create_key
 from tunesmith.train.align import align
 from tunesmith.train.run import train
-from tunesmith.workspace import Workspace
 
 POLICY = "Reply in one sentence that names the ticket's queue."
 

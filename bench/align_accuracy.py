@@ -18,10 +18,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from results import write_section
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
 from tunesmith.evaluate.run import evaluate
 from tunesmith.examples.support_tickets import write_example
-from tunesmith.workspace import Workspace
 
 
 def main() -> None:

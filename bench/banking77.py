@@ -14,8 +14,8 @@ from pathlib import Path
 
 import yaml
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
-from tunesmith.workspace import Workspace
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "datasets" / "banking77"
 SYSTEM = "Classify the banking customer's message. Answer with its intent name only."

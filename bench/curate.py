@@ -23,10 +23,10 @@ from rich.console import Console
 from rich.table import Table
 
 from results import write_section
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
 from tunesmith.examples.scaffold import EXAMPLES_DIR
 from tunesmith.examples.support_tickets import write_example
-from tunesmith.workspace import Workspace
 
 
 class PeakRss:

@@ -24,13 +24,13 @@ sys.path.insert(0, str(Path(__file__).parent))
 from banking77 import prepare_workspace
 from results import write_section
 from tunesmith.config import ProjectConfig
+from tunesmith.config.workspace import Workspace
 from tunesmith.evaluate import prompts
 from tunesmith.evaluate.predict import predict
 from tunesmith.evaluate.rows import read_rows
 from tunesmith.evaluate.run import evaluate
 from tunesmith.evaluate.scores import task_metrics
 from tunesmith.evaluate.target import base_of, load_model, resolve_target
-from tunesmith.workspace import Workspace
 
 
 def finished_run(folder: Path) -> str | None:

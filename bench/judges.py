@@ -19,11 +19,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 from results import write_section
+from tunesmith.config.workspace import Workspace
 from tunesmith.preference.agreement import human_agreement
-from tunesmith.serve.keys import create_key
 from tunesmith.serve.trial import server_process
 from tunesmith.store.db import open_store
-from tunesmith.workspace import Workspace
+from tunesmith.store.keys import create_key
 
 
 def main() -> None:

@@ -21,11 +21,11 @@ from rich.table import Table
 
 from results import write_section
 from tunesmith.config import ProjectConfig
+from tunesmith.config.serve import ServeConfig
 from tunesmith.examples.scaffold import EXAMPLES_DIR
 from tunesmith.examples.support_tickets import generate_tickets
 from tunesmith.serve.pii_restore import Maskers, Restorer, mask_request, restore
 from tunesmith.serve.schemas import ChatRequest
-from tunesmith.serve.settings import ServeConfig
 
 ANSWER = "Queue: billing\n\nHi <PERSON_1>,\n\nThanks for contacting us about it. Best, <PERSON_2>"
 

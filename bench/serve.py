@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from eval import example_workspace
 from results import write_section
+from tunesmith.config.workspace import Workspace
 from tunesmith.serve.trial import held_out_prompts, server_process
-from tunesmith.workspace import Workspace
 
 SCHEMA = {
     "type": "object",
@@ -230,8 +230,8 @@ def main() -> None:
     mixed = [(adapters[i % 4], p) for i, p in enumerate(prompts)]
     single = [(adapters[0], p) for p in prompts]
 
-    from tunesmith.serve.keys import create_key
     from tunesmith.store.db import open_store
+    from tunesmith.store.keys import create_key
 
     _, key = create_key(open_store(ws.state_url()), f"bench-{int(time.time())}", ["*"], "bench")
     os.environ.setdefault("TUNESMITH_ACTOR", "bench")

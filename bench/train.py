@@ -96,8 +96,8 @@ def flops_per_real_token(model_dir: Path, dataset: Path) -> tuple[float, float]:
 def run_tunesmith(
     workspace: Path, steps: int, batch: int, lr: float, method: str = "lora"
 ) -> dict[str, float]:
+    from tunesmith.config.workspace import Workspace
     from tunesmith.train.run import train
-    from tunesmith.workspace import Workspace
 
     ws = Workspace(workspace)
     config = ws.load_config()

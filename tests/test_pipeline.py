@@ -21,15 +21,15 @@ import yaml
 from typer.testing import CliRunner
 
 from tunesmith.cli import app
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
-from tunesmith.data.version import sha256_file
 from tunesmith.examples.scaffold import create_workspace
-from tunesmith.governance import audit
-from tunesmith.governance.actor import os_login
 from tunesmith.registry import resolve
+from tunesmith.store import audit
+from tunesmith.store.actor import os_login
+from tunesmith.store.files import sha256_file
+from tunesmith.store.tracking import URI_ENV
 from tunesmith.train.run import train
-from tunesmith.train.tracking import URI_ENV
-from tunesmith.workspace import Workspace
 
 from .train.test_run import TRAIN
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
 from tunesmith.data.normalise import normalise_text
 from tunesmith.examples.support_tickets import generate_tickets
-from tunesmith.workspace import Workspace
 
 OUTPUTS = ("train.jsonl", "val.jsonl", "test.jsonl", "quarantine.jsonl", "report.md")
 

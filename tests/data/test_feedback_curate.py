@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import FeedbackInput, curate
-from tunesmith.workspace import Workspace
 
 SYSTEM = "Route the ticket to its queue, then reply."
 

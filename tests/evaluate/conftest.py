@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
 from tunesmith.examples.scaffold import create_workspace
 from tunesmith.train.run import train
-from tunesmith.workspace import Workspace
 
 from ..train.test_run import TRAIN
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from tunesmith.config.eval import MAIN_METRIC
 from tunesmith.evaluate import metrics as m
 from tunesmith.evaluate.rows import parse_label
 
@@ -131,7 +132,7 @@ def test_generation_exact_match_ignores_surrounding_whitespace_only() -> None:
 
 
 def test_main_metric_per_task_type() -> None:
-    assert m.MAIN_METRIC == {
+    assert MAIN_METRIC == {
         "classification": "accuracy",
         "extraction": "field_f1",
         "generation": "chrf",

@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from tunesmith.cli import app
+from tunesmith.config.workspace import Workspace
 from tunesmith.evaluate.rows import EvalInputError
 from tunesmith.evaluate.run import evaluate
-from tunesmith.governance import audit
-from tunesmith.train.tracking import tracking_uri
-from tunesmith.workspace import Workspace
+from tunesmith.store import audit
+from tunesmith.store.tracking import tracking_uri
 
 from .conftest import set_config
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from tunesmith.config import ConfigError
-from tunesmith.data.version import sha256_file
+from tunesmith.config.workspace import Workspace
 from tunesmith.evaluate.run import evaluate
-from tunesmith.governance import audit
-from tunesmith.workspace import Workspace
+from tunesmith.store import audit
+from tunesmith.store.files import sha256_file
 
 from .conftest import set_config
 

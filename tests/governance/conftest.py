@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 import yaml
 
-from tunesmith.data.version import sha256_file
+from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
-from tunesmith.governance import audit
-from tunesmith.workspace import Workspace
+from tunesmith.store import audit
+from tunesmith.store.files import sha256_file
 
 RUN_ID = "support-tickets-v1-lora-20261128T180000Z-ab12"
 BASE_SHA = hashlib.sha256(b"base weights").hexdigest()

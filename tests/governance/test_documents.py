@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tunesmith.data.version import sha256_file
-from tunesmith.governance import audit
+from tunesmith.config.workspace import Workspace
 from tunesmith.governance.context import fmt
 from tunesmith.governance.documents import (
     ANNEX_IV,
@@ -22,7 +21,8 @@ from tunesmith.governance.documents import (
     resolve_ref,
     write_documents,
 )
-from tunesmith.workspace import Workspace
+from tunesmith.store import audit
+from tunesmith.store.files import sha256_file
 
 from .conftest import BASE_SHA, RUN_ID, FakeModelVersion
 

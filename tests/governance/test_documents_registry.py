@@ -12,9 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from tunesmith.cli import app
-from tunesmith.data.version import sha256_file
-from tunesmith.governance import audit
-from tunesmith.workspace import Workspace
+from tunesmith.config.workspace import Workspace
+from tunesmith.store import audit
+from tunesmith.store.files import sha256_file
 
 from .conftest import BASE_SHA, RUN_ID, eval_report
 
@@ -26,7 +26,7 @@ def empty_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An MLflow SQLite store with its schema created once: migrating one takes seconds."""
     from mlflow import MlflowClient
 
-    from tunesmith.train.tracking import tracking_uri
+    from tunesmith.store.tracking import tracking_uri
 
     state = tmp_path_factory.mktemp("store")
     MlflowClient(tracking_uri=tracking_uri(state)).search_experiments()
@@ -41,7 +41,7 @@ def registered(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Workspace:
     """The run registered as support-router/1, approved and champion."""
-    from tunesmith.train.tracking import URI_ENV
+    from tunesmith.store.tracking import URI_ENV
 
     monkeypatch.delenv(URI_ENV, raising=False)
     monkeypatch.setenv(audit.ACTOR_ENV, "ci")

@@ -10,10 +10,10 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from tunesmith.cli import app
+from tunesmith.config.workspace import Workspace
 from tunesmith.governance.erasure import find_value
 from tunesmith.governance.lineage import RowKey, trace_record
 from tunesmith.store.db import open_store
-from tunesmith.workspace import Workspace
 
 from ..monitor.store_rows import add_interaction
 from .conftest import RUN_ID

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
-from tunesmith.governance.audit import utc_timestamp
+from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import interactions
 
 SYSTEM = "Route the ticket to its queue, then reply."

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
 from tunesmith.monitor import review
 from tunesmith.monitor.feedback import AUDIT_FILE, PREFERENCES_FILE, REVIEWED_FILE, export_feedback
 from tunesmith.monitor.steps import _verdict
 from tunesmith.monitor.watch import monitor
 from tunesmith.store.db import open_store, review_items
-from tunesmith.workspace import Workspace
 
 from ..serve.server import set_config
 from .store_rows import add_interaction

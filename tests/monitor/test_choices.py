@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from tunesmith.config import TaskConfig
-from tunesmith.governance import audit
+from tunesmith.config.workspace import Workspace
 from tunesmith.monitor import choices, review
 from tunesmith.monitor.feedback import PREFERENCES_FILE, export_feedback
 from tunesmith.preference.records import read_pairs
+from tunesmith.store import audit
 from tunesmith.store.db import open_store
-from tunesmith.workspace import Workspace
 
 from .store_rows import add_interaction
 

@@ -9,12 +9,12 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from tunesmith.cli import app
+from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
-from tunesmith.governance import audit
-from tunesmith.governance.actor import os_login
 from tunesmith.monitor import choices
+from tunesmith.store import audit
+from tunesmith.store.actor import os_login
 from tunesmith.store.db import open_store
-from tunesmith.workspace import Workspace
 
 from .test_choices import pair, write
 

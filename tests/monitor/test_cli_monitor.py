@@ -9,9 +9,9 @@ from typer.testing import CliRunner
 
 from tunesmith.cli import app
 from tunesmith.examples.new_product import generate_product_line_tickets
-from tunesmith.governance.actor import os_login
 from tunesmith.monitor import review
 from tunesmith.registry import resolve
+from tunesmith.store.actor import os_login
 from tunesmith.store.db import open_store
 
 from .store_rows import add_interaction

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
 from tunesmith.monitor.policy import evaluate_triggers
 from tunesmith.monitor.watch import monitor
 from tunesmith.serve.capture import Interaction, Recorder
 from tunesmith.store.db import open_store, review_items
-from tunesmith.workspace import Workspace
 
 from ..serve.server import set_config
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
 from tunesmith.evaluate.run import evaluate
 from tunesmith.examples.scaffold import create_workspace
@@ -14,7 +15,6 @@ from tunesmith.monitor import loop, review, steps
 from tunesmith.registry import approve, history, promote, register, resolve
 from tunesmith.store.db import open_store
 from tunesmith.train.run import train
-from tunesmith.workspace import Workspace
 
 from ..serve.server import set_config
 from ..train.test_run import TRAIN

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tunesmith.config import TaskConfig
-from tunesmith.governance import audit
 from tunesmith.monitor import review
 from tunesmith.monitor.feedback import to_records
+from tunesmith.store import audit
 from tunesmith.store.db import open_store
 
 from .store_rows import add_interaction
@@ -178,8 +178,8 @@ def test_the_scope_rule_in_sql_is_the_keys_rule(tmp_path: Path) -> None:
     import sqlalchemy as sa
 
     from tunesmith.monitor.lease import in_scope
-    from tunesmith.serve.keys import ApiKey
     from tunesmith.store.db import review_items
+    from tunesmith.store.keys import ApiKey
 
     engine = open_store(f"sqlite:///{tmp_path / 'state.db'}")
     # `_` and `%` are LIKE wildcards: a_b must not cover aXb

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
 from tunesmith.data.pii import PiiMasker
 from tunesmith.examples.new_product import generate_product_line_tickets
@@ -16,7 +17,6 @@ from tunesmith.monitor import review
 from tunesmith.monitor.watch import monitor
 from tunesmith.store.db import open_store, ratings
 from tunesmith.train.run import train
-from tunesmith.workspace import Workspace
 
 from ..serve.server import set_config
 from ..train.test_run import TRAIN

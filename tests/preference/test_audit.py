@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from tunesmith.config import TaskConfig
+from tunesmith.config.align import RubricConfig
 from tunesmith.preference.audit import audit_compliant, audit_verdict, spacy_sentences
 from tunesmith.preference.rubric import score_answer
-from tunesmith.preference.settings import RubricConfig
 
 TASK = TaskConfig(
     type="classification",

@@ -12,10 +12,10 @@ import yaml
 from typer.testing import CliRunner
 
 from tunesmith.cli import app
-from tunesmith.serve.keys import create_key
+from tunesmith.config.workspace import Workspace
 from tunesmith.serve.trial import server_process
 from tunesmith.store.db import open_store
-from tunesmith.workspace import Workspace
+from tunesmith.store.keys import create_key
 
 from ..serve.conftest import bpe_model_dir  # noqa: F401
 from ..train.test_align import sft_workspace, write_pairs  # noqa: F401

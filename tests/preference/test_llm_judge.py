@@ -15,6 +15,9 @@ import sqlalchemy as sa
 import yaml
 from starlette.testclient import TestClient
 
+from tunesmith.config.align import JudgeConfig
+from tunesmith.config.serve import ServeConfig
+from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
 from tunesmith.preference.llm_judge import (
     VERDICT_SCHEMA,
@@ -27,12 +30,9 @@ from tunesmith.preference.llm_judge import (
     judge_messages,
     parse_verdict,
 )
-from tunesmith.preference.settings import JudgeConfig
 from tunesmith.serve.app import create_app, load_state
-from tunesmith.serve.keys import create_key
-from tunesmith.serve.settings import ServeConfig
 from tunesmith.store.db import interactions
-from tunesmith.workspace import Workspace
+from tunesmith.store.keys import create_key
 
 # loopback allowed (the unreachable-endpoint test connects to it); the BPE model writes JSON
 from ..serve.conftest import bpe_model_dir  # noqa: F401

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from tunesmith.config import PiiConfig, TaskConfig
+from tunesmith.config.align import RubricConfig
 from tunesmith.preference.records import PreferenceInputError, read_pairs, split_pairs
 from tunesmith.preference.rubric import count_sentences, pii_counter, score_answer
-from tunesmith.preference.settings import RubricConfig
 
 TASK = TaskConfig(
     type="classification",

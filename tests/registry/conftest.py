@@ -13,11 +13,11 @@ import pytest
 import yaml
 from safetensors.numpy import save_file
 
-from tunesmith.data.version import sha256_file
+from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
-from tunesmith.governance import audit
-from tunesmith.train.tracking import URI_ENV, Tracker, tracking_uri
-from tunesmith.workspace import Workspace
+from tunesmith.store import audit
+from tunesmith.store.files import sha256_file
+from tunesmith.store.tracking import URI_ENV, Tracker, tracking_uri
 
 from .fakes import BASE_SHA, write_report
 

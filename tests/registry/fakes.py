@@ -8,11 +8,11 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from tunesmith.data.version import sha256_file
-from tunesmith.governance import audit
-from tunesmith.serve.keys import create_key
+from tunesmith.config.workspace import Workspace
+from tunesmith.store import audit
 from tunesmith.store.db import open_store
-from tunesmith.workspace import Workspace
+from tunesmith.store.files import sha256_file
+from tunesmith.store.keys import create_key
 
 NAME = "support-router"
 BASE_SHA = hashlib.sha256(b"base weights").hexdigest()

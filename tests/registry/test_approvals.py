@@ -9,8 +9,7 @@ import yaml
 from mlflow import MlflowClient
 
 from tunesmith.config import RegistryConfig
-from tunesmith.governance import audit
-from tunesmith.governance.actor import os_login
+from tunesmith.config.workspace import Workspace
 from tunesmith.governance.context import build_context
 from tunesmith.governance.records import read_records
 from tunesmith.registry import (
@@ -24,11 +23,12 @@ from tunesmith.registry import (
     show_model,
 )
 from tunesmith.registry.approvals import approve_entries
-from tunesmith.registry.store import client, set_tags
-from tunesmith.serve.keys import revoke_key
+from tunesmith.registry.client import client, set_tags
+from tunesmith.store import audit
+from tunesmith.store.actor import os_login
 from tunesmith.store.db import open_store
-from tunesmith.train.tracking import tracking_uri
-from tunesmith.workspace import Workspace
+from tunesmith.store.keys import revoke_key
+from tunesmith.store.tracking import tracking_uri
 
 from .conftest import MakeRun
 from .fakes import NAME, approver_key

@@ -11,9 +11,9 @@ from mlflow.exceptions import MlflowException
 from typer.testing import CliRunner
 
 from tunesmith.cli import app
-from tunesmith.governance.actor import KEY_ENV, os_login
-from tunesmith.registry import store
-from tunesmith.workspace import Workspace
+from tunesmith.config.workspace import Workspace
+from tunesmith.registry import client as store
+from tunesmith.store.actor import KEY_ENV, os_login
 
 from .conftest import MakeRun
 from .fakes import NAME, write_report

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from tunesmith.config import RegistryConfig
+from tunesmith.config.workspace import Workspace
 from tunesmith.governance.checks import cross_checks
 from tunesmith.governance.records import Records
 from tunesmith.registry import RegistryError, approve, promote, register, resolve, rollback
-from tunesmith.workspace import Workspace
 
 from .conftest import MakeRun
 from .fakes import NAME, champion_of, write_report

@@ -10,9 +10,9 @@ import pytest
 from mlflow import MlflowClient
 
 from tunesmith.config import RegistryConfig
+from tunesmith.config.workspace import Workspace
 from tunesmith.registry import approve, promote, register, resolve
-from tunesmith.train.tracking import tracking_uri
-from tunesmith.workspace import Workspace
+from tunesmith.store.tracking import tracking_uri
 
 from .conftest import MakeRun
 from .fakes import NAME, write_report

@@ -9,8 +9,7 @@ import pytest
 from mlflow import MlflowClient
 
 from tunesmith.config import RegistryConfig
-from tunesmith.governance import audit
-from tunesmith.governance.actor import os_login
+from tunesmith.config.workspace import Workspace
 from tunesmith.registry import (
     RegistryError,
     approve,
@@ -22,8 +21,9 @@ from tunesmith.registry import (
     show_model,
     standings,
 )
-from tunesmith.train.tracking import tracking_uri
-from tunesmith.workspace import Workspace
+from tunesmith.store import audit
+from tunesmith.store.actor import os_login
+from tunesmith.store.tracking import tracking_uri
 
 from .conftest import MakeRun
 from .fakes import BASE_SHA, NAME, approver_key, champion_of, write_report

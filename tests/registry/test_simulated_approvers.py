@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from tunesmith.config import RegistryConfig
-from tunesmith.governance import audit
+from tunesmith.config.workspace import Workspace
 from tunesmith.pipeline.approvers import CREATED_BY, simulated_approvals
 from tunesmith.registry import counting_approvers, promote, register, resolve
 from tunesmith.registry.approvals import approve_entries
-from tunesmith.serve.keys import list_keys
+from tunesmith.store import audit
 from tunesmith.store.db import open_store
-from tunesmith.workspace import Workspace
+from tunesmith.store.keys import list_keys
 
 from .conftest import MakeRun
 from .fakes import NAME

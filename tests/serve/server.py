@@ -12,10 +12,10 @@ from typing import Any
 
 import yaml
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
 from tunesmith.examples.scaffold import create_workspace
 from tunesmith.train.run import train
-from tunesmith.workspace import Workspace
 
 from ..train.test_run import TRAIN
 

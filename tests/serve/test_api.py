@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from openai import OpenAI
 
 from tunesmith.registry import register
-from tunesmith.registry.store import client
+from tunesmith.registry.client import client
 from tunesmith.serve.app import create_app, load_state
-from tunesmith.serve.keys import create_key
 from tunesmith.store.db import interactions
+from tunesmith.store.keys import create_key
 
 from .server import live_server, trained_workspace
 
@@ -378,7 +378,7 @@ def test_vllm_export_writes_adapters_and_the_launch_command(
     from typer.testing import CliRunner
 
     from tunesmith.cli import app
-    from tunesmith.data.version import sha256_file
+    from tunesmith.store.files import sha256_file
 
     out = tmp_path / "vllm"
     ws = served["ws"]

@@ -18,12 +18,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
 from tunesmith.monitor.window import load_window, statistics
 from tunesmith.serve.app import create_app, load_state
-from tunesmith.serve.keys import create_key
 from tunesmith.store.db import interactions
-from tunesmith.workspace import Workspace
+from tunesmith.store.keys import create_key
 
 from .server import live_server, set_config
 

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 from openai import OpenAI
 
 from tunesmith.serve.app import create_app, load_state
-from tunesmith.serve.keys import create_key
 from tunesmith.store.db import interactions
+from tunesmith.store.keys import create_key
 
 from .server import live_server, trained_workspace
 

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import torch
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
 from tunesmith.evaluate.predict import tokenize_prompts
 from tunesmith.evaluate.target import load_model, resolve_target
@@ -23,7 +24,6 @@ from tunesmith.serve.engine import Done, Sequence
 from tunesmith.serve.sampling import SamplingParams
 from tunesmith.serve.vllm import VllmExportError, export_vllm
 from tunesmith.train.run import train
-from tunesmith.workspace import Workspace
 
 from ..train.test_run import TRAIN
 from .server import set_config

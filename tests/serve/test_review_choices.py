@@ -12,13 +12,13 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
-from tunesmith.governance import audit
 from tunesmith.monitor import choices, review
 from tunesmith.serve.app import create_app, load_state
-from tunesmith.serve.keys import create_key
+from tunesmith.store import audit
 from tunesmith.store.db import choice_items, review_items
-from tunesmith.workspace import Workspace
+from tunesmith.store.keys import create_key
 
 from ..monitor.store_rows import add_interaction
 from ..monitor.test_choices import pair, write

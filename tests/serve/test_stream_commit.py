@@ -17,11 +17,11 @@ import pytest
 import sqlalchemy as sa
 import torch
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
-from tunesmith.serve.keys import create_key
 from tunesmith.serve.structured import Grammars
 from tunesmith.store.db import interactions, open_store
-from tunesmith.workspace import Workspace
+from tunesmith.store.keys import create_key
 
 from .server import set_config
 

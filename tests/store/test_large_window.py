@@ -16,11 +16,11 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tunesmith.governance.audit import utc_timestamp
+from tunesmith.config.workspace import Workspace
 from tunesmith.monitor import review
 from tunesmith.monitor.watch import monitor
+from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import interactions, open_store, ratings
-from tunesmith.workspace import Workspace
 
 N = 50_000
 UPSTREAM_CAP = 32_766

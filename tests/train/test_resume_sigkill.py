@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
 from tunesmith.train.callbacks import COMPLETE_MARKER
-from tunesmith.workspace import Workspace
 
 MAX_STEPS = 12
 SAVE_STEPS = 4

@@ -8,9 +8,9 @@ import torch
 import yaml
 
 from tunesmith.config import load_config
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
 from tunesmith.train.run import TrainInputError, train
-from tunesmith.workspace import Workspace
 
 TRAIN = {
     "lora_r": 4,

@@ -22,7 +22,7 @@ from tunesmith.cli.common import (
     progress_bar,
 )
 from tunesmith.config import ConfigError
-from tunesmith.workspace import open_workspace
+from tunesmith.config.workspace import open_workspace
 
 
 @app.command()
@@ -58,7 +58,7 @@ def curate(
     from tunesmith.data.curate import FeedbackInput
     from tunesmith.data.curate import curate as run_curate
     from tunesmith.data.readers import SourceError
-    from tunesmith.governance.audit import AuditError
+    from tunesmith.store.audit import AuditError
 
     ws = open_workspace(workspace)
     try:
@@ -172,8 +172,8 @@ def train_command(
     ] = 1,
 ) -> None:
     """Fine-tune the base model on a dataset version; writes runs/<run-id>/."""
-    from tunesmith.governance.audit import AuditError
     from tunesmith.models.base import BaseModelError
+    from tunesmith.store.audit import AuditError
     from tunesmith.train.callbacks import LossDivergedError
     from tunesmith.train.distributed import DistributedRunError, launch
     from tunesmith.train.run import CheckpointWriteError, TrainInputError, train

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from tunesmith.cli.common import WorkspaceOption, app, console, fail, progress_bar
 from tunesmith.config import ConfigError, with_section
-from tunesmith.workspace import open_workspace
+from tunesmith.config.workspace import open_workspace
 
 feedback_app = typer.Typer(help="Preference pairs from AI feedback; judges and their agreement.")
 app.add_typer(feedback_app, name="feedback")
@@ -30,9 +30,9 @@ def align_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Preference-tune an SFT run on pairs (DPO against the SFT model, or ORPO); writes a run."""
-    from tunesmith.governance.audit import AuditError
     from tunesmith.monitor.feedback import PREFERENCES_FILE
     from tunesmith.preference.records import PreferenceInputError
+    from tunesmith.store.audit import AuditError
     from tunesmith.train.align import align
 
     ws = open_workspace(workspace)
@@ -121,8 +121,8 @@ def feedback_queue(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Queue pairs for reviewers to pick the better answer (blind: sides by a seeded hash)."""
-    from tunesmith.governance.audit import AuditError, audit_path
     from tunesmith.monitor.choices import enqueue_pairs
+    from tunesmith.store.audit import AuditError, audit_path
     from tunesmith.store.db import open_store
 
     ws = open_workspace(workspace)

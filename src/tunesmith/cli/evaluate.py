@@ -19,7 +19,7 @@ from tunesmith.cli.common import (
     progress_bar,
 )
 from tunesmith.config import ConfigError
-from tunesmith.workspace import open_workspace
+from tunesmith.config.workspace import open_workspace
 
 
 def _fmt(value: object) -> str:
@@ -43,7 +43,7 @@ def eval_command(
     """Evaluate a model; exits 1 when a configured gate fails."""
     from tunesmith.evaluate.rows import EvalInputError
     from tunesmith.evaluate.run import evaluate
-    from tunesmith.governance.audit import AuditError
+    from tunesmith.store.audit import AuditError
 
     ws = open_workspace(workspace)
     try:

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from tunesmith.cli.common import WorkspaceOption, app, audit_app, console, fail
 from tunesmith.config import ConfigError
-from tunesmith.workspace import Workspace, open_workspace
+from tunesmith.config.workspace import Workspace, open_workspace
 
 
 @app.command("docs")
@@ -30,8 +30,8 @@ def docs_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Write a model card and an EU AI Act Annex IV draft from the model's records."""
-    from tunesmith.governance.audit import AuditError
     from tunesmith.governance.documents import RecordsError, resolve_ref, write_documents
+    from tunesmith.store.audit import AuditError
 
     ws = open_workspace(workspace)
     try:
@@ -89,7 +89,7 @@ def audit_verify(
     ] = None,
 ) -> None:
     """Check every entry's hash and link; exit 1 naming the first bad entry."""
-    from tunesmith.governance import audit
+    from tunesmith.store import audit
 
     ws = open_workspace(workspace)
     report = audit.verify(audit.audit_path(ws.state_dir), expected_head=head)
@@ -101,7 +101,7 @@ def audit_verify(
 @audit_app.command("log")
 def audit_log(workspace: WorkspaceOption = None) -> None:
     """List the audit entries: when, who, what, on which subject."""
-    from tunesmith.governance import audit
+    from tunesmith.store import audit
 
     ws = open_workspace(workspace)
     try:

@@ -13,12 +13,12 @@ from rich.text import Text
 
 from tunesmith.cli.common import WorkspaceOption, app, console, err_console, fail
 from tunesmith.config import ConfigError
-from tunesmith.workspace import open_workspace
+from tunesmith.config.workspace import open_workspace
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
-    from tunesmith.governance.actor import Actor
+    from tunesmith.store.actor import Actor
 
 
 def _scope(actor: Actor) -> list[str] | None:
@@ -153,9 +153,9 @@ def review(
 ) -> None:
     """Work through the review queue: accept, correct or reject each doubtful answer (with
     --choices: pick the better of two answers to one prompt, or call a tie)."""
-    from tunesmith.governance import audit
-    from tunesmith.governance.actor import ActorError, authenticated, key_secret
     from tunesmith.monitor import review as queue
+    from tunesmith.store import audit
+    from tunesmith.store.actor import ActorError, authenticated, key_secret
     from tunesmith.store.db import open_store
 
     ws = open_workspace(workspace)
@@ -230,8 +230,8 @@ def loop(
     ] = False,
 ) -> None:
     """Retrain when a trigger fires; promote the challenger when it beats the champion."""
+    from tunesmith.config.monitor import parse_duration
     from tunesmith.monitor.loop import LoopError, run_once
-    from tunesmith.monitor.settings import parse_duration
     from tunesmith.registry import RegistryError
 
     ws = open_workspace(workspace)

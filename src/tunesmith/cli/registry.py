@@ -12,7 +12,7 @@ from rich.table import Table
 
 from tunesmith.cli.common import WorkspaceOption, app, compare_table, console, fail, models_app
 from tunesmith.config import ConfigError, RegistryConfig
-from tunesmith.workspace import Workspace, open_workspace
+from tunesmith.config.workspace import Workspace, open_workspace
 
 if TYPE_CHECKING:
     from tunesmith.registry import ModelSummary, ModelVersion
@@ -22,8 +22,8 @@ def _errors() -> tuple[type[Exception], ...]:
     """What a registry command reports as one line; imported late, mlflow is slow to load."""
     from mlflow.exceptions import MlflowException
 
-    from tunesmith.governance.audit import AuditError
     from tunesmith.registry import RegistryError
+    from tunesmith.store.audit import AuditError
 
     return (RegistryError, LookupError, ConfigError, AuditError, MlflowException, OSError)
 
@@ -101,8 +101,8 @@ def approve_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Record a human approval of a model version, counted by who is authenticated."""
-    from tunesmith.governance.actor import key_secret
     from tunesmith.registry import approval_problem, approve
+    from tunesmith.store.actor import key_secret
 
     ws = open_workspace(workspace)
     with _registry_errors():
@@ -187,7 +187,7 @@ def models_list(workspace: WorkspaceOption = None) -> None:
 def _show_version(ws: Workspace, mv: ModelVersion, policy: RegistryConfig) -> None:
     from tunesmith.registry import champion_problem, standings
     from tunesmith.registry.approvals import approve_entries
-    from tunesmith.registry.store import alias_version, client
+    from tunesmith.registry.client import alias_version, client
 
     record = mv.record
     base, dataset = record["base_model"], record["dataset"]

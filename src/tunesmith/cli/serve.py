@@ -10,7 +10,7 @@ from rich.table import Table
 
 from tunesmith.cli.common import WorkspaceOption, app, console, err_console, fail
 from tunesmith.config import ConfigError
-from tunesmith.workspace import open_workspace
+from tunesmith.config.workspace import open_workspace
 
 keys_app = typer.Typer(help="API keys of the server: hashed, scoped to models, rate-limited.")
 app.add_typer(keys_app, name="keys")
@@ -23,9 +23,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default: serve.port; 0: any).")] = None,
 ) -> None:
     """Serve the base model and every adapter behind an OpenAI-compatible API."""
-    from tunesmith.governance import audit
     from tunesmith.models.base import BaseModelError
     from tunesmith.serve.app import load_state, serve_forever
+    from tunesmith.store import audit
 
     ws = open_workspace(workspace)
     try:
@@ -74,9 +74,9 @@ def keys_create(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Create a key; its secret is printed this once and stored only as a hash."""
-    from tunesmith.governance import audit
-    from tunesmith.serve.keys import ApiKeyError, create_key
+    from tunesmith.store import audit
     from tunesmith.store.db import open_store
+    from tunesmith.store.keys import ApiKeyError, create_key
 
     ws = open_workspace(workspace)
     scope = [m.strip() for m in models.split(",") if m.strip()]
@@ -93,8 +93,8 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(workspace: WorkspaceOption = None) -> None:
     """Keys with their scope, roles, rate and state; never their secrets."""
-    from tunesmith.serve.keys import list_keys
     from tunesmith.store.db import open_store
+    from tunesmith.store.keys import list_keys
 
     ws = open_workspace(workspace)
     table = Table(title="API keys")
@@ -116,9 +116,9 @@ def keys_list(workspace: WorkspaceOption = None) -> None:
 @keys_app.command("revoke")
 def keys_revoke(name: str, workspace: WorkspaceOption = None) -> None:
     """Revoke a key: requests with it get 401 from the next one on."""
-    from tunesmith.governance import audit
-    from tunesmith.serve.keys import ApiKeyError, revoke_key
+    from tunesmith.store import audit
     from tunesmith.store.db import open_store
+    from tunesmith.store.keys import ApiKeyError, revoke_key
 
     ws = open_workspace(workspace)
     try:

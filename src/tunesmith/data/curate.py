@@ -13,6 +13,7 @@ from typing import Any
 
 from tunesmith import __version__
 from tunesmith.config import DataConfig
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.dedup import DedupIndex, Duplicate, deduplicate
 from tunesmith.data.feedback import (
     FEEDBACK_SPLIT,
@@ -30,17 +31,9 @@ from tunesmith.data.report import plot_lengths, render_report
 from tunesmith.data.split import SPLITS, assign_splits
 from tunesmith.data.stream import checked_rows
 from tunesmith.data.template import ChatTemplate
-from tunesmith.data.version import (
-    fingerprint,
-    latest_version,
-    publish,
-    sha256_file,
-    sha256_tree,
-    staging_dir,
-    write_json,
-)
-from tunesmith.governance import audit
-from tunesmith.workspace import Workspace
+from tunesmith.data.version import latest_version, publish, staging_dir
+from tunesmith.store import audit
+from tunesmith.store.files import fingerprint, sha256_file, sha256_tree, write_json
 
 Progress = Callable[[str, int], None]
 

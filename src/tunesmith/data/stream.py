@@ -11,13 +11,13 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 
 from tunesmith.config import DataConfig
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.normalise import normalise_row
 from tunesmith.data.pii import PiiMasker
 from tunesmith.data.quality import check_length, check_quality
 from tunesmith.data.readers import READ_STAGE, SourceError, infer_format, read_source
 from tunesmith.data.records import Rejection, Row
 from tunesmith.data.template import FORMAT_STAGE, ChatTemplate
-from tunesmith.workspace import Workspace
 
 ID_SAMPLE = 50  # rows whose id is checked for personal data
 

@@ -8,36 +8,13 @@ hidden staging folder and renamed into place, so a crash never leaves a half ver
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 
 _VERSION_DIR = re.compile(r"^v(\d+)$")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_tree(path: Path, files: list[Path] | None = None) -> str:
-    """sha256 of a file, or of the sorted (relative path, sha256) list of a folder's files."""
-    if path.is_file():
-        return sha256_file(path)
-    chosen = files if files is not None else [p for p in path.rglob("*") if p.is_file()]
-    entries = [f"{p.relative_to(path).as_posix()}\x00{sha256_file(p)}" for p in sorted(chosen)]
-    return hashlib.sha256("\n".join(entries).encode()).hexdigest()
-
-
-def fingerprint(inputs: dict[str, object]) -> str:
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 
 def list_versions(dataset_dir: Path) -> list[int]:
@@ -53,16 +30,6 @@ def latest_version(dataset_dir: Path) -> tuple[int, dict[str, object]] | None:
         return None
     manifest = dataset_dir / f"v{versions[-1]}" / "manifest.json"
     return versions[-1], json.loads(manifest.read_text(encoding="utf-8"))
-
-
-def write_json(path: Path, data: object) -> None:
-    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-
-
-def write_jsonl(path: Path, records: list[dict[str, object]]) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
 
 
 def staging_dir(dataset_dir: Path) -> Path:
@@ -95,27 +62,3 @@ def publish(staging: Path, dataset_dir: Path, number: int) -> Path:
         raise FileExistsError(f"{target} already exists (another curate ran concurrently?)")
     os.replace(staging, target)
     return target
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Temp file in the same folder, fsync, rename: a reader sees the old or the new file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)  # the rename itself survives a power cut
-
-
-def fsync_dir(path: Path) -> None:
-    """Flush a folder's entries (files created, renamed or removed in it) to disk."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

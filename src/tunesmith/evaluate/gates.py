@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tunesmith.config import GatesConfig
-from tunesmith.evaluate.metrics import LOWER_IS_BETTER
+from tunesmith.config.eval import LOWER_IS_BETTER
 
 
 def _gate(

@@ -13,23 +13,6 @@ from collections import Counter
 from typing import Any
 
 INVALID = "<invalid>"
-MAIN_METRIC = {"classification": "accuracy", "extraction": "field_f1", "generation": "chrf"}
-# what each task type reports; extraction adds exact.<field> and f1.<field> per schema property
-METRICS = {
-    "classification": ("accuracy", "macro_f1", "invalid_rate", "val_perplexity"),
-    "extraction": ("parse_rate", "schema_valid_rate", "field_exact", "field_f1", "val_perplexity"),
-    "generation": ("exact_match", "chrf", "rouge_l", "val_perplexity"),
-}
-LOWER_IS_BETTER = frozenset({"invalid_rate", "val_perplexity"})
-
-
-def known_metrics(task_type: str, schema: dict[str, Any] | None) -> set[str]:
-    """Every metric name `tunesmith eval` can report for this task."""
-    names = set(METRICS[task_type])
-    if task_type == "extraction" and schema:
-        for field in schema.get("properties", {}):
-            names |= {f"exact.{field}", f"f1.{field}"}
-    return names
 
 
 def classification(

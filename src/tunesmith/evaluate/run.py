@@ -12,7 +12,8 @@ from typing import Any
 
 from tunesmith import __version__
 from tunesmith.config import ProjectConfig
-from tunesmith.data.version import sha256_file
+from tunesmith.config.eval import MAIN_METRIC
+from tunesmith.config.workspace import Workspace
 from tunesmith.evaluate import metrics as task_scores
 from tunesmith.evaluate.compare import compare, few_shot_examples
 from tunesmith.evaluate.gates import check_gates
@@ -29,9 +30,10 @@ from tunesmith.evaluate.scores import (
 )
 from tunesmith.evaluate.slices import audit_slices
 from tunesmith.evaluate.target import Target, base_of, champion_target, load_model, resolve_target
-from tunesmith.governance import audit
+from tunesmith.store import audit
+from tunesmith.store.clock import utc_timestamp
+from tunesmith.store.files import sha256_file
 from tunesmith.train.dataset import TrainInputError, resolve_dataset
-from tunesmith.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def evaluate(
         assert preds.labels is not None and task.labels is not None
         gold = [r.label or "" for r in rows]
         _, per_class, confusion = task_scores.classification(gold, preds.labels, task.labels)
-    main = task_scores.MAIN_METRIC[task.type]
+    main = MAIN_METRIC[task.type]
     slices = audit_slices(
         [r.meta for r in rows],
         settings.slices,
@@ -146,7 +148,7 @@ def evaluate(
     gates = check_gates(settings.gates, metrics, slices, champion and champion["metrics"])
     report = {
         "schema": 1,
-        "created_at": audit.utc_timestamp(),
+        "created_at": utc_timestamp(),
         "tunesmith_version": __version__,
         "model": target.to_json(),
         "data": data,
@@ -203,7 +205,7 @@ def _track(
         return []
     from mlflow.exceptions import MlflowException
 
-    from tunesmith.train.tracking import Tracker
+    from tunesmith.store.tracking import Tracker
 
     try:
         tracker = Tracker(ws.state_dir, config.project, target.run_id)

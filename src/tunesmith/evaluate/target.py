@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from tunesmith.config import ProjectConfig
-from tunesmith.data.version import sha256_file
+from tunesmith.config.workspace import Workspace
 from tunesmith.evaluate.rows import EvalInputError
 from tunesmith.models.base import BaseModelError, resolve_base_model
 from tunesmith.models.run_model import (
@@ -19,8 +19,8 @@ from tunesmith.models.run_model import (
     merged_model,
     weights_file_name,
 )
+from tunesmith.store.files import sha256_file
 from tunesmith.train.lineage import hardware
-from tunesmith.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def champion_target(ws: Workspace, name: str) -> Target | None:
     from mlflow.exceptions import MlflowException
 
     from tunesmith.registry import RegistryError, resolve
-    from tunesmith.registry.store import alias_version, client, store_exists
+    from tunesmith.registry.client import alias_version, client, store_exists
 
     if not store_exists(ws):
         return None

@@ -1,29 +1,4 @@
-"""Governance: the hash-chained audit log of every stage (`tunesmith audit log|verify`)."""
-
-from tunesmith.governance.audit import (
-    ACTIONS,
-    ACTOR_ENV,
-    GENESIS_HASH,
-    AuditEntry,
-    AuditError,
-    VerifyReport,
-    append,
-    audit_path,
-    entries,
-    entry_hash,
-    verify,
-)
-
-__all__ = [
-    "ACTIONS",
-    "ACTOR_ENV",
-    "GENESIS_HASH",
-    "AuditEntry",
-    "AuditError",
-    "VerifyReport",
-    "append",
-    "audit_path",
-    "entries",
-    "entry_hash",
-    "verify",
-]
+"""Governance: readers on top of the state layer. The technical documentation a regulator asks
+for (model card, Annex IV, data sheet), cross-checks between the records behind it, lineage and
+erasure lookups. The audit log itself lives in `store.audit`.
+"""

@@ -9,9 +9,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from tunesmith.governance.audit import VerifyReport
 from tunesmith.governance.checks import cross_checks
 from tunesmith.governance.records import ModelVersionLike, Records
+from tunesmith.store.audit import VerifyReport
 
 # Bundled base models by their Hugging Face Hub id and licence, for the card's front matter;
 # a local folder has no known Hub id, so its card names none rather than guess one.

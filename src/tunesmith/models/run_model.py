@@ -13,9 +13,9 @@ from typing import Any
 
 import torch
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.models.base import weights_digest
 from tunesmith.models.quantize import dequantize_linear_weights, quantize_linear_weights
-from tunesmith.workspace import Workspace
 
 # what a run's adapter/ folder holds its trained weights in: LoRA/DoRA/QLoRA, or a full fine-tune
 WEIGHTS_FILES = ("adapter_model.safetensors", "model.safetensors")

@@ -22,11 +22,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tunesmith.data.version import sha256_file
-from tunesmith.governance import audit
-from tunesmith.governance.audit import utc_timestamp
 from tunesmith.monitor import lease
+from tunesmith.store import audit
+from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import choice_items, reading
+from tunesmith.store.files import sha256_file
 
 CHOICES = ("a", "b", "tie")
 # AI feedback's own files say `source: ai-feedback`; these sources are people, not a judge

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.config import TaskConfig
+from tunesmith.config.workspace import Workspace
 from tunesmith.evaluate.rows import parse_label
 from tunesmith.monitor.choices import ChoiceItem, decided_choices
 from tunesmith.monitor.review import AUDIT, ReviewItem, decided_items
 from tunesmith.store.db import open_store
-from tunesmith.workspace import Workspace
 
 REVIEWED_FILE = "feedback/reviewed.jsonl"
 PREFERENCES_FILE = "feedback/preferences.jsonl"

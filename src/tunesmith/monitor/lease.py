@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tunesmith.governance.audit import utc_timestamp
+from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import reading
 
 

@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tunesmith.config import ProjectConfig
-from tunesmith.governance import audit
-from tunesmith.governance.audit import utc_timestamp
+from tunesmith.config.workspace import Workspace
 from tunesmith.monitor.policy import evaluate_triggers, last_cycle, loop_dir
-from tunesmith.workspace import Workspace
+from tunesmith.store import audit
+from tunesmith.store.clock import utc_timestamp
 
 STEPS = ("feedback", "curate", "train", "evaluate", "compare", "register", "promote")
 Progress = Callable[[str], None]

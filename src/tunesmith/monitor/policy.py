@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from tunesmith.config import ProjectConfig
-from tunesmith.monitor.settings import parse_duration
+from tunesmith.config.monitor import parse_duration
+from tunesmith.config.workspace import Workspace
 from tunesmith.store.db import open_store, reading, review_items
-from tunesmith.workspace import Workspace
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from sqlalchemy.engine import Engine
 
 from tunesmith.config import TaskConfig
 from tunesmith.evaluate.rows import parse_label
-from tunesmith.governance import audit
-from tunesmith.governance.audit import utc_timestamp
 from tunesmith.monitor import lease
+from tunesmith.store import audit
+from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import interactions, reading, review_items
 
 DECISIONS = ("accept", "correct", "reject")

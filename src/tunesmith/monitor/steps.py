@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from tunesmith.config import ProjectConfig
-from tunesmith.workspace import Workspace
+from tunesmith.config.workspace import Workspace
 
 Progress = Callable[[str], None]
 
@@ -253,7 +253,7 @@ def promote(
     elif "challenger" not in mv.aliases:
         promote(ws, ref, "challenger", registry_policy)
     from tunesmith.registry import champion_problem
-    from tunesmith.registry.store import alias_version, client
+    from tunesmith.registry.client import alias_version, client
 
     current = alias_version(client(ws), mv.name, "champion")
     problem = champion_problem(ws, resolve(ws, ref), registry_policy, current)

@@ -12,13 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.config import ProjectConfig
-from tunesmith.data.version import sha256_file
-from tunesmith.governance import audit
-from tunesmith.governance.audit import utc_timestamp
+from tunesmith.config.monitor import MonitorConfig, parse_duration
+from tunesmith.config.workspace import Workspace
 from tunesmith.monitor import review
 from tunesmith.monitor.policy import error_alerts
 from tunesmith.monitor.report import write_report
-from tunesmith.monitor.settings import MonitorConfig, parse_duration
 from tunesmith.monitor.window import (
     Captured,
     load_window,
@@ -26,8 +24,10 @@ from tunesmith.monitor.window import (
     thumbs_down,
     training_reference,
 )
+from tunesmith.store import audit
+from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import open_store
-from tunesmith.workspace import Workspace
+from tunesmith.store.files import sha256_file
 
 Progress = Callable[[str], None]
 

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tunesmith.config import ProjectConfig
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.feedback import last_user_text
 from tunesmith.evaluate.rows import parse_label
-from tunesmith.governance.audit import utc_timestamp
+from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import interactions, ratings, reading
-from tunesmith.workspace import Workspace
 
 ERROR_FLAGS = frozenset({"schema_invalid", "no_label"})
 

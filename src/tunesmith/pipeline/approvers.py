@@ -10,7 +10,7 @@ Nobody can mistake them for people, and nothing is left that could approve again
 from __future__ import annotations
 
 from tunesmith.config import RegistryConfig
-from tunesmith.workspace import Workspace
+from tunesmith.config.workspace import Workspace
 
 SIMULATED_APPROVER = "simulated-approver"
 CREATED_BY = "tunesmith run (simulated approver)"
@@ -19,10 +19,10 @@ CREATED_BY = "tunesmith run (simulated approver)"
 def simulated_approvals(ws: Workspace, ref: str, policy: RegistryConfig, note: str) -> list[str]:
     """Approve `ref` (NAME/VERSION) as often as `policy` needs for champion, at least once,
     each time with a fresh approver key; the keys' names."""
-    from tunesmith.governance import audit
     from tunesmith.registry import approve
-    from tunesmith.serve.keys import create_key, list_keys, revoke_key
+    from tunesmith.store import audit
     from tunesmith.store.db import open_store
+    from tunesmith.store.keys import create_key, list_keys, revoke_key
 
     store = open_store(ws.state_url())
     log = audit.audit_path(ws.state_dir)

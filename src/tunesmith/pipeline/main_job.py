@@ -18,10 +18,10 @@ from typing import Any
 import yaml
 
 from tunesmith.config import ProjectConfig
+from tunesmith.config.workspace import Workspace
 from tunesmith.evaluate.rows import parse_label
 from tunesmith.monitor.review import AUDIT
 from tunesmith.pipeline import simulate
-from tunesmith.workspace import Workspace
 
 Say = Callable[[str], None]
 Bar = Callable[[str, int], Callable[[int], None]]  # (description, total) -> advance
@@ -127,9 +127,9 @@ def run_main_job(
     from tunesmith.monitor.watch import monitor
     from tunesmith.pipeline.approvers import simulated_approvals
     from tunesmith.registry import default_name, promote, register
-    from tunesmith.serve.keys import create_key
     from tunesmith.serve.trial import server_process
     from tunesmith.store.db import open_store
+    from tunesmith.store.keys import create_key
     from tunesmith.train.run import train
 
     job = settings or JobSettings()

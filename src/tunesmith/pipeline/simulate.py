@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from tunesmith.config import ProjectConfig
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.records import Row
 from tunesmith.data.template import ChatTemplate
 from tunesmith.evaluate.rows import parse_label
 from tunesmith.examples.new_product import generate_product_line_tickets
 from tunesmith.examples.support_tickets import generate_tickets
 from tunesmith.monitor import review
-from tunesmith.workspace import Workspace
 
 SIMULATED_REVIEWER = "simulated-reviewer"
 Progress = Callable[[int], None]
@@ -155,7 +155,7 @@ def review_queue(
     """The simulated reviewer works through the queue, the random audit sample included:
     accepts a right label, corrects a wrong one with the generator's answer (`audit` counts
     the audit sample's items among them)."""
-    from tunesmith.governance import audit
+    from tunesmith.store import audit
     from tunesmith.store.db import open_store
 
     store = open_store(ws.state_url())

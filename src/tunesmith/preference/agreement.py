@@ -15,14 +15,14 @@ from secrets import token_hex
 from typing import Any
 
 from tunesmith.config import ProjectConfig
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import pseudonym_key
 from tunesmith.data.pii import PiiMasker
-from tunesmith.data.version import write_atomic
 from tunesmith.preference.llm_judge import agreement, judge_client
 from tunesmith.preference.records import held_out as held_out_pair
 from tunesmith.preference.records import mask_pairs, read_pairs
 from tunesmith.preference.rubric import pii_counter, score_answer
-from tunesmith.workspace import Workspace
+from tunesmith.store.files import write_atomic
 
 
 def rubric_agreement(config: ProjectConfig, pairs: list[dict[str, Any]]) -> dict[str, Any]:

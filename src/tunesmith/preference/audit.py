@@ -14,8 +14,8 @@ from functools import cache
 from typing import Any
 
 from tunesmith.config import TaskConfig
+from tunesmith.config.align import RubricConfig
 from tunesmith.preference.rubric import names, split_answer
-from tunesmith.preference.settings import RubricConfig
 
 
 @cache

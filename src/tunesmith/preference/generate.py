@@ -21,15 +21,15 @@ from typing import Any
 import torch
 
 from tunesmith.config import ProjectConfig
-from tunesmith.data.version import sha256_file, write_json, write_jsonl
+from tunesmith.config.align import SamplingConfig
+from tunesmith.config.workspace import Workspace
 from tunesmith.evaluate.predict import tokenize_prompts
 from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
 from tunesmith.evaluate.target import load_model, resolve_target
-from tunesmith.governance import audit
 from tunesmith.preference.rubric import RubricScore, pii_counter, score_answer
-from tunesmith.preference.settings import SamplingConfig
+from tunesmith.store import audit
+from tunesmith.store.files import sha256_file, write_json, write_jsonl
 from tunesmith.train.dataset import resolve_dataset
-from tunesmith.workspace import Workspace
 
 PREFERENCES_DIR = "preferences"
 

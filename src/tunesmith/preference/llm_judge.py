@@ -17,8 +17,8 @@ import httpx
 import jsonschema
 import openai
 
-from tunesmith.preference.settings import JudgeConfig
-from tunesmith.serve.settings import ServeConfig
+from tunesmith.config.align import JudgeConfig
+from tunesmith.config.serve import ServeConfig
 
 Winner = Literal["a", "b", "tie"]
 REASON_CHARS = 200

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.data.pii import PiiMasker
-from tunesmith.data.version import sha256_file
+from tunesmith.store.files import sha256_file
 
 PROMPT_ROLES = {"system", "user", "assistant", "tool"}
 

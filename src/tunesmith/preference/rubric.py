@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tunesmith.config import PiiConfig, TaskConfig
+from tunesmith.config.align import RubricConfig
 from tunesmith.data.pii import PiiMasker
 from tunesmith.evaluate.rows import parse_label
-from tunesmith.preference.settings import RubricConfig
 
 POLICY_CHECKS = ("format", "length", "names_label")
 # a sentence ends in . ! or ? (closing quotes allowed); greetings and sign-offs ("Hi Ana,",

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from tunesmith.config import ProjectConfig
-from tunesmith.data.version import write_atomic
+from tunesmith.config.workspace import Workspace
 from tunesmith.evaluate.generate import generate
 from tunesmith.evaluate.predict import tokenize_prompts
 from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
 from tunesmith.evaluate.target import Target, load_model, resolve_target
 from tunesmith.preference.audit import audit_compliant, prefer
 from tunesmith.preference.rubric import PiiCounter, pii_counter, score_answer
+from tunesmith.store.files import write_atomic
 from tunesmith.train.dataset import resolve_dataset
-from tunesmith.workspace import Workspace
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@
 """
 
 from tunesmith.registry.approvals import Standing, counting_approvers, registry_policy, standings
+from tunesmith.registry.client import ALIASES, ModelVersion, parse_ref, resolve
 from tunesmith.registry.listing import ModelSummary, VersionSummary, list_models, show_model
 from tunesmith.registry.promote import (
     Promotion,
@@ -18,7 +19,6 @@ from tunesmith.registry.promote import (
 )
 from tunesmith.registry.record import RegistryError
 from tunesmith.registry.register import Registered, default_name, register
-from tunesmith.registry.store import ALIASES, ModelVersion, parse_ref, resolve
 
 __all__ = [
     "ALIASES",

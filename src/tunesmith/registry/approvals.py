@@ -1,7 +1,7 @@
 """Which approvals of a version count: the one rule that promote, `models list/show` and the
 governance documents share, so no two of them can disagree about who approved what.
 
-An approval is counted by its authenticated actor (`governance/actor.py`: an approver key,
+An approval is counted by its authenticated actor (`store/actor.py`: an approver key,
 `key:NAME`, or the OS user, `user:LOGIN`), never by the name typed after `--by`, which is only
 shown: one person typing two names is still one approval.
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tunesmith.config import RegistryConfig
-from tunesmith.governance import audit
-from tunesmith.governance.actor import VIAS
-from tunesmith.workspace import Workspace
+from tunesmith.config.workspace import Workspace
+from tunesmith.store import audit
+from tunesmith.store.actor import VIAS
 
 
 class Approved(Protocol):

@@ -9,11 +9,11 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import RegisteredModel
 
 from tunesmith.config import RegistryConfig
-from tunesmith.governance.audit import AuditEntry
+from tunesmith.config.workspace import Workspace
 from tunesmith.registry.approvals import approve_entries, counting_approvers, registry_policy
+from tunesmith.registry.client import approvals_of, client, iso_time, store_exists
 from tunesmith.registry.promote import history
-from tunesmith.registry.store import approvals_of, client, iso_time, store_exists
-from tunesmith.workspace import Workspace
+from tunesmith.store.audit import AuditEntry
 
 
 @dataclass(frozen=True)

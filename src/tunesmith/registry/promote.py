@@ -14,16 +14,14 @@ from typing import Any
 from mlflow.exceptions import MlflowException
 
 from tunesmith.config import RegistryConfig
-from tunesmith.governance import audit
-from tunesmith.governance.actor import ActorError, authenticated
+from tunesmith.config.workspace import Workspace
 from tunesmith.registry.approvals import (
     allowed_by,
     approve_entries,
     counting_approvers,
     standings,
 )
-from tunesmith.registry.record import RegistryError, failed_gates
-from tunesmith.registry.store import (
+from tunesmith.registry.client import (
     ALIASES,
     ModelVersion,
     alias_version,
@@ -33,7 +31,9 @@ from tunesmith.registry.store import (
     set_tags,
     store_exists,
 )
-from tunesmith.workspace import Workspace
+from tunesmith.registry.record import RegistryError, failed_gates
+from tunesmith.store import audit
+from tunesmith.store.actor import ActorError, authenticated
 
 _HISTORY = re.compile(r"^promotion\.(\d+)$")
 

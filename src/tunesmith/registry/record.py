@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from tunesmith.data.version import sha256_file
-from tunesmith.governance import audit
+from tunesmith.store import audit
+from tunesmith.store.files import sha256_file
 
 
 class RegistryError(Exception):

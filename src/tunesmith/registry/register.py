@@ -10,7 +10,15 @@ from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 
 from tunesmith.config import ProjectConfig
-from tunesmith.governance import audit
+from tunesmith.config.workspace import Workspace
+from tunesmith.registry.client import (
+    ModelVersion,
+    check_name,
+    client,
+    record_artifact,
+    set_tags,
+    to_version,
+)
 from tunesmith.registry.record import (
     RegistryError,
     RunRecord,
@@ -20,16 +28,8 @@ from tunesmith.registry.record import (
     failed_gates,
     flat_tags,
 )
-from tunesmith.registry.store import (
-    ModelVersion,
-    check_name,
-    client,
-    record_artifact,
-    set_tags,
-    to_version,
-)
-from tunesmith.train.tracking import experiment_id
-from tunesmith.workspace import Workspace
+from tunesmith.store import audit
+from tunesmith.store.tracking import experiment_id
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tunesmith.config import ProjectConfig
-from tunesmith.governance import audit
+from tunesmith.config.workspace import Workspace
 from tunesmith.serve.capture import Recorder
 from tunesmith.serve.catalog import Catalog
 from tunesmith.serve.confidence import TaskProbe
@@ -29,8 +29,8 @@ from tunesmith.serve.routes import router
 from tunesmith.serve.schemas import error_body, internal_error
 from tunesmith.serve.service import ServeState
 from tunesmith.serve.structured import Grammars
+from tunesmith.store import audit
 from tunesmith.store.db import open_store
-from tunesmith.workspace import Workspace
 
 log = logging.getLogger("tunesmith.serve")
 

@@ -9,7 +9,7 @@ from typing import Any
 import jsonschema
 from sqlalchemy.engine import Engine
 
-from tunesmith.governance.audit import utc_timestamp
+from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import interactions
 
 

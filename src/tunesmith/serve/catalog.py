@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.models.run_model import RunModelError, finished_run
-from tunesmith.workspace import Workspace
 
 # adapters the engine batches; a QLoRA one runs over its NF4-rounded base, as eval ran it
 SERVABLE_METHODS = ("lora", "qlora")
@@ -105,7 +105,7 @@ class Catalog:
     def registered_names(self) -> list[str]:
         if not self.ws.has_mlflow_store():
             return []
-        from tunesmith.registry.store import client
+        from tunesmith.registry.client import client
 
         return [m.name for m in client(self.ws).search_registered_models(max_results=1000)]
 
@@ -113,7 +113,7 @@ class Catalog:
         """Every servable model, as /v1/models lists it, with the base it runs on."""
         entries: list[dict[str, Any]] = [{"id": self.base_id, "parent": None, "run_id": None}]
         if self.ws.has_mlflow_store():
-            from tunesmith.registry.store import client
+            from tunesmith.registry.client import client
 
             mlflow = client(self.ws)
             for model in mlflow.search_registered_models(max_results=1000, order_by=["name ASC"]):

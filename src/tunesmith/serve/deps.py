@@ -11,8 +11,8 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from tunesmith.serve.keys import ApiKey, authenticate
 from tunesmith.serve.service import ServeState
+from tunesmith.store.keys import ApiKey, authenticate
 
 
 class ApiError(Exception):

@@ -20,13 +20,13 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from tunesmith.governance.audit import utc_timestamp
 from tunesmith.monitor import choices, review
 from tunesmith.monitor.choices import ChoiceError, ChoiceItem
 from tunesmith.monitor.review import ReviewError, ReviewItem
 from tunesmith.serve.deps import ApiError, KeyDep, StateDep, require_role
-from tunesmith.serve.keys import ApiKey
 from tunesmith.serve.service import ServeState
+from tunesmith.store.clock import utc_timestamp
+from tunesmith.store.keys import ApiKey
 
 router = APIRouter()
 

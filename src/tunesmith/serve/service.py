@@ -14,14 +14,13 @@ from typing import Any
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
-from tunesmith.governance.audit import utc_timestamp
-from tunesmith.monitor.settings import MonitorConfig
+from tunesmith.config.monitor import MonitorConfig
+from tunesmith.config.serve import ServeConfig
 from tunesmith.serve import chat
 from tunesmith.serve.capture import Recorder
 from tunesmith.serve.catalog import Catalog, ServedModel
 from tunesmith.serve.confidence import TaskProbe
 from tunesmith.serve.engine import Delta, Done, Engine, Sequence
-from tunesmith.serve.keys import ApiKey
 from tunesmith.serve.metrics import ServeMetrics
 from tunesmith.serve.pii_restore import (
     Maskers,
@@ -33,14 +32,15 @@ from tunesmith.serve.pii_restore import (
 )
 from tunesmith.serve.recording import record, record_failure, record_later
 from tunesmith.serve.schemas import ChatRequest, RatingRequest
-from tunesmith.serve.settings import ServeConfig
 from tunesmith.serve.structured import (
     Grammars,
     SchemaRefused,
     schema_problem,
     tool_call_schema,
 )
+from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import interactions, ratings
+from tunesmith.store.keys import ApiKey
 
 log = logging.getLogger("tunesmith.serve")
 

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.version import list_versions
-from tunesmith.workspace import Workspace
 
 
 def route_schema(labels: list[str] | None) -> dict[str, Any]:
@@ -132,8 +132,8 @@ def exchanges(
 
 def demo_key(ws: Workspace, model: str) -> str:
     """A fresh key for `model`'s registry name, named after the moment it was made."""
-    from tunesmith.serve.keys import create_key
     from tunesmith.store.db import open_store
+    from tunesmith.store.keys import create_key
 
     scope = re.split(r"[@/]", model)[0]
     _, secret = create_key(

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from tunesmith.data.version import sha256_file
+from tunesmith.config.workspace import Workspace
 from tunesmith.models.run_model import (
     RunModelError,
     base_as_trained,
@@ -24,7 +24,7 @@ from tunesmith.models.run_model import (
     recorded_base,
     trained_in,
 )
-from tunesmith.workspace import Workspace
+from tunesmith.store.files import sha256_file
 
 # the values vLLM accepts for --max-lora-rank; the real rank is rounded up to one of them
 VLLM_LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
@@ -36,7 +36,7 @@ class VllmExportError(ValueError):
 
 
 def _versions(ws: Workspace, name: str) -> tuple[list[tuple[int, str]], dict[str, int]]:
-    from tunesmith.registry.store import client
+    from tunesmith.registry.client import client
 
     if not ws.has_mlflow_store():
         raise VllmExportError(f"no registry in {ws.root}: register a run first")

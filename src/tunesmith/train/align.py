@@ -23,10 +23,10 @@ import yaml
 from transformers import PrinterCallback
 
 from tunesmith.config import ProjectConfig
+from tunesmith.config.align import AlignConfig
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import pseudonym_key
 from tunesmith.data.pii import PiiMasker
-from tunesmith.data.version import sha256_file, write_atomic, write_jsonl
-from tunesmith.governance import audit
 from tunesmith.models.base import BaseModelError, weights_digest
 from tunesmith.models.run_model import RunModelError, finished_run
 from tunesmith.preference.records import (
@@ -36,7 +36,9 @@ from tunesmith.preference.records import (
     read_pairs,
     split_pairs,
 )
-from tunesmith.preference.settings import AlignConfig
+from tunesmith.store import audit
+from tunesmith.store.files import sha256_file, write_atomic, write_jsonl
+from tunesmith.store.tracking import Tracker
 from tunesmith.train.align_trainer import MetricsLog, build_trainer, replay_rows
 from tunesmith.train.callbacks import (
     CompleteMarker,
@@ -47,8 +49,6 @@ from tunesmith.train.callbacks import (
 from tunesmith.train.lineage import build_lineage, hardware
 from tunesmith.train.logps import preference_margins
 from tunesmith.train.run import build_model, new_run_id
-from tunesmith.train.tracking import Tracker
-from tunesmith.workspace import Workspace
 
 ALIGN_FILE = "align.json"
 

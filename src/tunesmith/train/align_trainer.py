@@ -10,7 +10,7 @@ from typing import Any
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from tunesmith.preference.settings import AlignConfig
+from tunesmith.config.align import AlignConfig
 
 
 class MetricsLog(TrainerCallback):

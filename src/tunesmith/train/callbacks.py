@@ -13,7 +13,7 @@ from typing import Any
 
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
-from tunesmith.data.version import fsync_dir, write_atomic
+from tunesmith.store.files import fsync_dir, write_atomic
 
 COMPLETE_MARKER = "COMPLETE"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.config import TrainConfig
+from tunesmith.config.workspace import Workspace
 from tunesmith.data.version import latest_version
 from tunesmith.train.tokenize import encode
-from tunesmith.workspace import Workspace
 
 
 class TrainInputError(ValueError):

@@ -13,8 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.train.dataset import resolve_dataset
-from tunesmith.workspace import Workspace
 
 
 class DistributedRunError(RuntimeError):

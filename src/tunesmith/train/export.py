@@ -8,8 +8,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from tunesmith.config.workspace import Workspace
 from tunesmith.models.run_model import RunModelError, merged_model
-from tunesmith.workspace import Workspace
 
 
 class ExportError(ValueError):

@@ -18,10 +18,12 @@ import torch
 import yaml
 
 from tunesmith.config import ProjectConfig, TrainConfig
-from tunesmith.data.version import sha256_file, write_atomic
-from tunesmith.governance import audit
+from tunesmith.config.workspace import Workspace
 from tunesmith.models.base import BaseModel, resolve_base_model
 from tunesmith.models.quantize import quantize_linear_weights, weight_bytes
+from tunesmith.store import audit
+from tunesmith.store.files import sha256_file, write_atomic
+from tunesmith.store.tracking import Tracker
 from tunesmith.train.callbacks import (
     CompleteMarker,
     DivergenceGuard,
@@ -43,8 +45,6 @@ from tunesmith.train.dataset import (
 )
 from tunesmith.train.lineage import build_lineage, hardware
 from tunesmith.train.plots import plot_loss
-from tunesmith.train.tracking import Tracker
-from tunesmith.workspace import Workspace
 
 
 class CheckpointWriteError(RuntimeError):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tunesmith.governance import (
+from tunesmith.store.audit import (
     ACTOR_ENV,
     GENESIS_HASH,
     AuditError,

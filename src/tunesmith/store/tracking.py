@@ -13,7 +13,7 @@ from mlflow.data.dataset_source_registry import resolve_dataset_source
 from mlflow.data.meta_dataset import MetaDataset
 from mlflow.tracking import MlflowClient
 
-from tunesmith.workspace import MLFLOW_URI_ENV as URI_ENV
+from tunesmith.config.workspace import MLFLOW_URI_ENV as URI_ENV
 
 # MLflow announces every schema migration of the embedded store at INFO
 logging.getLogger("mlflow").setLevel(logging.WARNING)

@@ -15,10 +15,10 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion as MlflowVersion
 from mlflow.exceptions import MlflowException
 
-from tunesmith.governance.audit import utc_timestamp
+from tunesmith.config.workspace import Workspace
 from tunesmith.registry.record import RegistryError, record_sha256
-from tunesmith.train.tracking import tracking_uri
-from tunesmith.workspace import Workspace
+from tunesmith.store.clock import utc_timestamp
+from tunesmith.store.tracking import tracking_uri
 
 # a record is one small JSON file: MLflow's tqdm bar per download is noise on every command
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tunesmith.governance.audit import utc_timestamp
+from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import READ_ONLY, api_keys
 
 KEY_PREFIX = "ts-"

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from tunesmith.config.base import Strict
 
 DEFAULT_CONSTITUTION = (
     "A good answer routes the ticket to the right queue on its first line, then replies to the "
@@ -13,11 +15,7 @@ DEFAULT_CONSTITUTION = (
 )
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RubricConfig(_Strict):
+class RubricConfig(Strict):
     """What the programmatic judge checks, and how much each check weighs in the score."""
 
     policy: str = Field(
@@ -46,7 +44,7 @@ class RubricConfig(_Strict):
         return self
 
 
-class JudgeConfig(_Strict):
+class JudgeConfig(Strict):
     """An LLM judge behind any OpenAI-compatible chat-completions endpoint."""
 
     base_url: str | None = Field(
@@ -65,7 +63,7 @@ class JudgeConfig(_Strict):
     timeout_seconds: float = Field(default=120.0, gt=0, description="Per-request time limit.")
 
 
-class SamplingConfig(_Strict):
+class SamplingConfig(Strict):
     """How `tunesmith feedback generate` samples candidates and keeps pairs."""
 
     k: int = Field(default=4, ge=2, le=32, description="Candidates sampled per prompt.")
@@ -87,7 +85,7 @@ class SamplingConfig(_Strict):
     batch_size: int = Field(default=32, ge=1, description="Sequences decoded together.")
 
 
-class AlignConfig(_Strict):
+class AlignConfig(Strict):
     """Preference tuning of an SFT run's adapter with TRL."""
 
     method: Literal["dpo", "orpo"] = Field(

@@ -9,8 +9,8 @@ import os
 import pwd
 from dataclasses import dataclass
 
-from tunesmith.serve.keys import ApiKey, authenticate
 from tunesmith.store.db import open_store
+from tunesmith.store.keys import ApiKey, authenticate
 
 KEY_ENV = "TUNESMITH_KEY"
 VIAS = ("key", "os-user")

@@ -8,11 +8,11 @@ import pytest
 from typer.testing import CliRunner
 
 from tunesmith.cli import app
-from tunesmith.governance import audit
+from tunesmith.config.workspace import Workspace
 from tunesmith.serve.deps import RateLimiter
-from tunesmith.serve.keys import ApiKeyError, authenticate, create_key, parse_rate
+from tunesmith.store import audit
 from tunesmith.store.db import api_keys, open_store
-from tunesmith.workspace import Workspace
+from tunesmith.store.keys import ApiKeyError, authenticate, create_key, parse_rate
 
 
 def test_keys_are_hashed_scoped_listed_and_revoked(workspace: Path) -> None:

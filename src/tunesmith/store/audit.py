@@ -24,9 +24,10 @@ import json
 import os
 import re
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from tunesmith.store.clock import utc_timestamp
 
 ACTOR_ENV = "TUNESMITH_ACTOR"
 GENESIS_HASH = "0" * 64
@@ -93,11 +94,6 @@ class VerifyReport:
         if self.entries == 0:
             return "audit log ok: it is empty (nothing recorded yet)"
         return f"audit log ok: {self.entries} entries, head {self.head_hash}"
-
-
-def utc_timestamp(moment: datetime | None = None, timespec: str = "seconds") -> str:
-    """ISO 8601 in UTC with a `Z`, the one time format of audit entries, reports and records."""
-    return (moment or datetime.now(UTC)).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def audit_path(state_dir: Path) -> Path:
