@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from results import write_section
 from tunesmith.config.workspace import Workspace
-from tunesmith.evaluate.target import resolve_target
 from tunesmith.preference.rubric import pii_counter
 from tunesmith.preference.winrate import answers_of, held_out_rows, judge_answers
+from tunesmith.registry.references import resolve_target
 
 
 def stored(run_dir: Path, pattern: str) -> dict[str, Any]:

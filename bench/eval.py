@@ -30,7 +30,8 @@ from tunesmith.evaluate.predict import predict
 from tunesmith.evaluate.rows import read_rows
 from tunesmith.evaluate.run import evaluate
 from tunesmith.evaluate.scores import task_metrics
-from tunesmith.evaluate.target import base_of, load_model, resolve_target
+from tunesmith.models.load import base_of, load_model
+from tunesmith.registry.references import resolve_target
 
 
 def finished_run(folder: Path) -> str | None:

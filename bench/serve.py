@@ -72,8 +72,8 @@ def baseline(
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tunesmith.evaluate.predict import tokenize_prompts
     from tunesmith.models.base import resolve_base_model
+    from tunesmith.models.tokenize import tokenize_prompts
 
     base = resolve_base_model(ws.load_config().base_model, ws.state_dir / "models", ws.root)
     model = AutoModelForCausalLM.from_pretrained(base.path, dtype=torch.float32).eval()

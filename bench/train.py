@@ -60,8 +60,8 @@ def flops_per_real_token(model_dir: Path, dataset: Path) -> tuple[float, float]:
     """FLOPs per real token on this dataset: what LoRA needs, and PaLM's 6N count."""
     from transformers import AutoConfig, AutoTokenizer
 
+    from tunesmith.models.tokenize import IGNORE, encode
     from tunesmith.plan import ModelShape, adapter_params
-    from tunesmith.train.tokenize import IGNORE, encode
 
     cfg = AutoConfig.from_pretrained(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)

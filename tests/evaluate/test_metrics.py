@@ -8,7 +8,7 @@ import pytest
 
 from tunesmith.config.eval import MAIN_METRIC
 from tunesmith.evaluate import metrics as m
-from tunesmith.evaluate.rows import parse_label
+from tunesmith.models.labels import parse_label
 
 LABELS = ["a", "b", "c", "d"]
 GOLD = ["a", "a", "b", "c"]

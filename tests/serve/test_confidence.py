@@ -5,7 +5,7 @@ from typing import ClassVar
 import torch
 
 from tunesmith.config import TaskConfig
-from tunesmith.evaluate.scoring import build_trie
+from tunesmith.models.scoring import build_trie
 from tunesmith.serve.confidence import LabelMargin, TaskProbe
 
 

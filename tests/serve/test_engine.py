@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tunesmith.evaluate.predict import tokenize_prompts
+from tunesmith.models.tokenize import tokenize_prompts
 from tunesmith.serve.engine import Delta, Done, Engine, Sequence
 from tunesmith.serve.sampling import SamplingParams
 

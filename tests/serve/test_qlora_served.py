@@ -14,11 +14,12 @@ import torch
 
 from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
-from tunesmith.evaluate.predict import tokenize_prompts
-from tunesmith.evaluate.target import load_model, resolve_target
 from tunesmith.examples.scaffold import create_workspace
+from tunesmith.models.load import load_model
 from tunesmith.models.run_model import base_as_trained, merged_model
+from tunesmith.models.tokenize import tokenize_prompts
 from tunesmith.registry import register
+from tunesmith.registry.references import resolve_target
 from tunesmith.serve.app import load_state
 from tunesmith.serve.engine import Done, Sequence
 from tunesmith.serve.sampling import SamplingParams

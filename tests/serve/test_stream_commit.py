@@ -78,7 +78,7 @@ def test_a_constrained_answer_cut_by_max_tokens_finishes_with_length(
 ) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tunesmith.evaluate.predict import tokenize_prompts
+    from tunesmith.models.tokenize import tokenize_prompts
     from tunesmith.serve.engine import Engine, Sequence
     from tunesmith.serve.sampling import SamplingParams
 

@@ -10,6 +10,7 @@ import yaml
 from tunesmith.config import load_config
 from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
+from tunesmith.data.version import DatasetError
 from tunesmith.train.run import TrainInputError, train
 
 TRAIN = {
@@ -118,7 +119,7 @@ def test_interrupted_run_resumes_to_the_same_adapter(
 
 def test_missing_dataset_version_is_a_clear_error(workspace: Path, tiny_model_dir: Path) -> None:
     ws = _workspace(workspace, tiny_model_dir, dataset="v7")
-    with pytest.raises(TrainInputError, match="v7 does not exist"):
+    with pytest.raises(DatasetError, match="v7 does not exist"):
         train(ws, load_config(ws.config_path))
 
 

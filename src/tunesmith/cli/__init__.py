@@ -172,17 +172,18 @@ def train_command(
     ] = 1,
 ) -> None:
     """Fine-tune the base model on a dataset version; writes runs/<run-id>/."""
+    from tunesmith.data.version import DatasetError
     from tunesmith.models.base import BaseModelError
     from tunesmith.store.audit import AuditError
     from tunesmith.train.callbacks import LossDivergedError
     from tunesmith.train.distributed import DistributedRunError, launch
-    from tunesmith.train.run import CheckpointWriteError, TrainInputError, train
+    from tunesmith.train.run import CheckpointWriteError, train
 
     ws = open_workspace(workspace)
     if nproc > 1:
         try:
             run_id = launch(ws, nproc, resume)
-        except (ConfigError, TrainInputError, DistributedRunError) as err:
+        except (ConfigError, DatasetError, DistributedRunError) as err:
             raise fail(str(err)) from None
         summary = (ws.runs_dir / run_id / "summary.json").read_text()
         console.print(f"run {run_id} ({nproc} processes): {ws.runs_dir / run_id}\n{summary}")
@@ -200,7 +201,7 @@ def train_command(
     except (
         ConfigError,
         BaseModelError,
-        TrainInputError,
+        DatasetError,
         LossDivergedError,
         CheckpointWriteError,
         AuditError,

@@ -78,7 +78,7 @@ def feedback_generate(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Sample k answers per prompt, score them with the rubric judge, keep (best, worst) pairs."""
-    from tunesmith.evaluate.rows import EvalInputError
+    from tunesmith.models.load import ModelInputError
     from tunesmith.preference.generate import generate_pairs
 
     ws = open_workspace(workspace)
@@ -100,7 +100,7 @@ def feedback_generate(
                 on_start=lambda n: progress.update(task, total=n),
                 on_prompts=lambda n: progress.advance(task, n),
             )
-    except (ConfigError, EvalInputError, OSError) as err:
+    except (ConfigError, ModelInputError, OSError) as err:
         raise fail(str(err)) from None
     c = result.counts
     console.print(
@@ -215,7 +215,7 @@ def feedback_winrate(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Win rate of a model against its parent on held-out prompts, plus policy compliance."""
-    from tunesmith.evaluate.rows import EvalInputError
+    from tunesmith.models.load import ModelInputError
     from tunesmith.preference.llm_judge import JudgeError, compare, judge_client
     from tunesmith.preference.winrate import win_rate
 
@@ -241,7 +241,7 @@ def feedback_winrate(
                 limit,
                 on_step=lambda what: progress.update(task, description=what, advance=1),
             )
-    except (ConfigError, EvalInputError, JudgeError, OSError) as err:
+    except (ConfigError, ModelInputError, JudgeError, OSError) as err:
         raise fail(str(err)) from None
     console.print(Path(report["path"]).read_text())
     console.print(report["path"])

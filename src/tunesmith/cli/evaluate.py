@@ -41,8 +41,8 @@ def eval_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Evaluate a model; exits 1 when a configured gate fails."""
-    from tunesmith.evaluate.rows import EvalInputError
     from tunesmith.evaluate.run import evaluate
+    from tunesmith.models.load import ModelInputError
     from tunesmith.store.audit import AuditError
 
     ws = open_workspace(workspace)
@@ -55,7 +55,7 @@ def eval_command(
                 return lambda n: bar.advance(task, n)
 
             result = evaluate(ws, config, model, data, compare, start)
-    except (ConfigError, EvalInputError, AuditError, OSError) as err:
+    except (ConfigError, ModelInputError, AuditError, OSError) as err:
         raise fail(str(err)) from None
     for warning in result.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)

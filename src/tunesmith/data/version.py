@@ -13,8 +13,15 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import Any
+
+from tunesmith.config.workspace import Workspace
 
 _VERSION_DIR = re.compile(r"^v(\d+)$")
+
+
+class DatasetError(ValueError):
+    """A dataset, version or split that does not exist; the message names it."""
 
 
 def list_versions(dataset_dir: Path) -> list[int]:
@@ -62,3 +69,25 @@ def publish(staging: Path, dataset_dir: Path, number: int) -> Path:
         raise FileExistsError(f"{target} already exists (another curate ran concurrently?)")
     os.replace(staging, target)
     return target
+
+
+def resolve_dataset(workspace: Workspace, name: str, version: str) -> tuple[Path, dict[str, Any]]:
+    folder = workspace.dataset_dir(name)
+    if version == "latest":
+        latest = latest_version(folder)
+        if latest is None:
+            raise DatasetError(
+                f"no versions of dataset '{name}' in {folder}; run `tunesmith curate`"
+            )
+        version = f"v{latest[0]}"
+    path = folder / version
+    if not (path / "manifest.json").is_file():
+        raise DatasetError(f"dataset version {path} does not exist")
+    return path, json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+
+
+def read_split(path: Path, split: str) -> list[dict[str, Any]]:
+    file = path / f"{split}.jsonl"
+    if not file.is_file():
+        raise DatasetError(f"{file}: split missing")
+    return [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line]

@@ -12,6 +12,8 @@ import re
 from collections import Counter
 from typing import Any
 
+from tunesmith.models.labels import parse_json
+
 INVALID = "<invalid>"
 
 
@@ -74,13 +76,6 @@ def token_f1(predicted: Any, reference: Any) -> float:
         return 0.0
     precision, recall = common / len(pred), common / len(ref)
     return 2 * precision * recall / (precision + recall)
-
-
-def parse_json(text: str) -> Any:
-    """JSON, also inside a ```json fence as chat models like to write it."""
-    text = text.strip()
-    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, flags=re.DOTALL)
-    return json.loads(fenced.group(1) if fenced else text)
 
 
 def extraction(

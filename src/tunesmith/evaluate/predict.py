@@ -11,12 +11,11 @@ from typing import Any
 import torch
 
 from tunesmith.config import EvalConfig, TaskConfig
-from tunesmith.evaluate.generate import generate
-from tunesmith.evaluate.rows import EvalInputError, parse_label
-from tunesmith.evaluate.scoring import build_trie, score_labels
-from tunesmith.train.tokenize import IGNORE, encode
-
-Messages = list[dict[str, str]]
+from tunesmith.evaluate.rows import EvalInputError
+from tunesmith.models.generate import generate
+from tunesmith.models.labels import parse_label
+from tunesmith.models.scoring import build_trie, score_labels
+from tunesmith.models.tokenize import IGNORE, Messages, encode, tokenize_prompts
 
 
 @dataclass(frozen=True)
@@ -29,16 +28,6 @@ class Predictions:
     prompt_tokens: list[int]
     seconds: float
     method: str
-
-
-def tokenize_prompts(tokenizer: Any, prompts: list[Messages]) -> list[list[int]]:
-    return [
-        tokenizer(
-            tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True),
-            add_special_tokens=False,
-        )["input_ids"]
-        for p in prompts
-    ]
 
 
 def predict(

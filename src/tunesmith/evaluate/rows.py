@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tunesmith.config import TaskConfig
-from tunesmith.evaluate.metrics import parse_json
+from tunesmith.models.labels import parse_json, parse_label
+from tunesmith.models.load import ModelInputError
 
 ROLES = ("system", "user", "assistant", "tool")
 
 
-class EvalInputError(ValueError):
+class EvalInputError(ModelInputError):
     """Evaluation data or settings that cannot be used; the message names file, row and field."""
 
 
@@ -29,22 +29,6 @@ class EvalRow:
     @property
     def user_text(self) -> str:
         return next(m["content"] for m in reversed(self.prompt) if m["role"] == "user")
-
-
-def parse_label(text: str, labels: list[str], answer_prefix: str) -> str | None:
-    """The label an answer starts with (after the prefix), the longest that fits; else None."""
-    text = text.strip()
-    prefix = answer_prefix.strip()
-    if prefix and text.casefold().startswith(prefix.casefold()):
-        text = text[len(prefix) :].strip()
-    best = None
-    for label in labels:
-        pattern = re.escape(label) + r"(?![\w-])"
-        if re.match(pattern, text, flags=re.IGNORECASE) and (
-            best is None or len(label) > len(best)
-        ):
-            best = label
-    return best
 
 
 def _is_json_object(text: str) -> bool:

@@ -14,6 +14,7 @@ from tunesmith import __version__
 from tunesmith.config import ProjectConfig
 from tunesmith.config.eval import MAIN_METRIC
 from tunesmith.config.workspace import Workspace
+from tunesmith.data.version import DatasetError, resolve_dataset
 from tunesmith.evaluate import metrics as task_scores
 from tunesmith.evaluate.compare import compare, few_shot_examples
 from tunesmith.evaluate.gates import check_gates
@@ -29,11 +30,11 @@ from tunesmith.evaluate.scores import (
     task_metrics,
 )
 from tunesmith.evaluate.slices import audit_slices
-from tunesmith.evaluate.target import Target, base_of, champion_target, load_model, resolve_target
+from tunesmith.models.load import Target, base_of, load_model
+from tunesmith.registry.references import champion_target, resolve_target
 from tunesmith.store import audit
 from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.files import sha256_file
-from tunesmith.train.dataset import TrainInputError, resolve_dataset
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ def _dataset(ws: Workspace, config: ProjectConfig, target: Target) -> tuple[Path
     name, version = target.dataset or (config.data.name, config.train.dataset)
     try:
         return resolve_dataset(ws, name, version)
-    except TrainInputError as err:
+    except DatasetError as err:
         raise EvalInputError(str(err)) from None
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from tunesmith.config import TaskConfig
 from tunesmith.config.workspace import Workspace
-from tunesmith.evaluate.rows import parse_label
+from tunesmith.models.labels import parse_label
 from tunesmith.monitor.choices import ChoiceItem, decided_choices
 from tunesmith.monitor.review import AUDIT, ReviewItem, decided_items
 from tunesmith.store.db import open_store

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tunesmith.config import TaskConfig
-from tunesmith.evaluate.rows import parse_label
+from tunesmith.models.labels import parse_label
 from tunesmith.monitor import lease
 from tunesmith.store import audit
 from tunesmith.store.clock import utc_timestamp

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from tunesmith.config import ProjectConfig
 from tunesmith.config.workspace import Workspace
 from tunesmith.data.feedback import last_user_text
-from tunesmith.evaluate.rows import parse_label
+from tunesmith.models.labels import parse_label
 from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import interactions, ratings, reading
 

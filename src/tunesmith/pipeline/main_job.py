@@ -19,7 +19,7 @@ import yaml
 
 from tunesmith.config import ProjectConfig
 from tunesmith.config.workspace import Workspace
-from tunesmith.evaluate.rows import parse_label
+from tunesmith.models.labels import parse_label
 from tunesmith.monitor.review import AUDIT
 from tunesmith.pipeline import simulate
 

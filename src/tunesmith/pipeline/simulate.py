@@ -18,9 +18,9 @@ from tunesmith.config import ProjectConfig
 from tunesmith.config.workspace import Workspace
 from tunesmith.data.records import Row
 from tunesmith.data.template import ChatTemplate
-from tunesmith.evaluate.rows import parse_label
 from tunesmith.examples.new_product import generate_product_line_tickets
 from tunesmith.examples.support_tickets import generate_tickets
+from tunesmith.models.labels import parse_label
 from tunesmith.monitor import review
 
 SIMULATED_REVIEWER = "simulated-reviewer"

@@ -23,13 +23,14 @@ import torch
 from tunesmith.config import ProjectConfig
 from tunesmith.config.align import SamplingConfig
 from tunesmith.config.workspace import Workspace
-from tunesmith.evaluate.predict import tokenize_prompts
+from tunesmith.data.version import resolve_dataset
 from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
-from tunesmith.evaluate.target import load_model, resolve_target
+from tunesmith.models.load import load_model
+from tunesmith.models.tokenize import tokenize_prompts
 from tunesmith.preference.rubric import RubricScore, pii_counter, score_answer
+from tunesmith.registry.references import resolve_target
 from tunesmith.store import audit
 from tunesmith.store.files import sha256_file, write_json, write_jsonl
-from tunesmith.train.dataset import resolve_dataset
 
 PREFERENCES_DIR = "preferences"
 

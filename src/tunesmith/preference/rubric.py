@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from tunesmith.config import PiiConfig, TaskConfig
 from tunesmith.config.align import RubricConfig
 from tunesmith.data.pii import PiiMasker
-from tunesmith.evaluate.rows import parse_label
+from tunesmith.models.labels import parse_label
 
 POLICY_CHECKS = ("format", "length", "names_label")
 # a sentence ends in . ! or ? (closing quotes allowed); greetings and sign-offs ("Hi Ana,",
@@ -105,7 +105,7 @@ def _schema_valid(text: str, task: TaskConfig) -> bool:
 
     from jsonschema import Draft202012Validator
 
-    from tunesmith.evaluate.metrics import parse_json
+    from tunesmith.models.labels import parse_json
 
     try:
         value = parse_json(text)

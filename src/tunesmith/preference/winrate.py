@@ -14,14 +14,15 @@ from typing import Any
 
 from tunesmith.config import ProjectConfig
 from tunesmith.config.workspace import Workspace
-from tunesmith.evaluate.generate import generate
-from tunesmith.evaluate.predict import tokenize_prompts
+from tunesmith.data.version import resolve_dataset
 from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
-from tunesmith.evaluate.target import Target, load_model, resolve_target
+from tunesmith.models.generate import generate
+from tunesmith.models.load import Target, load_model
+from tunesmith.models.tokenize import tokenize_prompts
 from tunesmith.preference.audit import audit_compliant, prefer
 from tunesmith.preference.rubric import PiiCounter, pii_counter, score_answer
+from tunesmith.registry.references import resolve_target
 from tunesmith.store.files import write_atomic
-from tunesmith.train.dataset import resolve_dataset
 
 
 @dataclass(frozen=True)

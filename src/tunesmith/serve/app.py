@@ -39,8 +39,8 @@ def load_state(ws: Workspace, config: ProjectConfig) -> ServeState:
     """The base model on the best device, the engine, the catalog and the stores."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tunesmith.evaluate.target import device, inference_dtype
     from tunesmith.models.base import resolve_base_model
+    from tunesmith.models.hardware import device, inference_dtype
 
     base = resolve_base_model(config.base_model, ws.state_dir / "models", ws.root)
     model = AutoModelForCausalLM.from_pretrained(base.path, dtype=inference_dtype())

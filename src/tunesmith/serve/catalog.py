@@ -14,6 +14,7 @@ from typing import Any
 
 from tunesmith.config.workspace import Workspace
 from tunesmith.models.run_model import RunModelError, finished_run
+from tunesmith.registry.references import RefNotFound, registered_names, resolve_ref
 
 # adapters the engine batches; a QLoRA one runs over its NF4-rounded base, as eval ran it
 SERVABLE_METHODS = ("lora", "qlora")
@@ -37,7 +38,7 @@ class ServedModel:
 
 
 class Catalog:
-    """Resolves model names against the workspace's runs and registry, with a short cache."""
+    """Caches what `registry.references` says a name is; checks this server can serve it."""
 
     def __init__(
         self, ws: Workspace, base_id: str, base_sha256: str, refresh_seconds: float
@@ -64,26 +65,18 @@ class Catalog:
         return served
 
     def _lookup(self, name: str) -> ServedModel:
-        if name in ("base", self.base_id):
-            return ServedModel(name, None, None)
-        if "/" in name or "@" in name or self._is_registered(name):
-            from mlflow.exceptions import MlflowException
-
-            from tunesmith.registry import RegistryError, resolve
-
-            ref = name if ("/" in name or "@" in name) else f"{name}@champion"
-            try:
-                version = resolve(self.ws, ref)
-            except (LookupError, RegistryError, MlflowException) as err:
-                raise ModelNotFound(f"model '{name}': {err.args[0] if err.args else err}") from None
-            run = self._run(version.run_id, name)
-            return ServedModel(
-                name, run.run_id, run.adapter_dir, version.name, version.version, run.pii
+        try:
+            found = resolve_ref(
+                self.ws, name, base_names=("base", self.base_id), bare_name_is_champion=True
             )
-        return self._run(name, name)
-
-    def _is_registered(self, name: str) -> bool:
-        return name in self.registered_names()
+        except RefNotFound as err:
+            raise ModelNotFound(f"model '{name}': {err.detail}") from None
+        if found.run_id is None:
+            return ServedModel(name, None, None)
+        run = self._run(found.run_id, name)
+        return ServedModel(
+            name, run.run_id, run.adapter_dir, found.registry_name, found.registry_version, run.pii
+        )
 
     def _run(self, run_id: str, asked: str) -> ServedModel:
         try:
@@ -103,11 +96,7 @@ class Catalog:
         return ServedModel(asked, run_id, run_dir / "adapter", pii=_training_pii(run_dir))
 
     def registered_names(self) -> list[str]:
-        if not self.ws.has_mlflow_store():
-            return []
-        from tunesmith.registry.client import client
-
-        return [m.name for m in client(self.ws).search_registered_models(max_results=1000)]
+        return registered_names(self.ws)
 
     def listing(self) -> list[dict[str, Any]]:
         """Every servable model, as /v1/models lists it, with the base it runs on."""

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from tunesmith.evaluate.predict import tokenize_prompts
+from tunesmith.models.tokenize import tokenize_prompts
 from tunesmith.serve.catalog import ServedModel
 from tunesmith.serve.confidence import LabelMargin
 from tunesmith.serve.engine import Done

@@ -8,8 +8,8 @@ from typing import Any
 import torch
 
 from tunesmith.config import TaskConfig
-from tunesmith.evaluate.rows import parse_label
-from tunesmith.evaluate.scoring import LabelTrie, build_trie
+from tunesmith.models.labels import parse_label
+from tunesmith.models.scoring import LabelTrie, build_trie
 
 
 class LabelMargin:

@@ -28,6 +28,7 @@ from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import pseudonym_key
 from tunesmith.data.pii import PiiMasker
 from tunesmith.models.base import BaseModelError, weights_digest
+from tunesmith.models.hardware import hardware
 from tunesmith.models.run_model import RunModelError, finished_run
 from tunesmith.preference.records import (
     PreferenceInputError,
@@ -46,7 +47,7 @@ from tunesmith.train.callbacks import (
     fsync_tree,
     latest_complete_checkpoint,
 )
-from tunesmith.train.lineage import build_lineage, hardware
+from tunesmith.train.lineage import build_lineage
 from tunesmith.train.logps import preference_margins
 from tunesmith.train.run import build_model, new_run_id
 

@@ -2,40 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from tunesmith.config import TrainConfig
-from tunesmith.config.workspace import Workspace
-from tunesmith.data.version import latest_version
-from tunesmith.train.tokenize import encode
+from tunesmith.data.version import DatasetError
+from tunesmith.models.tokenize import encode
 
 
-class TrainInputError(ValueError):
+class TrainInputError(DatasetError):
     """A dataset, split or run that cannot be trained on; the message names it."""
-
-
-def resolve_dataset(workspace: Workspace, name: str, version: str) -> tuple[Path, dict[str, Any]]:
-    folder = workspace.dataset_dir(name)
-    if version == "latest":
-        latest = latest_version(folder)
-        if latest is None:
-            raise TrainInputError(
-                f"no versions of dataset '{name}' in {folder}; run `tunesmith curate`"
-            )
-        version = f"v{latest[0]}"
-    path = folder / version
-    if not (path / "manifest.json").is_file():
-        raise TrainInputError(f"dataset version {path} does not exist")
-    return path, json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-
-
-def read_split(path: Path, split: str) -> list[dict[str, Any]]:
-    file = path / f"{split}.jsonl"
-    if not file.is_file():
-        raise TrainInputError(f"{file}: split missing")
-    return [json.loads(line) for line in file.read_text(encoding="utf-8").splitlines() if line]
 
 
 def upsample_reviewed(records: list[dict[str, Any]], times: int) -> list[dict[str, Any]]:

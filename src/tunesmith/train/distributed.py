@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from tunesmith.config.workspace import Workspace
-from tunesmith.train.dataset import resolve_dataset
+from tunesmith.data.version import resolve_dataset
 
 
 class DistributedRunError(RuntimeError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -10,15 +9,6 @@ from typing import Any
 import torch
 
 from tunesmith import __version__
-
-
-def hardware() -> dict[str, Any]:
-    """Device and precision chosen from the hardware, never from a library default."""
-    if torch.cuda.is_available():
-        bf16 = torch.cuda.is_bf16_supported()
-        return {"device": "cuda", "name": torch.cuda.get_device_name(0), "bf16": bf16}
-    # CPUs here lack native bf16 matmuls: bf16 ran ~17x slower than fp32 on the dev machine.
-    return {"device": "cpu", "name": platform.processor() or platform.machine(), "bf16": False}
 
 
 def _git_commit(root: Path) -> str | None:

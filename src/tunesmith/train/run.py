@@ -19,7 +19,9 @@ import yaml
 
 from tunesmith.config import ProjectConfig, TrainConfig
 from tunesmith.config.workspace import Workspace
+from tunesmith.data.version import read_split, resolve_dataset
 from tunesmith.models.base import BaseModel, resolve_base_model
+from tunesmith.models.hardware import hardware
 from tunesmith.models.quantize import quantize_linear_weights, weight_bytes
 from tunesmith.store import audit
 from tunesmith.store.files import sha256_file, write_atomic
@@ -35,15 +37,8 @@ from tunesmith.train.callbacks import (
     latest_complete_checkpoint,
     val_loss_at_step_0,
 )
-from tunesmith.train.dataset import (
-    TrainInputError,
-    as_dataset,
-    encode_split,
-    read_split,
-    resolve_dataset,
-    upsample_reviewed,
-)
-from tunesmith.train.lineage import build_lineage, hardware
+from tunesmith.train.dataset import TrainInputError, as_dataset, encode_split, upsample_reviewed
+from tunesmith.train.lineage import build_lineage
 from tunesmith.train.plots import plot_loss
 
 

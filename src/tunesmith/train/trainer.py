@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from transformers import Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
-from tunesmith.train.tokenize import IGNORE
+from tunesmith.models.tokenize import IGNORE
 
 
 class CheckpointSaveError(RuntimeError):

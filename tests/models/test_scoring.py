@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tunesmith.evaluate.scoring import _TrieTensors, build_trie, score_labels
+from tunesmith.models.scoring import _TrieTensors, build_trie, score_labels
 
 
 class ListTokenizer:

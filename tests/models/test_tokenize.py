@@ -4,7 +4,7 @@ from pathlib import Path
 
 from transformers import AutoTokenizer
 
-from tunesmith.train.tokenize import IGNORE, encode
+from tunesmith.models.tokenize import IGNORE, encode
 
 MESSAGES = [
     {"role": "system", "content": "You are the support assistant"},

@@ -13,6 +13,8 @@ from typing import Any
 
 IGNORE = -100
 
+Messages = list[dict[str, str]]
+
 
 @dataclass(frozen=True)
 class Encoded:
@@ -72,3 +74,14 @@ def encode(
     if all(label == IGNORE for label in labels[1:]):
         return None  # nothing to learn from (e.g. the answer was cut off entirely)
     return Encoded(ids, labels, truncated)
+
+
+def tokenize_prompts(tokenizer: Any, prompts: list[Messages]) -> list[list[int]]:
+    """Each conversation's tokens up to where the assistant's answer starts."""
+    return [
+        tokenizer(
+            tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True),
+            add_special_tokens=False,
+        )["input_ids"]
+        for p in prompts
+    ]
