@@ -31,10 +31,10 @@ from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
 from tunesmith.evaluate.run import evaluate
 from tunesmith.examples.scaffold import create_workspace
-from tunesmith.preference.generate import generate_pairs
+from tunesmith.preference.candidates import generate_pairs
 from tunesmith.preference.llm_judge import compare, judge_client
 from tunesmith.preference.winrate import win_rate
-from tunesmith.serve.trial import server_process
+from tunesmith.serve.try_serve import server_process
 from tunesmith.store.db import open_store
 from tunesmith.store.keys import create_key
 from tunesmith.train.align import align

@@ -29,7 +29,7 @@ from tunesmith.evaluate import prompts
 from tunesmith.evaluate.predict import predict
 from tunesmith.evaluate.rows import read_rows
 from tunesmith.evaluate.run import evaluate
-from tunesmith.evaluate.scores import task_metrics
+from tunesmith.evaluate.score_model import task_metrics
 from tunesmith.models.load import base_of, load_model
 from tunesmith.registry.references import resolve_target
 

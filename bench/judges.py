@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from results import write_section
 from tunesmith.config.workspace import Workspace
 from tunesmith.preference.agreement import human_agreement
-from tunesmith.serve.trial import server_process
+from tunesmith.serve.try_serve import server_process
 from tunesmith.store.db import open_store
 from tunesmith.store.keys import create_key
 

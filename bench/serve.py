@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from eval import example_workspace
 from results import write_section
 from tunesmith.config.workspace import Workspace
-from tunesmith.serve.trial import held_out_prompts, server_process
+from tunesmith.serve.try_serve import held_out_prompts, server_process
 
 SCHEMA = {
     "type": "object",

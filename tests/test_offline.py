@@ -44,7 +44,7 @@ from pathlib import Path
 from openai import OpenAI
 from typer.testing import CliRunner
 from tunesmith.cli import app
-from tunesmith.serve.trial import demo_key, held_out_prompts, server_process
+from tunesmith.serve.try_serve import demo_key, held_out_prompts, server_process
 from tunesmith.config.workspace import Workspace
 
 ws, out = sys.argv[1], Path(sys.argv[2])

@@ -15,7 +15,7 @@ from tunesmith.governance.erasure import find_value
 from tunesmith.governance.lineage import RowKey, trace_record
 from tunesmith.store.db import open_store
 
-from ..monitor.store_rows import add_interaction
+from tests.store_rows import add_interaction
 from .conftest import RUN_ID
 
 runner = CliRunner()

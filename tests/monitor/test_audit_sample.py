@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.store_rows import add_interaction
 from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
-from tunesmith.monitor import review
-from tunesmith.monitor.feedback import AUDIT_FILE, PREFERENCES_FILE, REVIEWED_FILE, export_feedback
-from tunesmith.monitor.steps import _verdict
-from tunesmith.monitor.watch import monitor
+from tunesmith.loop.steps import _verdict
+from tunesmith.monitor.run import monitor
+from tunesmith.review import queue as review
+from tunesmith.review.export import AUDIT_FILE, PREFERENCES_FILE, REVIEWED_FILE, export_feedback
 from tunesmith.store.db import open_store, review_items
 
 from ..serve.server import set_config
-from .store_rows import add_interaction
 
 N = 300
 

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
-from tunesmith.monitor.policy import evaluate_triggers
-from tunesmith.monitor.watch import monitor
+from tunesmith.loop.policy import evaluate_triggers
+from tunesmith.monitor.run import monitor
 from tunesmith.serve.capture import Interaction, Recorder
 from tunesmith.store.db import open_store, review_items
 

@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 
 from tunesmith.config.workspace import Workspace
-from tunesmith.monitor.review import decided_items
 from tunesmith.pipeline.main_job import JobSettings, run_main_job
 from tunesmith.pipeline.simulate import SIMULATED_REVIEWER
 from tunesmith.registry import resolve
+from tunesmith.review.queue import decided_items
 from tunesmith.store.db import open_store
 
 from ..train.test_run import TRAIN

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tunesmith.plan import estimate, known_model, parse_count, parse_params, summary_rows
+from tunesmith.plan.architectures import nearest_shape
 from tunesmith.plan.estimate import QUANT_BITS, adapter_params
 from tunesmith.plan.hardware import GIB
-from tunesmith.plan.models import nearest_shape
 
 GB = 1e9
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from tunesmith.config import TaskConfig
 from tunesmith.config.align import RubricConfig
-from tunesmith.preference.audit import audit_compliant, audit_verdict, spacy_sentences
 from tunesmith.preference.rubric import score_answer
+from tunesmith.preference.second_rubric import audit_compliant, audit_verdict, spacy_sentences
 
 TASK = TaskConfig(
     type="classification",

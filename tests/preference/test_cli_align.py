@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from tunesmith.cli import app
 from tunesmith.config.workspace import Workspace
-from tunesmith.serve.trial import server_process
+from tunesmith.serve.try_serve import server_process
 from tunesmith.store.db import open_store
 from tunesmith.store.keys import create_key
 

@@ -7,7 +7,7 @@ import pytest
 
 from tunesmith.config import PiiConfig, TaskConfig
 from tunesmith.config.align import RubricConfig
-from tunesmith.preference.records import PreferenceInputError, read_pairs, split_pairs
+from tunesmith.preference.pairs import PreferenceInputError, read_pairs, split_pairs
 from tunesmith.preference.rubric import count_sentences, pii_counter, score_answer
 
 TASK = TaskConfig(

@@ -11,7 +11,7 @@ from mlflow import MlflowClient
 from tunesmith.config import RegistryConfig
 from tunesmith.config.workspace import Workspace
 from tunesmith.governance.context import build_context
-from tunesmith.governance.records import read_records
+from tunesmith.governance.evidence import read_records
 from tunesmith.registry import (
     RegistryError,
     approve,

@@ -11,7 +11,7 @@ import pytest
 from tunesmith.config import RegistryConfig
 from tunesmith.config.workspace import Workspace
 from tunesmith.governance.checks import cross_checks
-from tunesmith.governance.records import Records
+from tunesmith.governance.evidence import Records
 from tunesmith.registry import RegistryError, approve, promote, register, resolve, rollback
 
 from .conftest import MakeRun

@@ -14,14 +14,15 @@ from starlette.testclient import TestClient
 
 from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
-from tunesmith.monitor import choices, review
+from tunesmith.review import choices
+from tunesmith.review import queue as review
 from tunesmith.serve.app import create_app, load_state
 from tunesmith.store import audit
 from tunesmith.store.db import choice_items, review_items
 from tunesmith.store.keys import create_key
 
-from ..monitor.store_rows import add_interaction
-from ..monitor.test_choices import pair, write
+from tests.store_rows import add_interaction
+from tests.review.test_choices import pair, write
 from .server import set_config
 
 

@@ -18,12 +18,12 @@ import sqlalchemy as sa
 
 from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
-from tunesmith.monitor import review
+from tunesmith.review import queue as review
 from tunesmith.serve.app import create_app, load_state
 from tunesmith.store.db import interactions, review_items
 from tunesmith.store.keys import create_key
 
-from ..monitor.store_rows import add_interaction
+from tests.store_rows import add_interaction
 from .server import live_server, set_config
 
 # CHROMIUM names another binary; a missing one fails the test (`make setup` installs it)
@@ -337,7 +337,7 @@ def test_decisions_are_checked_and_a_held_item_is_refused(served: dict[str, Any]
 def test_reviewer_picks_the_better_of_two_answers(served: dict[str, Any]) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    from tunesmith.monitor import choices
+    from tunesmith.review import choices
     from tunesmith.store.db import choice_items
 
     store = served["state"].store

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tunesmith.config.workspace import Workspace
-from tunesmith.monitor import review
-from tunesmith.monitor.watch import monitor
+from tunesmith.monitor.run import monitor
+from tunesmith.review import queue as review
 from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import interactions, open_store, ratings
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from tunesmith.monitor import review
+from tunesmith.review import queue as review
 from tunesmith.store import migrate
 from tunesmith.store.db import api_keys, interactions, metadata, open_store, ratings, reading
 

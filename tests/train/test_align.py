@@ -12,9 +12,9 @@ from tunesmith.config import load_config
 from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
 from tunesmith.governance.documents import render_documents
-from tunesmith.governance.records import read_records
+from tunesmith.governance.evidence import read_records
 from tunesmith.models.run_model import merged_model
-from tunesmith.preference.records import PreferenceInputError
+from tunesmith.preference.pairs import PreferenceInputError
 from tunesmith.store.audit import entries
 from tunesmith.train.align import align
 from tunesmith.train.run import train

@@ -73,7 +73,7 @@ def curate(
 
             feedback = None
             if with_feedback:
-                from tunesmith.monitor.feedback import REVIEWED_FILE, export_feedback
+                from tunesmith.review.export import REVIEWED_FILE, export_feedback
 
                 exported = export_feedback(ws, config.task)
                 c = exported.counts

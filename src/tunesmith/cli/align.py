@@ -30,8 +30,8 @@ def align_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Preference-tune an SFT run on pairs (DPO against the SFT model, or ORPO); writes a run."""
-    from tunesmith.monitor.feedback import PREFERENCES_FILE
-    from tunesmith.preference.records import PreferenceInputError
+    from tunesmith.preference.pairs import PreferenceInputError
+    from tunesmith.review.export import PREFERENCES_FILE
     from tunesmith.store.audit import AuditError
     from tunesmith.train.align import align
 
@@ -79,7 +79,7 @@ def feedback_generate(
 ) -> None:
     """Sample k answers per prompt, score them with the rubric judge, keep (best, worst) pairs."""
     from tunesmith.models.load import ModelInputError
-    from tunesmith.preference.generate import generate_pairs
+    from tunesmith.preference.candidates import generate_pairs
 
     ws = open_workspace(workspace)
     try:
@@ -121,7 +121,7 @@ def feedback_queue(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Queue pairs for reviewers to pick the better answer (blind: sides by a seeded hash)."""
-    from tunesmith.monitor.choices import enqueue_pairs
+    from tunesmith.review.choices import enqueue_pairs
     from tunesmith.store.audit import AuditError, audit_path
     from tunesmith.store.db import open_store
 
@@ -165,10 +165,10 @@ def feedback_agreement(
     workspace: WorkspaceOption = None,
 ) -> None:
     """How often the LLM judge and the rubric agree with held-out human decisions."""
-    from tunesmith.monitor.feedback import PREFERENCES_FILE
     from tunesmith.preference.agreement import human_agreement
     from tunesmith.preference.llm_judge import JudgeError
-    from tunesmith.preference.records import PreferenceInputError
+    from tunesmith.preference.pairs import PreferenceInputError
+    from tunesmith.review.export import PREFERENCES_FILE
 
     ws = open_workspace(workspace)
     try:

@@ -36,7 +36,7 @@ def monitor(
     ] = None,
 ) -> None:
     """Volume, latency, confidence and drift per model; doubtful answers go to review."""
-    from tunesmith.monitor.watch import monitor as run_monitor
+    from tunesmith.monitor.run import monitor as run_monitor
 
     ws = open_workspace(workspace)
     try:
@@ -76,7 +76,7 @@ def monitor(
 
 
 def _show(item: object) -> None:
-    from tunesmith.monitor.review import ReviewItem
+    from tunesmith.review.queue import ReviewItem
 
     assert isinstance(item, ReviewItem)
     user = "\n\n".join(m.get("content") or "" for m in item.messages if m["role"] == "user")
@@ -87,7 +87,7 @@ def _show(item: object) -> None:
 
 
 def _show_choice(item: object) -> None:
-    from tunesmith.monitor.choices import ChoiceItem
+    from tunesmith.review.choices import ChoiceItem
 
     assert isinstance(item, ChoiceItem)
     # the last user turn is the question; earlier turns are context a reviewer rarely needs
@@ -103,7 +103,7 @@ def _show_choice(item: object) -> None:
 def _review_choices(
     store: Engine, actor: Actor, lease: int, audit_log: Path, by: str | None
 ) -> None:
-    from tunesmith.monitor import choices
+    from tunesmith.review import choices
 
     reviewer, scope = actor.reviewer, _scope(actor)
     decided, skipped = 0, set[int]()
@@ -153,7 +153,7 @@ def review(
 ) -> None:
     """Work through the review queue: accept, correct or reject each doubtful answer (with
     --choices: pick the better of two answers to one prompt, or call a tie)."""
-    from tunesmith.monitor import review as queue
+    from tunesmith.review import queue
     from tunesmith.store import audit
     from tunesmith.store.actor import ActorError, authenticated, key_secret
     from tunesmith.store.db import open_store
@@ -231,7 +231,7 @@ def loop(
 ) -> None:
     """Retrain when a trigger fires; promote the challenger when it beats the champion."""
     from tunesmith.config.monitor import parse_duration
-    from tunesmith.monitor.loop import LoopError, run_once
+    from tunesmith.loop.run import LoopError, run_once
     from tunesmith.registry import RegistryError
 
     ws = open_workspace(workspace)

@@ -136,7 +136,7 @@ def try_serve(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Start the server, send test tickets through the official openai client, print, stop."""
-    from tunesmith.serve.trial import run_trial, short
+    from tunesmith.serve.try_serve import run_trial, short
 
     ws = open_workspace(workspace)
     try:

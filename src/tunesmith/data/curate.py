@@ -14,6 +14,7 @@ from typing import Any
 from tunesmith import __version__
 from tunesmith.config import DataConfig
 from tunesmith.config.workspace import Workspace
+from tunesmith.data.dataset_report import plot_lengths, render_report
 from tunesmith.data.dedup import DedupIndex, Duplicate, deduplicate
 from tunesmith.data.feedback import (
     FEEDBACK_SPLIT,
@@ -27,7 +28,6 @@ from tunesmith.data.parallel import default_workers, mask_rows
 from tunesmith.data.pii import PiiMasker
 from tunesmith.data.readers import infer_format, source_files
 from tunesmith.data.records import Rejection, Row
-from tunesmith.data.report import plot_lengths, render_report
 from tunesmith.data.split import SPLITS, assign_splits
 from tunesmith.data.stream import checked_rows
 from tunesmith.data.template import ChatTemplate

@@ -9,7 +9,7 @@ from tunesmith.config import ProjectConfig
 from tunesmith.evaluate import prompts
 from tunesmith.evaluate.predict import Predictions, predict
 from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
-from tunesmith.evaluate.scores import ProgressFactory, cost, task_metrics
+from tunesmith.evaluate.score_model import ProgressFactory, cost, task_metrics
 
 
 def few_shot_examples(config: ProjectConfig, dataset_dir: Path) -> list[EvalRow]:

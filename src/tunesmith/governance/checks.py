@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tunesmith.governance.records import Records
+from tunesmith.governance.evidence import Records
 
 
 def _check(what: str, expected: Any, found: Any) -> dict[str, Any]:

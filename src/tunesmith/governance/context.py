@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from tunesmith.governance.checks import cross_checks
-from tunesmith.governance.records import ModelVersionLike, Records
+from tunesmith.governance.evidence import ModelVersionLike, Records
 from tunesmith.store.audit import VerifyReport
 
 # Bundled base models by their Hugging Face Hub id and licence, for the card's front matter;

@@ -21,7 +21,7 @@ import jinja2
 from tunesmith import __version__
 from tunesmith.config.workspace import Workspace
 from tunesmith.governance.context import build_context, fmt
-from tunesmith.governance.records import ModelVersionLike, Records, RecordsError, read_records
+from tunesmith.governance.evidence import ModelVersionLike, Records, RecordsError, read_records
 from tunesmith.store import audit
 from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.files import write_atomic

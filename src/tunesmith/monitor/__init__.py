@@ -1,1 +1,2 @@
-"""Monitor stage: drift in what the served model sees, compared with what it was trained on."""
+"""Monitor stage: a window of production per model, its statistics and drift against what the
+model was trained on, the report, and the review items it opens (`tunesmith monitor`)."""

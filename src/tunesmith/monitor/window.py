@@ -150,3 +150,14 @@ def training_reference(ws: Workspace, config: ProjectConfig, run_id: str) -> Ref
                 if label:
                     labels[label] += 1
     return Reference(run_id, f"{dataset['name']}/{dataset['version']}", texts, dict(labels))
+
+
+def error_alerts(stats: dict[str, Any], max_error_rate: float | None) -> list[str]:
+    """The report's alerts on one model's window statistics: its error rate over the limit."""
+    rate = stats.get("error_rate")
+    if max_error_rate is None or rate is None or rate <= max_error_rate:
+        return []
+    return [
+        f"error rate {rate:.3f} over {max_error_rate} ({stats['failed']} failed, "
+        f"{stats['cancelled']} cancelled of {stats['volume']} calls)"
+    ]

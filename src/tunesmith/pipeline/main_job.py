@@ -20,8 +20,8 @@ import yaml
 from tunesmith.config import ProjectConfig
 from tunesmith.config.workspace import Workspace
 from tunesmith.models.labels import parse_label
-from tunesmith.monitor.review import AUDIT
 from tunesmith.pipeline import simulate
+from tunesmith.review.queue import AUDIT
 
 Say = Callable[[str], None]
 Bar = Callable[[str, int], Callable[[int], None]]  # (description, total) -> advance
@@ -122,12 +122,12 @@ def run_main_job(
     from tunesmith.evaluate.run import evaluate
     from tunesmith.examples.scaffold import create_workspace
     from tunesmith.governance.documents import resolve_ref, write_documents
+    from tunesmith.loop.run import run_once
     from tunesmith.models.base import resolve_base_model
-    from tunesmith.monitor.loop import run_once
-    from tunesmith.monitor.watch import monitor
+    from tunesmith.monitor.run import monitor
     from tunesmith.pipeline.approvers import simulated_approvals
     from tunesmith.registry import default_name, promote, register
-    from tunesmith.serve.trial import server_process
+    from tunesmith.serve.try_serve import server_process
     from tunesmith.store.db import open_store
     from tunesmith.store.keys import create_key
     from tunesmith.train.run import train

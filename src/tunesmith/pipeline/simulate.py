@@ -21,7 +21,7 @@ from tunesmith.data.template import ChatTemplate
 from tunesmith.examples.new_product import generate_product_line_tickets
 from tunesmith.examples.support_tickets import generate_tickets
 from tunesmith.models.labels import parse_label
-from tunesmith.monitor import review
+from tunesmith.review import queue as review
 
 SIMULATED_REVIEWER = "simulated-reviewer"
 Progress = Callable[[int], None]

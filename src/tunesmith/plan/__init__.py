@@ -4,9 +4,15 @@
 shapes in `models.py`, the accelerators in `hardware.py`.
 """
 
+from tunesmith.plan.architectures import (
+    KNOWN_MODELS,
+    ModelShape,
+    known_model,
+    parse_count,
+    parse_params,
+)
 from tunesmith.plan.estimate import ALL_LINEAR, METHODS, Memory, Plan, adapter_params, estimate
 from tunesmith.plan.hardware import DEVICES, Device, get_device
-from tunesmith.plan.models import KNOWN_MODELS, ModelShape, known_model, parse_count, parse_params
 from tunesmith.plan.summary import summary_rows
 
 __all__ = [

@@ -42,8 +42,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 
-from tunesmith.plan.hardware import GIB, Device, get_device
-from tunesmith.plan.models import (
+from tunesmith.plan.architectures import (
     ModelShape,
     known_model,
     nearest_shape,
@@ -51,6 +50,7 @@ from tunesmith.plan.models import (
     parse_count,
     parse_params,
 )
+from tunesmith.plan.hardware import GIB, Device, get_device
 
 METHODS: tuple[str, ...] = ("full", "lora", "qlora")
 ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")

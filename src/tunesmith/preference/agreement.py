@@ -19,8 +19,8 @@ from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import pseudonym_key
 from tunesmith.data.pii import PiiMasker
 from tunesmith.preference.llm_judge import agreement, judge_client
-from tunesmith.preference.records import held_out as held_out_pair
-from tunesmith.preference.records import mask_pairs, read_pairs
+from tunesmith.preference.pairs import held_out as held_out_pair
+from tunesmith.preference.pairs import mask_pairs, read_pairs
 from tunesmith.preference.rubric import pii_counter, score_answer
 from tunesmith.store.files import write_atomic
 

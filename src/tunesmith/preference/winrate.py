@@ -19,8 +19,8 @@ from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
 from tunesmith.models.generate import generate
 from tunesmith.models.load import Target, load_model
 from tunesmith.models.tokenize import tokenize_prompts
-from tunesmith.preference.audit import audit_compliant, prefer
 from tunesmith.preference.rubric import PiiCounter, pii_counter, score_answer
+from tunesmith.preference.second_rubric import audit_compliant, prefer
 from tunesmith.registry.references import resolve_target
 from tunesmith.store.files import write_atomic
 

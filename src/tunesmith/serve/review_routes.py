@@ -3,7 +3,7 @@
 The page holds no data and needs no key to load; every `/v1/review/...` call needs a key with
 the `reviewer` role, and the key's name is who claims and who decides. A key sees, claims and
 decides only the items of the models it is scoped to (an item of another model is a 404, as
-if it did not exist). `/v1/review/choices/...` is the pairwise queue (`monitor/choices.py`):
+if it did not exist). `/v1/review/choices/...` is the pairwise queue (`review/choices.py`):
 the same claims, leases, scopes and conflicts.
 """
 
@@ -20,9 +20,10 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from tunesmith.monitor import choices, review
-from tunesmith.monitor.choices import ChoiceError, ChoiceItem
-from tunesmith.monitor.review import ReviewError, ReviewItem
+from tunesmith.review import choices
+from tunesmith.review import queue as review
+from tunesmith.review.choices import ChoiceError, ChoiceItem
+from tunesmith.review.queue import ReviewError, ReviewItem
 from tunesmith.serve.deps import ApiError, KeyDep, StateDep, require_role
 from tunesmith.serve.service import ServeState
 from tunesmith.store.clock import utc_timestamp

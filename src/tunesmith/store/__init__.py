@@ -1,1 +1,4 @@
-"""The state store: SQL tables shared by serving, monitoring and review."""
+"""The state layer: the SQL state store (interactions, reviews, choices, API keys, leases), the
+hash-chained audit log, MLflow tracking, the authenticated actor, and the file helpers every
+stage writes with (sha256, atomic writes, JSON/JSONL, one time format). It imports only config.
+"""

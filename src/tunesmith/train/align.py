@@ -30,7 +30,7 @@ from tunesmith.data.pii import PiiMasker
 from tunesmith.models.base import BaseModelError, weights_digest
 from tunesmith.models.hardware import hardware
 from tunesmith.models.run_model import RunModelError, finished_run
-from tunesmith.preference.records import (
+from tunesmith.preference.pairs import (
     PreferenceInputError,
     held_out,
     mask_pairs,

@@ -10,8 +10,6 @@ a cycle killed at any point and run again finishes with one new version and one 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +17,8 @@ from typing import Any
 
 from tunesmith.config import ProjectConfig
 from tunesmith.config.workspace import Workspace
-from tunesmith.monitor.policy import evaluate_triggers, last_cycle, loop_dir
+from tunesmith.loop.cycles import last_cycle, loop_dir, save_cycle
+from tunesmith.loop.policy import evaluate_triggers
 from tunesmith.store import audit
 from tunesmith.store.clock import utc_timestamp
 
@@ -36,14 +35,6 @@ class LoopOutcome:
     triggers: list[dict[str, Any]]
     cycle: dict[str, Any] | None  # None: no trigger fired and no cycle was open
     finished: bool
-
-
-def save_cycle(ws: Workspace, cycle: dict[str, Any]) -> None:
-    path = loop_dir(ws) / "current.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = path.with_name(f".current.{os.getpid()}")
-    staging.write_text(json.dumps(cycle, indent=2) + "\n", encoding="utf-8")
-    os.replace(staging, path)
 
 
 def _log(ws: Workspace, cycle: dict[str, Any], step: str, details: dict[str, Any]) -> None:
@@ -100,7 +91,7 @@ def run_once(ws: Workspace, config: ProjectConfig, progress: Progress | None = N
         if opened.cycle is None:
             return opened
         cycle, triggers = opened.cycle, opened.triggers
-    from tunesmith.monitor import steps
+    from tunesmith.loop import steps
 
     for name in STEPS:
         if cycle["steps"].get(name, {}).get("done"):
@@ -138,10 +129,3 @@ def _outcome(cycle: dict[str, Any]) -> str:
         if reason:
             return f"stopped at {step}: {reason}"
     return promote.get("reason", "finished")
-
-
-def clear_stale_run(ws: Workspace, run_id: str) -> None:
-    """A run folder without its config was cut off before training began: start again."""
-    run_dir = ws.runs_dir / run_id
-    if run_dir.is_dir() and not (run_dir / "config.yaml").is_file():
-        shutil.rmtree(run_dir)

@@ -14,16 +14,16 @@ from typing import Any
 from tunesmith.config import ProjectConfig
 from tunesmith.config.monitor import MonitorConfig, parse_duration
 from tunesmith.config.workspace import Workspace
-from tunesmith.monitor import review
-from tunesmith.monitor.policy import error_alerts
-from tunesmith.monitor.report import write_report
 from tunesmith.monitor.window import (
     Captured,
+    error_alerts,
     load_window,
     statistics,
     thumbs_down,
     training_reference,
 )
+from tunesmith.monitor.window_report import write_report
+from tunesmith.review import queue as review
 from tunesmith.store import audit
 from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import open_store

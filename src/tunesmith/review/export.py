@@ -21,8 +21,8 @@ from typing import Any
 from tunesmith.config import TaskConfig
 from tunesmith.config.workspace import Workspace
 from tunesmith.models.labels import parse_label
-from tunesmith.monitor.choices import ChoiceItem, decided_choices
-from tunesmith.monitor.review import AUDIT, ReviewItem, decided_items
+from tunesmith.review.choices import ChoiceItem, decided_choices
+from tunesmith.review.queue import AUDIT, ReviewItem, decided_items
 from tunesmith.store.db import open_store
 
 REVIEWED_FILE = "feedback/reviewed.jsonl"

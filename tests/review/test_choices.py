@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from tests.store_rows import add_interaction
 from tunesmith.config import TaskConfig
 from tunesmith.config.workspace import Workspace
-from tunesmith.monitor import choices, review
-from tunesmith.monitor.feedback import PREFERENCES_FILE, export_feedback
-from tunesmith.preference.records import read_pairs
+from tunesmith.preference.pairs import read_pairs
+from tunesmith.review import choices
+from tunesmith.review import queue as review
+from tunesmith.review.export import PREFERENCES_FILE, export_feedback
 from tunesmith.store import audit
 from tunesmith.store.db import open_store
-
-from .store_rows import add_interaction
 
 SYSTEM = "Route the ticket to its queue, then reply."
 TASK = TaskConfig(
@@ -255,7 +255,7 @@ def test_a_choice_whose_audit_entry_fails_is_not_recorded(
     ws: Workspace, store: Engine, tmp_path: Path
 ) -> None:
     """The entry is written before the choice commits: never a choice without it."""
-    from .test_review import _broken_log
+    from .test_queue import _broken_log
 
     queue(ws, store, 1)
     item = choices.claim_next(store, "ana", 60)

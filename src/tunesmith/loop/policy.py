@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 from tunesmith.config import ProjectConfig
 from tunesmith.config.monitor import parse_duration
 from tunesmith.config.workspace import Workspace
+from tunesmith.loop.cycles import last_cycle
 from tunesmith.store.db import open_store, reading, review_items
 
 
@@ -28,16 +28,6 @@ class Trigger:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def loop_dir(ws: Workspace) -> Path:
-    return ws.state_dir / "loop"
-
-
-def last_cycle(ws: Workspace) -> dict[str, Any] | None:
-    """The newest finished cycle's record."""
-    finished = sorted(loop_dir(ws).glob("cycle-*.json"))
-    return json.loads(finished[-1].read_text(encoding="utf-8")) if finished else None
 
 
 def _latest_report(ws: Workspace, after: str) -> dict[str, Any] | None:
@@ -60,17 +50,6 @@ def _reviews_since(ws: Workspace, item_id: int) -> tuple[int, int, int]:
     accepted = sum(r.decision == "accept" for r in rows)
     corrected = sum(r.correction is not None for r in rows)
     return accepted, corrected, len(rows)
-
-
-def error_alerts(stats: dict[str, Any], max_error_rate: float | None) -> list[str]:
-    """The report's alerts on one model's window statistics: its error rate over the limit."""
-    rate = stats.get("error_rate")
-    if max_error_rate is None or rate is None or rate <= max_error_rate:
-        return []
-    return [
-        f"error rate {rate:.3f} over {max_error_rate} ({stats['failed']} failed, "
-        f"{stats['cancelled']} cancelled of {stats['volume']} calls)"
-    ]
 
 
 def _model_entry(ws: Workspace, since: str, model_name: str) -> tuple[Any, Any]:

@@ -7,18 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.store_rows import add_interaction
 from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
 from tunesmith.evaluate.run import evaluate
 from tunesmith.examples.scaffold import create_workspace
-from tunesmith.monitor import loop, review, steps
+from tunesmith.loop import run as loop
+from tunesmith.loop import steps
 from tunesmith.registry import approve, history, promote, register, resolve
+from tunesmith.review import queue as review
 from tunesmith.store.db import open_store
 from tunesmith.train.run import train
 
 from ..serve.server import set_config
 from ..train.test_run import TRAIN
-from .store_rows import add_interaction
 
 
 class Crash(Exception):

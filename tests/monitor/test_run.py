@@ -7,20 +7,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.store_rows import add_interaction
 from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
 from tunesmith.data.pii import PiiMasker
 from tunesmith.examples.new_product import generate_product_line_tickets
 from tunesmith.examples.scaffold import create_workspace
 from tunesmith.examples.support_tickets import generate_tickets
-from tunesmith.monitor import review
-from tunesmith.monitor.watch import monitor
+from tunesmith.monitor.run import monitor
+from tunesmith.review import queue as review
 from tunesmith.store.db import open_store, ratings
 from tunesmith.train.run import train
 
 from ..serve.server import set_config
 from ..train.test_run import TRAIN
-from .store_rows import add_interaction
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.store_rows import add_interaction
 from tunesmith.config import TaskConfig
-from tunesmith.monitor import review
-from tunesmith.monitor.feedback import to_records
+from tunesmith.review import queue as review
+from tunesmith.review.export import to_records
 from tunesmith.store import audit
 from tunesmith.store.db import open_store
-
-from .store_rows import add_interaction
 
 TASK = TaskConfig(
     type="classification",
@@ -177,7 +176,7 @@ def test_a_scoped_reviewer_claims_and_counts_only_its_models(tmp_path: Path) -> 
 def test_the_scope_rule_in_sql_is_the_keys_rule(tmp_path: Path) -> None:
     import sqlalchemy as sa
 
-    from tunesmith.monitor.lease import in_scope
+    from tunesmith.review.lease import in_scope
     from tunesmith.store.db import review_items
     from tunesmith.store.keys import ApiKey
 

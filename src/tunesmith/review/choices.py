@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from tunesmith.monitor import lease
+from tunesmith.review import lease
 from tunesmith.store import audit
 from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import choice_items, reading
@@ -92,7 +92,7 @@ def _parse(line: str) -> tuple[dict[str, Any] | None, str | None]:
     """A pair as the row values it needs, or why it cannot be shown side by side."""
     # here, not at the top: records imports the PII masker (Presidio, seconds to load), and
     # the server and the feedback export use this module without queuing anything
-    from tunesmith.preference.records import problem
+    from tunesmith.preference.pairs import problem
 
     try:
         record = json.loads(line)

@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from tunesmith.config import TaskConfig
 from tunesmith.models.labels import parse_label
-from tunesmith.monitor import lease
+from tunesmith.review import lease
 from tunesmith.store import audit
 from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import interactions, reading, review_items

@@ -28,7 +28,7 @@ def _name(config: ProjectConfig) -> str:
 def feedback(
     ws: Workspace, config: ProjectConfig, cycle: dict[str, Any], tick: Progress
 ) -> dict[str, Any]:
-    from tunesmith.monitor.feedback import export_feedback
+    from tunesmith.review.export import export_feedback
 
     exported = export_feedback(ws, config.task)
     cycle["feedback_through"] = max(exported.through, cycle["feedback_through"])
@@ -40,7 +40,7 @@ def curate(
 ) -> dict[str, Any]:
     from tunesmith.data.curate import FeedbackInput
     from tunesmith.data.curate import curate as run_curate
-    from tunesmith.monitor.feedback import REVIEWED_FILE
+    from tunesmith.review.export import REVIEWED_FILE
 
     share = config.monitor.feedback_eval_share
     result = run_curate(ws, config.data, feedback=FeedbackInput(REVIEWED_FILE, share))
@@ -71,7 +71,7 @@ def challenger_config(ws: Workspace, config: ProjectConfig, cycle: dict[str, Any
 def train(
     ws: Workspace, config: ProjectConfig, cycle: dict[str, Any], tick: Progress
 ) -> dict[str, Any]:
-    from tunesmith.monitor.loop import clear_stale_run, save_cycle
+    from tunesmith.loop.cycles import clear_stale_run, save_cycle
     from tunesmith.train.run import new_run_id
     from tunesmith.train.run import train as run_train
 
@@ -156,7 +156,7 @@ def compare(
     it favours the challenger by construction; the audit sample holds answers drawn at random
     from served traffic and never trained on: the independent comparison.
     """
-    from tunesmith.monitor.feedback import AUDIT_FILE
+    from tunesmith.review.export import AUDIT_FILE
 
     feedback = _on_file(
         ws, config, cycle, ws.root / cycle["steps"]["curate"]["path"] / "feedback.jsonl", tick

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from tunesmith.cli import app
 from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
-from tunesmith.monitor import choices
+from tunesmith.review import choices
 from tunesmith.store import audit
 from tunesmith.store.actor import os_login
 from tunesmith.store.db import open_store
