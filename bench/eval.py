@@ -25,9 +25,9 @@ from banking77 import prepare_workspace
 from results import write_section
 from tunesmith.config import ProjectConfig
 from tunesmith.config.workspace import Workspace
+from tunesmith.data.rows import read_rows
 from tunesmith.evaluate import prompts
 from tunesmith.evaluate.predict import predict
-from tunesmith.evaluate.rows import read_rows
 from tunesmith.evaluate.run import evaluate
 from tunesmith.evaluate.score_model import task_metrics
 from tunesmith.models.load import base_of, load_model

@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 
 from tunesmith.config import TaskConfig
+from tunesmith.data.rows import EvalRow
 from tunesmith.evaluate import prompts
-from tunesmith.evaluate.rows import EvalRow
 
 LABELS = ["billing", "technical", "account"]
 TASK = TaskConfig(type="classification", labels=LABELS, answer_prefix="Queue: ")

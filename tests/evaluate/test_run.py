@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from tunesmith.cli import app
 from tunesmith.config.workspace import Workspace
-from tunesmith.evaluate.rows import EvalInputError
+from tunesmith.data.rows import EvalInputError
 from tunesmith.evaluate.run import evaluate
 from tunesmith.store import audit
 from tunesmith.store.tracking import tracking_uri

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from tests.store_rows import add_interaction
 from tunesmith.cli import app
 from tunesmith.config.workspace import Workspace
 from tunesmith.governance.erasure import find_value
 from tunesmith.governance.lineage import RowKey, trace_record
 from tunesmith.store.db import open_store
 
-from tests.store_rows import add_interaction
 from .conftest import RUN_ID
 
 runner = CliRunner()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
+from tests.loop.test_run import _champion_workspace
 from tests.store_rows import add_interaction
 from tunesmith.cli import app
 from tunesmith.examples.new_product import generate_product_line_tickets
@@ -14,8 +15,6 @@ from tunesmith.registry import resolve
 from tunesmith.review import queue as review
 from tunesmith.store.actor import os_login
 from tunesmith.store.db import open_store
-
-from tests.loop.test_run import _champion_workspace
 
 runner = CliRunner()
 

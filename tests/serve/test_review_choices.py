@@ -12,6 +12,8 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from tests.review.test_choices import pair, write
+from tests.store_rows import add_interaction
 from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
 from tunesmith.review import choices
@@ -21,8 +23,6 @@ from tunesmith.store import audit
 from tunesmith.store.db import choice_items, review_items
 from tunesmith.store.keys import create_key
 
-from tests.store_rows import add_interaction
-from tests.review.test_choices import pair, write
 from .server import set_config
 
 

@@ -16,6 +16,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from tests.store_rows import add_interaction
 from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
 from tunesmith.review import queue as review
@@ -23,7 +24,6 @@ from tunesmith.serve.app import create_app, load_state
 from tunesmith.store.db import interactions, review_items
 from tunesmith.store.keys import create_key
 
-from tests.store_rows import add_interaction
 from .server import live_server, set_config
 
 # CHROMIUM names another binary; a missing one fails the test (`make setup` installs it)

@@ -12,13 +12,12 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
+from tests.store_rows import add_interaction
 from tunesmith.monitor.window import load_window, thumbs_down
 from tunesmith.review import choices
 from tunesmith.review import queue as review
 from tunesmith.serve.capture import Interaction, Recorder
 from tunesmith.store.db import interactions, open_store, reading
-
-from tests.store_rows import add_interaction
 
 
 def _within(seconds: float, work: Callable[[], Any]) -> Any:

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.config import ProjectConfig
+from tunesmith.data.rows import EvalInputError, EvalRow, read_rows
 from tunesmith.evaluate import prompts
 from tunesmith.evaluate.predict import Predictions, predict
-from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
 from tunesmith.evaluate.score_model import ProgressFactory, cost, task_metrics
 
 

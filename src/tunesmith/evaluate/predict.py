@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from tunesmith.config import EvalConfig, TaskConfig
-from tunesmith.evaluate.rows import EvalInputError
+from tunesmith.data.rows import EvalInputError
 from tunesmith.models.generate import generate
 from tunesmith.models.labels import parse_label
 from tunesmith.models.scoring import build_trie, score_labels

@@ -11,7 +11,7 @@ import random
 from collections import defaultdict
 
 from tunesmith.config import TaskConfig
-from tunesmith.evaluate.rows import EvalRow
+from tunesmith.data.rows import EvalRow
 
 Messages = list[dict[str, str]]
 

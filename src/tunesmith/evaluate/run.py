@@ -14,13 +14,13 @@ from tunesmith import __version__
 from tunesmith.config import ProjectConfig
 from tunesmith.config.eval import MAIN_METRIC
 from tunesmith.config.workspace import Workspace
+from tunesmith.data.rows import EvalInputError, EvalRow, read_rows
 from tunesmith.data.version import DatasetError, resolve_dataset
 from tunesmith.evaluate import metrics as task_scores
 from tunesmith.evaluate.compare import compare, few_shot_examples
 from tunesmith.evaluate.eval_report import write_report
 from tunesmith.evaluate.gates import check_gates
 from tunesmith.evaluate.predict import Predictions
-from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
 from tunesmith.evaluate.score_model import (
     ProgressFactory,
     cost,

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.config import ProjectConfig
+from tunesmith.data.rows import EvalRow
 from tunesmith.evaluate import metrics as task_scores
 from tunesmith.evaluate.predict import Predictions, perplexity, predict
-from tunesmith.evaluate.rows import EvalRow
 
 # description, total rows -> advance(n); the CLI passes a rich progress bar
 ProgressFactory = Callable[[str, int], Callable[[int], None]]

@@ -23,8 +23,8 @@ import torch
 from tunesmith.config import ProjectConfig
 from tunesmith.config.align import SamplingConfig
 from tunesmith.config.workspace import Workspace
+from tunesmith.data.rows import EvalInputError, EvalRow, read_rows
 from tunesmith.data.version import resolve_dataset
-from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
 from tunesmith.models.load import load_model
 from tunesmith.models.tokenize import tokenize_prompts
 from tunesmith.preference.rubric import RubricScore, pii_counter, score_answer

@@ -14,8 +14,8 @@ from typing import Any
 
 from tunesmith.config import ProjectConfig
 from tunesmith.config.workspace import Workspace
+from tunesmith.data.rows import EvalInputError, EvalRow, read_rows
 from tunesmith.data.version import resolve_dataset
-from tunesmith.evaluate.rows import EvalInputError, EvalRow, read_rows
 from tunesmith.models.generate import generate
 from tunesmith.models.load import Target, load_model
 from tunesmith.models.tokenize import tokenize_prompts

@@ -1,4 +1,5 @@
-"""Evaluation rows: the prompt a model sees, the reference answer, the gold label, the meta."""
+"""Rows of a dataset split as a model is asked them (eval, win rates, preference candidates):
+the prompt a model sees, the reference answer, the gold label, the meta."""
 
 from __future__ import annotations
 
