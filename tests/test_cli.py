@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+import typer
 from typer.testing import CliRunner
 
 from tunesmith.cli import app
+from tunesmith.cli.common import stage_errors
 
 runner = CliRunner()
 
@@ -60,3 +63,31 @@ def test_plan_prints_a_memory_and_gpu_hours_estimate() -> None:
     assert "GPU-hours" in result.output and "fits" in result.output
     result = runner.invoke(app, ["plan", "--params", "7X"])
     assert result.exit_code == 1 and "7X" in result.output
+
+
+def test_curate_with_feedback_prints_the_export_then_the_version(workspace: Path) -> None:
+    """An empty review queue exports no records; the version is curated from the sources."""
+    result = runner.invoke(app, ["curate", "--with-feedback", "-w", str(workspace)])
+    assert result.exit_code == 0, result.output
+    assert "reviewed records: 0 (0 preference pairs, 0 from pairwise choices" in result.output
+    assert "support-tickets v1" in result.output and "reconcile" in result.output
+    assert (workspace / "feedback" / "reviewed.jsonl").is_file()
+
+
+def test_stage_errors_turn_known_failures_into_one_line_and_exit_1(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(typer.Exit) as exit_info, stage_errors(ValueError, OSError):
+        raise FileNotFoundError("raw/x.csv: not found")
+    assert exit_info.value.exit_code == 1
+    assert capsys.readouterr().err == "error: raw/x.csv: not found\n"
+    # a KeyError's message prints without the quotes of its repr; a prefix goes before it
+    with pytest.raises(typer.Exit), stage_errors(KeyError, prefix="init: "):
+        raise KeyError("unknown example 'nope'; available: support-tickets")
+    assert (
+        capsys.readouterr().err
+        == "error: init: unknown example 'nope'; available: support-tickets\n"
+    )
+    # anything else is a bug for `main` to report, not a clean exit
+    with pytest.raises(RuntimeError), stage_errors(ValueError):
+        raise RuntimeError("bug")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,6 +18,11 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+
+from tunesmith.config.workspace import Workspace, open_workspace
+
+if TYPE_CHECKING:
+    from tunesmith.config import ProjectConfig
 
 app = typer.Typer(
     help="tunesmith: curate, fine-tune and operate small language models on-prem.",
@@ -40,6 +47,31 @@ def fail(message: str) -> typer.Exit:
     err_console.print("[red]error:[/red] ", end="")
     err_console.print(message, highlight=False, markup=False, soft_wrap=True)
     return typer.Exit(code=1)
+
+
+def _message(err: Exception) -> str:
+    # str() of a KeyError is the repr of its key: print the message, not its quotes
+    if isinstance(err, KeyError) and len(err.args) == 1:
+        return str(err.args[0])
+    return str(err)
+
+
+@contextmanager
+def stage_errors(*errors: type[Exception], prefix: str = "") -> Iterator[None]:
+    """The known failures of a stage call become one line on stderr and exit code 1.
+
+    Anything else is a bug: `main` reports it as an internal error with exit code 2.
+    """
+    try:
+        yield
+    except errors as err:
+        raise fail(prefix + _message(err)) from None
+
+
+def workspace_and_config(directory: Path | None) -> tuple[Workspace, ProjectConfig]:
+    """The workspace and its validated config; call it inside `stage_errors(ConfigError, ...)`."""
+    ws = open_workspace(directory)
+    return ws, ws.load_config()
 
 
 def progress_bar(eta: bool = False) -> Progress:

@@ -15,11 +15,11 @@ from tunesmith.cli.common import (
     compare_table,
     console,
     err_console,
-    fail,
     progress_bar,
+    stage_errors,
+    workspace_and_config,
 )
 from tunesmith.config import ConfigError
-from tunesmith.config.workspace import open_workspace
 
 
 def _fmt(value: object) -> str:
@@ -45,9 +45,8 @@ def eval_command(
     from tunesmith.models.load import ModelInputError
     from tunesmith.store.audit import AuditError
 
-    ws = open_workspace(workspace)
-    try:
-        config = ws.load_config()
+    with stage_errors(ConfigError, ModelInputError, AuditError, OSError):
+        ws, config = workspace_and_config(workspace)
         with progress_bar(eta=True) as bar:
 
             def start(description: str, total: int) -> Callable[[int], None]:
@@ -55,8 +54,6 @@ def eval_command(
                 return lambda n: bar.advance(task, n)
 
             result = evaluate(ws, config, model, data, compare, start)
-    except (ConfigError, ModelInputError, AuditError, OSError) as err:
-        raise fail(str(err)) from None
     for warning in result.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     report = result.report

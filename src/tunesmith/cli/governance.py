@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from tunesmith.cli.common import WorkspaceOption, app, audit_app, console, fail
+from tunesmith.cli.common import WorkspaceOption, app, audit_app, console, fail, stage_errors
 from tunesmith.config import ConfigError
 from tunesmith.config.workspace import Workspace, open_workspace
 
@@ -34,11 +34,9 @@ def docs_command(
     from tunesmith.store.audit import AuditError
 
     ws = open_workspace(workspace)
-    try:
+    with stage_errors(LookupError, RecordsError, AuditError, OSError):
         run_id, model = resolve_ref(ws, ref)
         result = write_documents(ws, run_id, model, out)
-    except (LookupError, RecordsError, AuditError, OSError) as err:
-        raise fail(str(err)) from None
     for name, digest in result.files.items():
         console.print(f"{result.out_dir / name}  sha256 {digest}")
     for item in result.missing:
@@ -104,10 +102,8 @@ def audit_log(workspace: WorkspaceOption = None) -> None:
     from tunesmith.store import audit
 
     ws = open_workspace(workspace)
-    try:
+    with stage_errors(audit.AuditError):
         entries = audit.entries(audit.audit_path(ws.state_dir))
-    except audit.AuditError as err:
-        raise fail(str(err)) from None
     table = Table(title=f"audit log of {ws.root}")
     for column in ("seq", "time", "actor", "action", "subject", "hash"):
         table.add_column(column, overflow="fold")
@@ -145,10 +141,8 @@ def lineage_command(
 
     ws = open_workspace(workspace)
     if run or model:
-        try:
+        with stage_errors(FileNotFoundError, LookupError):
             traced = trace_model(ws, model) if model else trace_run(ws, str(run))
-        except (FileNotFoundError, LookupError) as err:
-            raise fail(str(err)) from None
         console.print(lineage_table(traced))
         return
     if find is not None:
@@ -157,10 +151,8 @@ def lineage_command(
     if record_id is None and (source is None or row is None):
         raise fail("give --id, --source and --row, --find, --run, or --model")
     key = RowKey(id=record_id) if record_id is not None else RowKey(source=source, row=row)
-    try:
+    with stage_errors(LookupError):
         appearances, runs = trace_record(ws, key)
-    except LookupError as err:
-        raise fail(str(err)) from None
     table = Table(title=str(key))
     table.add_column("dataset version")
     table.add_column("in the data", justify="center")
@@ -178,10 +170,8 @@ def _print_runs(ws: Workspace, runs: dict[str, str]) -> None:
     console.print("runs trained on it: " + (", ".join(runs) if runs else "none"))
     for run_id, why in runs.items():
         console.print(f"  {run_id}: {why}", highlight=False)
-    try:
+    with stage_errors(ConfigError, LookupError, prefix="model versions could not be listed: "):
         models = models_of_runs(ws, list(runs))
-    except (ConfigError, LookupError) as err:
-        raise fail(f"model versions could not be listed: {err}") from None
     console.print("model versions trained on it: " + (", ".join(models) if models else "none"))
 
 
@@ -189,10 +179,8 @@ def _print_found(ws: Workspace, value: str) -> None:
     from tunesmith.data.readers import SourceError
     from tunesmith.governance.erasure import find_value
 
-    try:
+    with stage_errors(ValueError, SourceError, ConfigError):
         found = find_value(ws, value)
-    except (ValueError, SourceError, ConfigError) as err:
-        raise fail(str(err)) from None
     table = Table(title=f"places holding {value!r}")
     table.add_column("where", overflow="fold")
     table.add_column("what", overflow="fold")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tunesmith.cli.common import app, console, fail, progress_bar
+from tunesmith.cli.common import app, console, progress_bar, stage_errors
 
 
 @app.command("run")
@@ -31,10 +31,8 @@ def run_command(
             task = progress.add_task(description, total=total or None)
             return lambda n: progress.advance(task, n)
 
-        try:
+        with stage_errors(FileExistsError, KeyError):
             rows = run_main_job(directory, example, say, bar)
-        except (FileExistsError, KeyError) as err:
-            raise fail(str(err).strip("'\"")) from None
     own, server = peak_rss_gib()
     table = Table(
         title=f"tunesmith run: {directory} ({time.monotonic() - started:.0f} s)",

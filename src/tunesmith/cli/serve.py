@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tunesmith.cli.common import WorkspaceOption, app, console, err_console, fail
+from tunesmith.cli.common import (
+    WorkspaceOption,
+    app,
+    console,
+    err_console,
+    stage_errors,
+    workspace_and_config,
+)
 from tunesmith.config import ConfigError
 from tunesmith.config.workspace import open_workspace
 
@@ -27,20 +34,16 @@ def serve(
     from tunesmith.serve.app import load_state, serve_forever
     from tunesmith.store import audit
 
-    ws = open_workspace(workspace)
-    try:
-        config = ws.load_config()
+    with stage_errors(ConfigError, BaseModelError):
+        ws, config = workspace_and_config(workspace)
         with err_console.status("loading the base model"):
             state = load_state(ws, config)
-    except (ConfigError, BaseModelError) as err:
-        raise fail(str(err)) from None
     bind_host = host or config.serve.host
     sock = socket.socket(socket.AF_INET6 if ":" in bind_host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
+    where = f"{bind_host}:{port or config.serve.port}"
+    with stage_errors(OSError, prefix=f"cannot listen on {where}: "):
         sock.bind((bind_host, config.serve.port if port is None else port))
-    except OSError as err:
-        raise fail(f"cannot listen on {bind_host}:{port or config.serve.port}: {err}") from None
     bound = sock.getsockname()[1]
     audit.append(
         audit.audit_path(ws.state_dir),
@@ -81,10 +84,8 @@ def keys_create(
     ws = open_workspace(workspace)
     scope = [m.strip() for m in models.split(",") if m.strip()]
     who = audit.current_actor()
-    try:
+    with stage_errors(ApiKeyError):
         key, secret = create_key(open_store(ws.state_url()), name, scope, who, rate, role)
-    except ApiKeyError as err:
-        raise fail(str(err)) from None
     audit.append(audit.audit_path(ws.state_dir), "key.create", name, details=key.to_json())
     console.print(f"key '{name}' for {', '.join(scope)}; its secret (shown only now):")
     console.print(secret, highlight=False, markup=False, soft_wrap=True)
@@ -121,10 +122,8 @@ def keys_revoke(name: str, workspace: WorkspaceOption = None) -> None:
     from tunesmith.store.keys import ApiKeyError, revoke_key
 
     ws = open_workspace(workspace)
-    try:
+    with stage_errors(ApiKeyError):
         key = revoke_key(open_store(ws.state_url()), name)
-    except ApiKeyError as err:
-        raise fail(str(err)) from None
     audit.append(audit.audit_path(ws.state_dir), "key.revoke", name)
     console.print(f"key '{name}' revoked at {key.revoked_at}")
 
@@ -139,11 +138,9 @@ def try_serve(
     from tunesmith.serve.try_serve import run_trial, short
 
     ws = open_workspace(workspace)
-    try:
-        with err_console.status("starting tunesmith serve and sending requests"):
-            exchanges = run_trial(ws, model, requests)
-    except (RuntimeError, OSError, ValueError) as err:
-        raise fail(str(err)) from None
+    status = err_console.status("starting tunesmith serve and sending requests")
+    with stage_errors(RuntimeError, OSError, ValueError), status:
+        exchanges = run_trial(ws, model, requests)
     console.print(f"tunesmith serve answered {len(exchanges)} requests from the openai client:")
     for ex in exchanges:
         console.print(

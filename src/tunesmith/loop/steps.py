@@ -38,12 +38,9 @@ def feedback(
 def curate(
     ws: Workspace, config: ProjectConfig, cycle: dict[str, Any], tick: Progress
 ) -> dict[str, Any]:
-    from tunesmith.data.curate import FeedbackInput
-    from tunesmith.data.curate import curate as run_curate
-    from tunesmith.review.export import REVIEWED_FILE
+    from tunesmith.review.to_curate import curate_reviewed
 
-    share = config.monitor.feedback_eval_share
-    result = run_curate(ws, config.data, feedback=FeedbackInput(REVIEWED_FILE, share))
+    result = curate_reviewed(ws, config)
     splits = result.manifest["counts"]["splits"]  # type: ignore[index]
     if not splits.get("feedback"):
         return {"version": result.version, "stop": "the new version has no feedback split"}
