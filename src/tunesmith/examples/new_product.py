@@ -12,23 +12,18 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from tunesmith.examples.support_tickets import (
-    _CLOSERS,
-    _FILLERS,
-    _GREETINGS,
-    _NAMED_CLOSERS,
-    _OPENERS,
-    _PII_TEMPLATES,
-    _PRIORITIES,
-    _SIGNOFFS,
-    GeneratedTicket,
-    Seg,
-    _finish,
-    _join,
-    _lines,
-    _new_customer,
-    _text,
-    _Writer,
+from tunesmith.examples.support_tickets import GeneratedTicket, _finish, _new_customer, _Writer
+from tunesmith.examples.ticket_spans import Seg, join_segs, seg_text
+from tunesmith.examples.ticket_vocabulary import (
+    CLOSERS,
+    FILLERS,
+    GREETINGS,
+    NAMED_CLOSERS,
+    OPENERS,
+    PII_TEMPLATES,
+    PRIORITIES,
+    SIGNOFFS,
+    template_lines,
 )
 
 __all__ = ["generate_product_line_tickets"]
@@ -39,7 +34,7 @@ _BIKES = ["Voltway City e-bike", "Voltway Trail e-bike", "Voltway Cargo e-bike",
 _PARTS = ["battery", "charger", "hub motor", "display", "frame", "rear rack", "handlebar",
           "front wheel", "battery lock", "torque sensor"]  # fmt: skip
 
-_SUBJECTS = _lines("""
+_SUBJECTS = template_lines("""
 {bike} battery won't charge / [Error|Fault code] {error} on my {bike} display
 Is my {bike} part of the recall? / Recall notice for the Voltway [City|Trail|Cargo]
 Where is my {bike}? Delivery [late|overdue] / Charged twice for the {bike}
@@ -51,7 +46,7 @@ Voltway e-bike display [blank|frozen] / Frame number check for the Voltway recal
 Collection of my recalled e-bike / Payment of {amount} for the Voltway e-bike
 Voltway battery recall - what now? / Spare {part} for the Voltway e-bike
 """)  # fmt: skip
-_BODY = _lines("""
+_BODY = template_lines("""
 The battery of my {bike} [won't charge|stops charging at 80 percent|drains overnight].
 Since {date} the display shows {error} [every time I switch it on|whenever I go uphill].
 The motor cuts out [on every hill|under load|after ten kilometres] and the assist is gone.
@@ -84,13 +79,13 @@ The brakes on the {bike} [squeal|feel spongy] and the motor doesn't cut out when
 I've only ridden it [a few times|about two hundred kilometres] and it's already [unsafe|unusable].
 Will I get a replacement [bike|battery] or my money back under the recall programme?
 """)  # fmt: skip
-_ACKS = _lines("""
+_ACKS = template_lines("""
 Thanks for contacting the {team} about the Voltway recall[, and sorry for the trouble|].
 Thank you for reaching out; your ticket is with the Voltway recall programme team.
 I’m from the {team} and I handle the Voltway e-bike recall cases.
 Your message has been passed to the Voltway recall team[ and I'm looking into it now|].
 """)  # fmt: skip
-_REPLIES = _lines("""
+_REPLIES = template_lines("""
 Your {bike} is covered by the Voltway recall programme; please stop riding it until collection.
 I’ve booked a free collection of the bike; the courier will contact you to arrange a time.
 Once the bike is back with us we'll refund the full purchase price of {amount}.
@@ -124,20 +119,20 @@ class _VoltwayWriter(_Writer):
     def body(self, named_closer: bool = False) -> list[Seg]:
         rng = self.rng
         topic = rng.sample(_BODY, rng.randint(2, 5))
-        pii_types = rng.sample(sorted(_PII_TEMPLATES), rng.choices([0, 1, 2], [30, 45, 25])[0])
+        pii_types = rng.sample(sorted(PII_TEMPLATES), rng.choices([0, 1, 2], [30, 45, 25])[0])
         chosen = [self.render(t) for t in topic]
         for kind in pii_types:
-            pii = self.render(rng.choice(_PII_TEMPLATES[kind]))
+            pii = self.render(rng.choice(PII_TEMPLATES[kind]))
             chosen.insert(rng.randint(0, len(chosen)), pii)
-        opener = self.render(rng.choice(_OPENERS)) if rng.random() < 0.85 else []
+        opener = self.render(rng.choice(OPENERS)) if rng.random() < 0.85 else []
         r = rng.random()
-        closers = _NAMED_CLOSERS if named_closer or r < 0.5 else _CLOSERS
+        closers = NAMED_CLOSERS if named_closer or r < 0.5 else CLOSERS
         closer = self.render(rng.choice(closers)) if named_closer or r < 0.9 else []
-        spare = [t for t in _BODY if t not in topic] + _FILLERS
+        spare = [t for t in _BODY if t not in topic] + FILLERS
         rng.shuffle(spare)
 
         def words() -> int:
-            return sum(len(_text(p).split()) for p in [opener, closer, *chosen])
+            return sum(len(seg_text(p).split()) for p in [opener, closer, *chosen])
 
         while words() < 42 and spare:
             chosen.insert(rng.randint(0, len(chosen)), self.render(spare.pop()))
@@ -149,11 +144,15 @@ class _VoltwayWriter(_Writer):
         if words() > 108:
             closer = []
         cut = len(chosen) // 2 if len(chosen) >= 4 and rng.random() < 0.5 else len(chosen)
-        parts = [_join(chosen[:cut]), _join(chosen[cut:])] if chosen[cut:] else [_join(chosen)]
+        parts = (
+            [join_segs(chosen[:cut]), join_segs(chosen[cut:])]
+            if chosen[cut:]
+            else [join_segs(chosen)]
+        )
         out: list[Seg] = []
         if opener:
-            out += [*opener, ("\n\n" if _text(opener).endswith(",") else " ", None)]
-        out += _join(parts, "\n\n")
+            out += [*opener, ("\n\n" if seg_text(opener).endswith(",") else " ", None)]
+        out += join_segs(parts, "\n\n")
         if closer:
             out += [("\n\n", None), *closer]
         return out
@@ -161,9 +160,9 @@ class _VoltwayWriter(_Writer):
     def reply(self) -> list[Seg]:
         rng = self.rng
         extra = rng.sample(_REPLIES, rng.choices([1, 2], [55, 45])[0])
-        text = _join([self.render(t) for t in [rng.choice(_ACKS), *extra]])
-        greeting, sign = self.render(rng.choice(_GREETINGS)), self.render(rng.choice(_SIGNOFFS))
-        return _join([greeting, text, sign], "\n\n")
+        text = join_segs([self.render(t) for t in [rng.choice(_ACKS), *extra]])
+        greeting, sign = self.render(rng.choice(GREETINGS)), self.render(rng.choice(SIGNOFFS))
+        return join_segs([greeting, text, sign], "\n\n")
 
 
 def generate_product_line_tickets(n: int, seed: int = 0) -> list[GeneratedTicket]:
@@ -180,7 +179,7 @@ def generate_product_line_tickets(n: int, seed: int = 0) -> list[GeneratedTicket
         number += rng.randint(1, max_gap)
         created = _EPOCH + timedelta(seconds=int(step * (i + 0.95 * rng.random())))
         cust = _new_customer(rng)
-        priority = rng.choices(_PRIORITIES, [10, 45, 30, 15])[0]
+        priority = rng.choices(PRIORITIES, [10, 45, 30, 15])[0]
         w = _VoltwayWriter(rng, cust, QUEUE, created)
         segs: dict[str, list[Seg]] = {
             "ticket_id": [(f"TCK-{number}", None)],
