@@ -253,11 +253,59 @@ def test_page_is_public_but_the_queue_needs_the_reviewer_role(served: dict[str, 
             app.get("/v1/review/next"),
             app.post(f"/v1/review/{item}/decision", json={"decision": "accept"}),
             app.post(f"/v1/review/{item}/release"),
+            app.post("/v1/review/correction", json={"text": "", "label": "billing"}),
         ):
             assert response.status_code == 403
             assert response.json()["error"]["type"] == "permission_error"
             assert "reviewer" in response.json()["error"]["message"]
     assert row(served, item).claimed_by is None and row(served, item).status == "open"
+
+
+@pytest.mark.parametrize(
+    ("output", "reply"),
+    [
+        ("Queue: billing\n\nWe will refund the second charge.", ""),  # keep the reply
+        ("Queue: billing\n\nWe will refund the second charge.", "We will call you back."),
+        ("We will refund the second charge.", ""),  # an answer with no label line
+        ("", ""),  # a label picked alone
+    ],
+)
+def test_the_page_and_the_terminal_store_the_same_correction(
+    served: dict[str, Any], tmp_path: Path, output: str, reply: str
+) -> None:
+    from tunesmith.review.terminal import Terminal, review_queue
+    from tunesmith.store.actor import Actor
+
+    on_page, in_terminal = fill_queue(served, [("ticket", output, 0.1), ("ticket", output, 0.2)])
+    task = served["state"].probe.task
+    label = task.labels[1]
+    # the page: the editor opens on the answer (or the reply typed over it), `2` asks the
+    # server for the label line, and the decision posts what the editor then holds
+    with http(served, "alice") as alice:
+        assert alice.get("/v1/review/next").json()["item"]["id"] == on_page
+        labelled = alice.post(
+            "/v1/review/correction", json={"text": reply or output, "label": label}
+        )
+        assert labelled.status_code == 200, labelled.text
+        correction = labelled.json()["correction"]
+        made = alice.post(
+            f"/v1/review/{on_page}/decision", json={"decision": "correct", "correction": correction}
+        )
+        assert made.status_code == 200, made.text
+        refused = alice.post("/v1/review/correction", json={"text": "", "label": "nonsense"})
+        assert refused.status_code == 400 and refused.json()["error"]["param"] == "label"
+    # the terminal: [c]orrect, label 2, the reply typed (or kept: empty)
+    answers = iter(["c", "2", reply])
+
+    def quiet(*_: object) -> None:
+        pass
+
+    terminal = Terminal(lambda question, default: next(answers, "q"), quiet, quiet, quiet)
+    dana = Actor("user:dana", "os-user", "dana")
+    store = served["state"].store
+    review_queue(store, dana, task, 60, terminal, audit_log=tmp_path / "audit.jsonl")
+    assert row(served, in_terminal).correction == row(served, on_page).correction
+    assert row(served, on_page).correction.startswith(f"Queue: {label}")
 
 
 def test_concurrent_reviewers_never_get_the_same_item(served: dict[str, Any]) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.panel import Panel
@@ -16,16 +16,9 @@ from tunesmith.config import ConfigError
 from tunesmith.config.workspace import open_workspace
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-    from tunesmith.store.actor import Actor
-
-
-def _scope(actor: Actor) -> list[str] | None:
-    """The models a reviewer key covers; None (every model) for `*` or the OS user."""
-    if actor.key is None or "*" in actor.key.models:
-        return None
-    return actor.key.models
+    from tunesmith.review.choices import ChoiceItem
+    from tunesmith.review.queue import ReviewItem
+    from tunesmith.review.terminal import Terminal
 
 
 @app.command()
@@ -75,10 +68,7 @@ def monitor(
     console.print(f"report: {result.path / 'report.html'}")
 
 
-def _show(item: object) -> None:
-    from tunesmith.review.queue import ReviewItem
-
-    assert isinstance(item, ReviewItem)
+def _show(item: ReviewItem) -> None:
     user = "\n\n".join(m.get("content") or "" for m in item.messages if m["role"] == "user")
     margin = "-" if item.label_margin is None else f"{item.label_margin:.2f}"
     title = f"item {item.id} · {item.model} · {', '.join(item.reasons)} · margin {margin}"
@@ -86,10 +76,7 @@ def _show(item: object) -> None:
     console.print(Panel(item.output, title="model answer", title_align="left"))
 
 
-def _show_choice(item: object) -> None:
-    from tunesmith.review.choices import ChoiceItem
-
-    assert isinstance(item, ChoiceItem)
+def _show_choice(item: ChoiceItem) -> None:
     # the last user turn is the question; earlier turns are context a reviewer rarely needs
     user = next((m["content"] for m in reversed(item.prompt) if m["role"] == "user"), "")
     earlier = len(item.prompt) - 1
@@ -100,37 +87,20 @@ def _show_choice(item: object) -> None:
     console.print(Panel(Text(item.answer_b), title="[2] answer B", title_align="left"))
 
 
-def _review_choices(
-    store: Engine, actor: Actor, lease: int, audit_log: Path, by: str | None
-) -> None:
-    from tunesmith.review import choices
+def _terminal(reviewer: str, show: Callable[[Any], None]) -> Terminal:
+    """typer's prompt and rich's consoles for a review session."""
+    from tunesmith.review.terminal import Terminal
 
-    reviewer, scope = actor.reviewer, _scope(actor)
-    decided, skipped = 0, set[int]()
-    while (
-        item := choices.claim_next(store, reviewer, lease, skip=skipped, models=scope)
-    ) is not None:
-        _show_choice(item)
-        key = ""
-        while key not in ("1", "2", "t", "s", "q"):
-            key = typer.prompt("[1] A better [2] B better [t]ie [s]kip [q]uit", default="s")[:1]
-        if key in ("q", "s"):
-            choices.release(store, item.id, reviewer)
-            skipped.add(item.id)  # passed over: the next item comes next
-            if key == "q":
-                break
-            continue
-        picked = {"1": "a", "2": "b", "t": "tie"}[key]
-        note = typer.prompt("note (empty: none)", default="", show_default=False)
-        try:
-            choices.decide(store, item.id, reviewer, picked, note, audit_log=audit_log, by=by)
-        except choices.ChoiceError as err:
-            err_console.print(f"[red]not recorded:[/red] {err}")
-            continue
-        decided += 1
-        console.print(f"[green]{picked}[/green] recorded for choice {item.id} by {reviewer}")
-    counts = choices.counts(store, scope)
-    console.print(f"{decided} decided in this session; {counts['open']} open in the choice queue")
+    def ask(question: str, default: str) -> str:
+        return typer.prompt(question, default=default, show_default=default != "")
+
+    def recorded(verdict: str, what: str) -> None:
+        console.print(f"[green]{verdict}[/green] recorded for {what} by {reviewer}")
+
+    def refused(err: Exception) -> None:
+        err_console.print(f"[red]not recorded:[/red] {err}")
+
+    return Terminal(ask, show, recorded, refused)
 
 
 @app.command()
@@ -153,9 +123,9 @@ def review(
 ) -> None:
     """Work through the review queue: accept, correct or reject each doubtful answer (with
     --choices: pick the better of two answers to one prompt, or call a tie)."""
-    from tunesmith.review import queue
-    from tunesmith.store import audit
+    from tunesmith.review.terminal import review_choices, review_queue
     from tunesmith.store.actor import ActorError, authenticated, key_secret
+    from tunesmith.store.audit import audit_path
     from tunesmith.store.db import open_store
 
     ws = open_workspace(workspace)
@@ -165,61 +135,19 @@ def review(
         actor = authenticated(ws.state_url(), key_secret(key), "reviewer")
     except (ConfigError, ActorError) as err:
         raise fail(str(err)) from None
-    reviewer, scope = actor.reviewer, _scope(actor)
-    store, task = open_store(ws.state_url()), config.task
+    store, lease = open_store(ws.state_url()), config.monitor.review_lease_seconds
+    audit_log = audit_path(ws.state_dir)
     if pairwise:
-        lease = config.monitor.review_lease_seconds
-        _review_choices(store, actor, lease, audit.audit_path(ws.state_dir), by)
-        return
-    labels = task.labels if task.type == "classification" else None
-    decided, skipped = 0, set[int]()
-    lease = config.monitor.review_lease_seconds
-    while (
-        item := queue.claim_next(store, reviewer, lease, skip=skipped, models=scope)
-    ) is not None:
-        _show(item)
-        choice = typer.prompt("[a]ccept [c]orrect [r]eject [s]kip [q]uit", default="s")[:1]
-        if choice in ("q", "s"):
-            queue.release(store, item.id, reviewer)
-            skipped.add(item.id)  # passed over: the next item comes next
-            if choice == "q":
-                break
-            continue
-        correction = None
-        if choice in ("c", "r") and labels:
-            menu = "  ".join(f"{n}={label}" for n, label in enumerate(labels, start=1))
-            number = typer.prompt(f"label ({menu}; empty: none)", default="", show_default=False)
-            if number.strip():
-                label = labels[int(number) - 1]
-                rest = item.output.split("\n", 1)[1].strip() if "\n" in item.output else ""
-                reply = typer.prompt(
-                    "reply (empty: keep the model's)", default="", show_default=False
-                )
-                correction = f"{task.answer_prefix}{label}\n\n{reply or rest}".strip()
-        elif choice in ("c", "r"):
-            correction = typer.prompt("corrected answer", default="", show_default=False) or None
-        decision = {"a": "accept", "c": "correct", "r": "reject"}.get(choice)
-        if decision is None:
-            queue.release(store, item.id, reviewer)
-            continue
-        try:
-            queue.decide(
-                store,
-                item.id,
-                reviewer,
-                decision,
-                task=task,
-                correction=correction,
-                audit_log=audit.audit_path(ws.state_dir),
-                by=by,
-            )
-        except queue.ReviewError as err:
-            err_console.print(f"[red]not recorded:[/red] {err}")
-            continue
-        decided += 1
-        console.print(f"[green]{decision}[/green] recorded for item {item.id} by {reviewer}")
-    counts = queue.counts(store, scope)
-    console.print(f"{decided} decided in this session; {counts['open']} open in the queue")
+        terminal = _terminal(actor.reviewer, _show_choice)
+        session = review_choices(store, actor, lease, terminal, audit_log=audit_log, by=by)
+        where = "the choice queue"
+    else:
+        terminal = _terminal(actor.reviewer, _show)
+        session = review_queue(
+            store, actor, config.task, lease, terminal, audit_log=audit_log, by=by
+        )
+        where = "the queue"
+    console.print(f"{session.decided} decided in this session; {session.open} open in {where}")
 
 
 @app.command()

@@ -3,8 +3,10 @@
 The page holds no data and needs no key to load; every `/v1/review/...` call needs a key with
 the `reviewer` role, and the key's name is who claims and who decides. A key sees, claims and
 decides only the items of the models it is scoped to (an item of another model is a 404, as
-if it did not exist). `/v1/review/choices/...` is the pairwise queue (`review/choices.py`):
-the same claims, leases, scopes and conflicts.
+if it did not exist). `/v1/review/correction` puts a picked label on the answer being
+corrected, by the rule `tunesmith review` applies (`review/corrections.py`), so the page holds
+no copy of it. `/v1/review/choices/...` is the pairwise queue (`review/choices.py`): the same
+claims, leases, scopes and conflicts.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tunesmith.review import choices
 from tunesmith.review import queue as review
 from tunesmith.review.choices import ChoiceError, ChoiceItem
+from tunesmith.review.corrections import corrected_answer
 from tunesmith.review.queue import ReviewError, ReviewItem
 from tunesmith.serve.deps import ApiError, KeyDep, StateDep, require_role
 from tunesmith.serve.service import ServeState
@@ -48,6 +51,17 @@ class DecisionRequest(BaseModel):
         description="The corrected answer: required to correct, optional to reject.",
     )
     note: str | None = Field(default=None, max_length=10_000, description="A free-text note.")
+
+
+class CorrectionRequest(BaseModel):
+    """The answer a reviewer is correcting and the label they picked for it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(
+        default="", max_length=100_000, description="The answer as the reviewer has it now."
+    )
+    label: str = Field(max_length=1_000, description="The picked label: one of the task's.")
 
 
 class ChoiceRequest(BaseModel):
@@ -216,6 +230,17 @@ def decide(item_id: int, body: DecisionRequest, key: KeyDep, state: StateDep) ->
         "item": item.to_json(),
         "queue": review.counts(state.store, _scope(key)),
     }
+
+
+@router.post("/v1/review/correction")
+def correction(body: CorrectionRequest, key: KeyDep, state: StateDep) -> dict[str, Any]:
+    """The text with the picked label on its first line, as the page shows it to edit on."""
+    _reviewer(key)
+    try:
+        text = corrected_answer(state.probe.task, body.text, body.label)
+    except ReviewError as err:
+        raise ApiError(400, str(err), "invalid_request_error", None, "label") from None
+    return {"object": "review.correction", "correction": text}
 
 
 @router.post("/v1/review/{item_id}/release")
