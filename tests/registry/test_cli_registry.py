@@ -123,6 +123,18 @@ def test_mlflow_failures_are_one_line_errors(
     assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ
 
 
+def test_a_retry_setting_in_the_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tunesmith.store.tracking import quick_http_failures
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "5")
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_TIMEOUT", raising=False)
+    with quick_http_failures():
+        assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "5"
+        assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "30"
+    assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "5"
+    assert "MLFLOW_HTTP_REQUEST_TIMEOUT" not in os.environ
+
+
 def test_a_hand_edited_report_is_one_line_at_register(ws: Workspace, make_run: MakeRun) -> None:
     run_id = make_run(accuracy=0.62)
     path = ws.runs_dir / run_id / "eval" / "report.json"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
@@ -28,24 +27,18 @@ def _errors() -> tuple[type[Exception], ...]:
     return (RegistryError, LookupError, ConfigError, AuditError, MlflowException, OSError)
 
 
-# MLflow retries an unreachable server 7 times with backoff (minutes); a command should say
-# it cannot reach the registry in seconds. Explicit settings in the environment win.
-_HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
-
-
 @contextmanager
 def _registry_errors() -> Iterator[None]:
     """A known failure, MLflow's included (an unreachable TUNESMITH_MLFLOW_URI, a server's
-    HTML error page), is one line and exit code 1, never a traceback or an internal error."""
-    unset = [key for key in _HTTP_DEFAULTS if key not in os.environ]
-    os.environ.update({key: _HTTP_DEFAULTS[key] for key in unset})
+    HTML error page), is one line and exit code 1, never a traceback or an internal error;
+    an unreachable server is said in seconds, not after minutes of retries."""
+    from tunesmith.store.tracking import quick_http_failures
+
     try:
-        yield
+        with quick_http_failures():
+            yield
     except _errors() as err:
         raise fail(" ".join(str(err).split()) or type(err).__name__) from None
-    finally:
-        for key in unset:
-            os.environ.pop(key, None)
 
 
 def _say(text: str) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,24 @@ from tunesmith.config.workspace import MLFLOW_URI_ENV as URI_ENV
 
 # MLflow announces every schema migration of the embedded store at INFO
 logging.getLogger("mlflow").setLevel(logging.WARNING)
+
+# MLflow retries an unreachable server 7 times with backoff (minutes); a command should say
+# it cannot reach the registry in seconds. (Telemetry is off for the whole process already:
+# tunesmith/__init__.py sets MLFLOW_DISABLE_TELEMETRY before MLflow is imported.)
+HTTP_DEFAULTS = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", "MLFLOW_HTTP_REQUEST_TIMEOUT": "30"}
+
+
+@contextmanager
+def quick_http_failures() -> Iterator[None]:
+    """MLflow's HTTP retries and timeout cut to seconds while the block runs, then put back;
+    a setting already in the environment wins."""
+    unset = [key for key in HTTP_DEFAULTS if key not in os.environ]
+    os.environ.update({key: HTTP_DEFAULTS[key] for key in unset})
+    try:
+        yield
+    finally:
+        for key in unset:
+            os.environ.pop(key, None)
 
 
 def tracking_uri(state_dir: Path) -> str:
