@@ -32,8 +32,7 @@ from tunesmith.data.curate import curate
 from tunesmith.evaluate.run import evaluate
 from tunesmith.examples.scaffold import create_workspace
 from tunesmith.preference.candidates import generate_pairs
-from tunesmith.preference.llm_judge import compare, judge_client
-from tunesmith.preference.winrate import win_rate
+from tunesmith.preference.winrate import pairwise_judge, win_rate
 from tunesmith.serve.try_serve import server_process
 from tunesmith.store.db import open_store
 from tunesmith.store.keys import create_key
@@ -134,11 +133,7 @@ def main() -> None:
     os.environ[config.align.judge.api_key_env] = key
     with server_process(ws) as (url, _):
         settings = config.align.judge.model_copy(update={"base_url": url})
-        client = judge_client(settings, config.serve)
-        report = win_rate(
-            ws, config, run_id, sft,
-            lambda prompt, a, b: compare(client, settings, prompt, a, b).winner,
-        )  # fmt: skip
+        report = win_rate(ws, config, run_id, sft, pairwise_judge(settings, config.serve))
     lap("win rate (answers + LLM judge)", t)
     rub = report["rubric"]
     judge, pw, audit = report["judge"], report["rubric_pairwise"], report["audit"]

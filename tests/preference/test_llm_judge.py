@@ -240,3 +240,20 @@ def test_compare_maps_the_swapped_verdict_back(
     first, second = (body["messages"][-1]["content"] for body in seen)
     assert first.index("answer one") < first.index("answer two")
     assert second.index("answer two") < second.index("answer one")
+
+
+def test_the_win_rate_judge_asks_both_orders(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tunesmith.preference import winrate
+
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    with pytest.raises(JudgeError, match=KEY_ENV):  # no key: refused before any answer
+        winrate.pairwise_judge(SETTINGS, ServeConfig())
+    monkeypatch.setenv(KEY_ENV, "ts-secret")
+    seen: list[dict[str, Any]] = []
+    replies = ['{"better": "B", "reason": ""}', '{"better": "A", "reason": ""}']
+    http = scripted(replies, seen)
+    monkeypatch.setattr(
+        winrate, "judge_client", lambda settings, serve: judge_client(settings, serve, http)
+    )
+    judge = winrate.pairwise_judge(SETTINGS, ServeConfig())
+    assert judge(PROMPT, "answer one", "answer two") == "b" and len(seen) == 2

@@ -216,20 +216,13 @@ def feedback_winrate(
 ) -> None:
     """Win rate of a model against its parent on held-out prompts, plus policy compliance."""
     from tunesmith.models.load import ModelInputError
-    from tunesmith.preference.llm_judge import JudgeError, compare, judge_client
-    from tunesmith.preference.winrate import win_rate
+    from tunesmith.preference.llm_judge import JudgeError
+    from tunesmith.preference.winrate import pairwise_judge, win_rate
 
     ws = open_workspace(workspace)
     try:
         config = ws.load_config()
-        judge = None
-        if not no_judge:
-            client = judge_client(config.align.judge, config.serve)
-            settings = config.align.judge
-
-            def judge(prompt: list[dict[str, str]], a: str, b: str) -> str:
-                return compare(client, settings, prompt, a, b).winner
-
+        judge = None if no_judge else pairwise_judge(config.align.judge, config.serve)
         with progress_bar() as progress:
             task = progress.add_task("win rate", total=None)
             report = win_rate(

@@ -12,17 +12,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tunesmith.config import ProjectConfig
+from tunesmith.config import JudgeConfig, ProjectConfig, ServeConfig
 from tunesmith.config.workspace import Workspace
 from tunesmith.data.rows import EvalInputError, EvalRow, read_rows
 from tunesmith.data.version import resolve_dataset
 from tunesmith.models.generate import generate
 from tunesmith.models.load import Target, load_model
 from tunesmith.models.tokenize import tokenize_prompts
+from tunesmith.preference.llm_judge import compare, judge_client
 from tunesmith.preference.rubric import PiiCounter, pii_counter, score_answer
 from tunesmith.preference.second_rubric import audit_compliant, prefer
 from tunesmith.registry.references import resolve_target
 from tunesmith.store.files import write_atomic
+
+# (prompt, answer of the model, answer of the one it is compared with) -> "a", "b" or "tie"
+Judge = Callable[[list[dict[str, str]], str, str], str]
 
 
 @dataclass(frozen=True)
@@ -88,12 +92,23 @@ def parent_of(workspace: Workspace, run_id: str) -> str:
     return parent
 
 
+def pairwise_judge(settings: JudgeConfig, serve: ServeConfig) -> Judge:
+    """The LLM judge at `settings`' endpoint (default: the local server): both answer orders
+    asked, a winner only when they agree."""
+    client = judge_client(settings, serve)
+
+    def judge(prompt: list[dict[str, str]], a: str, b: str) -> str:
+        return compare(client, settings, prompt, a, b).winner
+
+    return judge
+
+
 def win_rate(
     workspace: Workspace,
     config: ProjectConfig,
     model_ref: str,
     against: str | None,
-    judge: Callable[[list[dict[str, str]], str, str], str] | None,
+    judge: Judge | None,
     limit: int | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
