@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tunesmith.cli.common import WorkspaceOption, app, console, fail, progress_bar
+from tunesmith.cli.common import (
+    WorkspaceOption,
+    app,
+    console,
+    fail,
+    progress_bar,
+    stage_errors,
+    workspace_and_config,
+)
 from tunesmith.config import ConfigError, with_section
 from tunesmith.config.workspace import open_workspace
 
@@ -41,7 +49,7 @@ def align_command(
     reviews = [ws.root / PREFERENCES_FILE] if with_review else []
     if not files and not reviews and not resume:
         raise fail("no preference data: give --pairs FILE and/or --with-review")
-    try:
+    with stage_errors(ConfigError, PreferenceInputError, AuditError, OSError):
         config = ws.load_config()
         if method:
             config = with_section(config, "align", {"method": method})
@@ -55,8 +63,6 @@ def align_command(
                 progress.update(task, completed=step, total=total, description=f"align {shown}")
 
             result = align(ws, config, sft, files, resume, show, reviews)
-    except (ConfigError, PreferenceInputError, AuditError, OSError) as err:
-        raise fail(str(err)) from None
     before, after = result.margins_before, result.margins_after
     console.print(
         f"run {result.run_id}: {result.steps} steps on {result.counts['train']} pairs "
@@ -81,9 +87,8 @@ def feedback_generate(
     from tunesmith.models.load import ModelInputError
     from tunesmith.preference.candidates import generate_pairs
 
-    ws = open_workspace(workspace)
-    try:
-        config = ws.load_config()
+    with stage_errors(ConfigError, ModelInputError, OSError):
+        ws, config = workspace_and_config(workspace)
         changes = {"k": k, "limit": limit, "seed": seed}
         sampling = {
             **config.align.sampling.model_dump(),
@@ -100,8 +105,6 @@ def feedback_generate(
                 on_start=lambda n: progress.update(task, total=n),
                 on_prompts=lambda n: progress.advance(task, n),
             )
-    except (ConfigError, ModelInputError, OSError) as err:
-        raise fail(str(err)) from None
     c = result.counts
     console.print(
         f"{c['prompts']} prompts x {sampling.k} candidates: {c['pairs']} pairs "
@@ -132,7 +135,7 @@ def feedback_queue(
         raise fail(f"{path}: preference file not found")
     root, resolved = ws.root.resolve(), path.resolve()
     source = str(resolved.relative_to(root)) if resolved.is_relative_to(root) else str(resolved)
-    try:
+    with stage_errors(ConfigError, AuditError, OSError, UnicodeDecodeError):
         config = ws.load_config()
         result = enqueue_pairs(
             open_store(ws.state_url()),
@@ -142,8 +145,6 @@ def feedback_queue(
             config.align.seed,
             audit_log=audit_path(ws.state_dir),
         )
-    except (ConfigError, AuditError, OSError, UnicodeDecodeError) as err:
-        raise fail(str(err)) from None
     c = result.counts
     console.print(
         f"{source}: {c['read']} read, {c['queued']} queued, {c['already_queued']} already "
@@ -170,9 +171,8 @@ def feedback_agreement(
     from tunesmith.preference.pairs import PreferenceInputError
     from tunesmith.review.export import PREFERENCES_FILE
 
-    ws = open_workspace(workspace)
-    try:
-        config = ws.load_config()
+    with stage_errors(ConfigError, JudgeError, PreferenceInputError, OSError):
+        ws, config = workspace_and_config(workspace)
         path = pairs or ws.root / PREFERENCES_FILE
         with progress_bar(eta=True) as progress:
             task = progress.add_task("judge human pairs", total=None)
@@ -185,8 +185,6 @@ def feedback_agreement(
                 on_pair=lambda: progress.advance(task),
                 every_pair=every_pair,
             )
-    except (ConfigError, JudgeError, PreferenceInputError, OSError) as err:
-        raise fail(str(err)) from None
     table = Table("judge", "pairs", "agrees", "disagrees", "ties", "agreement (decided)")
     for name, r in report["judges"].items():
         decided = r["agreement_decided"]
@@ -219,9 +217,8 @@ def feedback_winrate(
     from tunesmith.preference.llm_judge import JudgeError
     from tunesmith.preference.winrate import pairwise_judge, win_rate
 
-    ws = open_workspace(workspace)
-    try:
-        config = ws.load_config()
+    with stage_errors(ConfigError, ModelInputError, JudgeError, OSError):
+        ws, config = workspace_and_config(workspace)
         judge = None if no_judge else pairwise_judge(config.align.judge, config.serve)
         with progress_bar() as progress:
             task = progress.add_task("win rate", total=None)
@@ -234,7 +231,5 @@ def feedback_winrate(
                 limit,
                 on_step=lambda what: progress.update(task, description=what, advance=1),
             )
-    except (ConfigError, ModelInputError, JudgeError, OSError) as err:
-        raise fail(str(err)) from None
     console.print(Path(report["path"]).read_text())
     console.print(report["path"])

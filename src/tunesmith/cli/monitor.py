@@ -11,9 +11,15 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from tunesmith.cli.common import WorkspaceOption, app, console, err_console, fail
+from tunesmith.cli.common import (
+    WorkspaceOption,
+    app,
+    console,
+    err_console,
+    stage_errors,
+    workspace_and_config,
+)
 from tunesmith.config import ConfigError
-from tunesmith.config.workspace import open_workspace
 
 if TYPE_CHECKING:
     from tunesmith.review.choices import ChoiceItem
@@ -31,13 +37,10 @@ def monitor(
     """Volume, latency, confidence and drift per model; doubtful answers go to review."""
     from tunesmith.monitor.run import monitor as run_monitor
 
-    ws = open_workspace(workspace)
-    try:
-        config = ws.load_config()
+    with stage_errors(ConfigError, ValueError, FileNotFoundError):
+        ws, config = workspace_and_config(workspace)
         with err_console.status("monitoring") as status:
             result = run_monitor(ws, config, since, progress=status.update)
-    except (ConfigError, ValueError, FileNotFoundError) as err:
-        raise fail(str(err)) from None
     report = result.report
     table = Table(title=f"{report['interactions']} interactions, {report['window']['start']} – now")
     for column in ("model", "volume", "p95 ms", "errors", "low conf.", "drift", "to review"):
@@ -128,13 +131,10 @@ def review(
     from tunesmith.store.audit import audit_path
     from tunesmith.store.db import open_store
 
-    ws = open_workspace(workspace)
-    try:
-        config = ws.load_config()
+    with stage_errors(ConfigError, ActorError):
+        ws, config = workspace_and_config(workspace)
         # who decides is who authenticated: a reviewer key, else the OS user (never --by)
         actor = authenticated(ws.state_url(), key_secret(key), "reviewer")
-    except (ConfigError, ActorError) as err:
-        raise fail(str(err)) from None
     store, lease = open_store(ws.state_url()), config.monitor.review_lease_seconds
     audit_log = audit_path(ws.state_dir)
     if pairwise:
@@ -162,18 +162,13 @@ def loop(
     from tunesmith.loop.run import LoopError, run_once
     from tunesmith.registry import RegistryError
 
-    ws = open_workspace(workspace)
-    try:
-        config = ws.load_config()
+    with stage_errors(ConfigError, ValueError):
+        ws, config = workspace_and_config(workspace)
         interval = parse_duration(config.monitor.retrain.interval)
-    except (ConfigError, ValueError) as err:
-        raise fail(str(err)) from None
+    errors = (LoopError, RegistryError, ValueError, FileNotFoundError)
     while True:
-        try:
-            with err_console.status("loop") as status:
-                outcome = run_once(ws, config, progress=status.update)
-        except (LoopError, RegistryError, ValueError, FileNotFoundError) as err:
-            raise fail(str(err)) from None
+        with stage_errors(*errors), err_console.status("loop") as status:
+            outcome = run_once(ws, config, progress=status.update)
         for trigger in outcome.triggers:
             mark = "[red]fired[/red]" if trigger["fired"] else "quiet"
             console.print(f"trigger {trigger['name']}: {mark} ({trigger['detail']})")
