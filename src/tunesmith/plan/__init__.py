@@ -1,7 +1,7 @@
 """Training resource planner: GPU memory and GPU-hours before a run (`tunesmith plan`).
 
 `estimate` is the entry point; the formulas and their sources are in `estimate.py`, the model
-shapes in `models.py`, the accelerators in `hardware.py`.
+shapes in `architectures.py`, the accelerators in `hardware.py`.
 """
 
 from tunesmith.plan.architectures import (

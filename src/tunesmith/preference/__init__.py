@@ -1,1 +1,2 @@
-"""Preference stage: preference pairs from review and AI feedback, the judges that make them."""
+"""Preference stage: preference pairs (read, checked, split), AI-feedback candidates, the
+judges that make and check them (rubric, second rubric, LLM judge, agreement) and win rates."""

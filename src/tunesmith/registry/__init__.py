@@ -1,6 +1,9 @@
-"""Model registry on MLflow: versions of finished runs, their records, approvals and aliases.
+"""Model registry on MLflow: versions of finished runs, their records, approvals, aliases,
+promotion and rollback.
 
-`resolve(ws, "name/3" | "name@champion")` is what other stages (eval, docs, serve) import.
+`resolve(ws, "name/3" | "name@champion")` reads one registered version (docs, lineage, `models
+show`); `references.py` is the one resolver of every model reference (`base`, a run id, `name/N`,
+`name@alias`) that eval, align, the loop and the server's catalogue use.
 """
 
 from tunesmith.registry.approvals import Standing, counting_approvers, registry_policy, standings
