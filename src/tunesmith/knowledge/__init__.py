@@ -1,0 +1,1 @@
+"""Knowledge bases: documents with access groups, chunks, the index and permission-aware hybrid search."""
