@@ -128,7 +128,7 @@ def _document(
 ) -> tuple[str, list[PolicyFact]]:
     # a quarter of the non-exec documents are shared with exec: documents with two groups
     shared = topic.group != "exec" and rng.random() < 0.25
-    groups = (topic.group, "exec") if shared else (topic.group,)
+    groups = ("exec", topic.group) if shared else (topic.group,)  # sorted, as the index keeps them
     title = f"{topic.title} — {city} office"
     subjects = rng.sample(topic.subjects, rng.randint(2, 3))
     parts = [_front_matter(groups, title), f"# {title}\n", rng.choice(INTROS).format(city=city)]
