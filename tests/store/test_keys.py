@@ -12,7 +12,7 @@ from tunesmith.config.workspace import Workspace
 from tunesmith.serve.deps import RateLimiter
 from tunesmith.store import audit
 from tunesmith.store.db import api_keys, open_store
-from tunesmith.store.keys import ApiKeyError, authenticate, create_key, parse_rate
+from tunesmith.store.keys import ApiKeyError, authenticate, create_key, list_keys, parse_rate
 
 
 def test_keys_are_hashed_scoped_listed_and_revoked(workspace: Path) -> None:
@@ -94,3 +94,48 @@ def test_a_key_stored_with_a_per_minute_rate_reads_as_one(tmp_path: Path) -> Non
     with store.begin() as conn:  # as a release before exact windows wrote it
         conn.execute(api_keys.update().values(rate=None, rate_per_minute=30))
     assert authenticate(store, secret).rate == "30/minute"  # type: ignore[union-attr]
+
+
+def test_groups_are_checked_kept_in_order_and_read_back(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    key, secret = create_key(store, "hr-app", ["*"], "ci", groups=["hr", "staff", "hr", "a_1-b"])
+    assert key.groups == ["hr", "staff", "a_1-b"] and key.to_json()["groups"] == key.groups
+    found = authenticate(store, secret)
+    assert found is not None and found.groups == ["hr", "staff", "a_1-b"]
+    _, plain = create_key(store, "plain", ["*"], "ci")
+    assert authenticate(store, plain).groups == []  # type: ignore[union-attr]
+    for bad in ("HR", "h r", "", "x" * 65, "hr/staff"):
+        with pytest.raises(ApiKeyError, match="group name") as refused:
+            create_key(store, "bad", ["*"], "ci", groups=["staff", bad])
+        assert repr(bad) in str(refused.value) and "'staff'" not in str(refused.value)
+    assert create_key(store, "long", ["*"], "ci", groups=["x" * 64])[0].groups == ["x" * 64]
+    assert [k.name for k in list_keys(store)] == ["hr-app", "plain", "long"]
+
+
+def test_a_key_stored_before_groups_has_none(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'state.db'}")
+    _, secret = create_key(store, "old", ["*"], "ci", groups=["hr"])
+    with store.begin() as conn:  # as a release before groups wrote it
+        conn.execute(api_keys.update().values(groups=None))
+    assert authenticate(store, secret).groups == []  # type: ignore[union-attr]
+    assert list_keys(store)[0].groups == []
+
+
+def test_the_cli_stores_and_lists_groups(workspace: Path) -> None:
+    runner = CliRunner()
+    base = ["keys", "create", "--models", "*", "-w", str(workspace)]
+    made = runner.invoke(app, [*base, "--name", "hr1", "--groups", "hr, staff", "--groups", "ops"])
+    assert made.exit_code == 0, made.output
+    key = authenticate(open_store(Workspace(workspace).state_url()), made.output.split()[-1])
+    assert key is not None and key.groups == ["hr", "staff", "ops"]
+    bare = runner.invoke(app, [*base, "--name", "bare"])
+    assert bare.exit_code == 0, bare.output
+    refused = runner.invoke(app, [*base, "--name", "bad", "--groups", "hr,Staff"])
+    assert refused.exit_code == 1 and "Staff" in refused.output
+    listed = runner.invoke(app, ["keys", "list", "-w", str(workspace)], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0, listed.output
+    rows = {line.split("│")[1].strip(): line for line in listed.output.splitlines() if "│" in line}
+    assert "hr, staff, ops" in rows["hr1"] and "groups" in listed.output
+    assert "bad" not in rows
+    entries = audit.audit_path(workspace / ".tunesmith").read_text().splitlines()
+    assert json.loads(entries[0])["details"]["groups"] == ["hr", "staff", "ops"]

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from tunesmith.review import queue as review
 from tunesmith.store import migrate
 from tunesmith.store.db import api_keys, interactions, metadata, open_store, ratings, reading
+from tunesmith.store.keys import create_key, list_keys
 
 BEFORE_ALEMBIC = Path(__file__).parents[1] / "assets" / "store_before_alembic.sql"
 
@@ -47,11 +49,27 @@ def test_a_store_made_before_alembic_keeps_its_rows_and_reaches_head(tmp_path: P
         assert conn.execute(sa.select(ratings.c.rating)).scalar_one() == "down"
         key = conn.execute(sa.select(api_keys)).one()
         assert key.name == "app" and key.models == ["*"] and key.rate is None
+        assert key.groups is None  # a key made before groups has none stored
+    assert [k.groups for k in list_keys(engine)] == [[]]
     assert review.decided_items(engine)[0].decided_by == "alice"
     assert review.counts(engine)["accept"] == 1
     open_store(url)  # opening again changes nothing
     with reading(engine) as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(interactions)).scalar() == 1
+
+
+def test_a_store_at_0002_gains_key_groups_and_keeps_its_keys(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    engine = open_store(url)
+    create_key(engine, "app", ["*"], "ci", rate="2/second", groups=["hr"])
+    with engine.begin() as conn:  # back to the release before groups
+        command.downgrade(migrate.alembic_config(conn), "0002")
+    with reading(engine) as conn:
+        assert "groups" not in {c["name"] for c in sa.inspect(conn).get_columns("api_keys")}
+    open_store(url)
+    with reading(engine) as conn:
+        assert migrate.current(conn) == migrate.head() == "0003"
+    assert [(k.name, k.rate, k.groups) for k in list_keys(engine)] == [("app", "2/second", [])]
 
 
 def test_an_earlier_release_gains_its_missing_nullable_columns(tmp_path: Path) -> None:

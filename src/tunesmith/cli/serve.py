@@ -74,6 +74,13 @@ def keys_create(
         list[str] | None,
         typer.Option(help="inference (default), reviewer and/or approver; repeatable."),
     ] = None,
+    groups: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Comma-separated knowledge-base groups it may retrieve, e.g. hr,staff; "
+            "repeatable. A key without groups retrieves nothing."
+        ),
+    ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Create a key; its secret is printed this once and stored only as a hash."""
@@ -83,9 +90,10 @@ def keys_create(
 
     ws = open_workspace(workspace)
     scope = [m.strip() for m in models.split(",") if m.strip()]
+    named = [g.strip() for option in groups or [] for g in option.split(",") if g.strip()]
     who = audit.current_actor()
     with stage_errors(ApiKeyError):
-        key, secret = create_key(open_store(ws.state_url()), name, scope, who, rate, role)
+        key, secret = create_key(open_store(ws.state_url()), name, scope, who, rate, role, named)
     audit.append(audit.audit_path(ws.state_dir), "key.create", name, details=key.to_json())
     console.print(f"key '{name}' for {', '.join(scope)}; its secret (shown only now):")
     console.print(secret, highlight=False, markup=False, soft_wrap=True)
@@ -93,13 +101,13 @@ def keys_create(
 
 @keys_app.command("list")
 def keys_list(workspace: WorkspaceOption = None) -> None:
-    """Keys with their scope, roles, rate and state; never their secrets."""
+    """Keys with their scope, roles, groups, rate and state; never their secrets."""
     from tunesmith.store.db import open_store
     from tunesmith.store.keys import list_keys
 
     ws = open_workspace(workspace)
     table = Table(title="API keys")
-    for column in ("name", "prefix", "models", "roles", "rate", "created", "revoked"):
+    for column in ("name", "prefix", "models", "roles", "groups", "rate", "created", "revoked"):
         table.add_column(column)
     for key in list_keys(open_store(ws.state_url())):
         table.add_row(
@@ -107,6 +115,7 @@ def keys_list(workspace: WorkspaceOption = None) -> None:
             key.prefix + "…",
             ", ".join(key.models),
             ", ".join(key.roles),
+            ", ".join(key.groups) or "-",
             key.rate or "-",
             key.created_at,
             key.revoked_at or "-",

@@ -24,6 +24,8 @@ api_keys = sa.Table(
     # written by releases before exact rate windows; read as N/minute when `rate` is empty
     sa.Column("rate_per_minute", sa.Integer, nullable=True),
     sa.Column("rate", sa.String(64), nullable=True),  # "N/second", "N/minute" or "N/hour"
+    # knowledge-base access groups; empty on keys made before groups, which are read as []
+    sa.Column("groups", sa.JSON, nullable=True),
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),
     sa.Column("revoked_at", sa.String(32), nullable=True),

@@ -1,11 +1,12 @@
-"""API keys: created once with their secret shown once, stored hashed, scoped to models."""
+"""API keys: created once with their secret shown once, stored hashed, scoped to models and
+knowledge-base access groups."""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,10 +20,13 @@ KEY_PREFIX = "ts-"
 ROLES = ("inference", "reviewer", "approver")
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(s|sec|second|m|min|minute|h|hour)\s*$")
 _UNIT = {"s": "second", "sec": "second", "m": "minute", "min": "minute", "h": "hour"}
+# the names documents are labelled with in a knowledge base; lowercase so `HR` and `hr` never
+# become two groups that a key and a document each half match
+_GROUP = re.compile(r"[a-z0-9_-]{1,64}")
 
 
 class ApiKeyError(ValueError):
-    """A key command that cannot be carried out (duplicate name, unknown key, bad rate)."""
+    """A key command that cannot be carried out (duplicate name, unknown key, bad rate or group)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,8 @@ class ApiKey:
     created_at: str
     created_by: str
     revoked_at: str | None
+    # knowledge-base groups whose documents the key may retrieve; none retrieves nothing
+    groups: list[str] = field(default_factory=list)
 
     def allows(self, model: str) -> bool:
         """`*` is every model; a registry name covers its versions and aliases; else exact."""
@@ -57,6 +63,7 @@ class ApiKey:
             "created_at": self.created_at,
             "created_by": self.created_by,
             "revoked_at": self.revoked_at,
+            "groups": self.groups,
         }
 
 
@@ -70,6 +77,17 @@ def parse_rate(rate: str) -> str:
     if count < 1:
         raise ApiKeyError(f"rate '{rate}': must allow at least one request")
     return f"{count}/{_UNIT.get(unit, unit)}"
+
+
+def parse_groups(groups: list[str]) -> list[str]:
+    """The group names as given, each checked, duplicates dropped and the first order kept."""
+    bad = [g for g in groups if not _GROUP.fullmatch(g)]
+    if bad:
+        shown = ", ".join(repr(g) for g in bad)
+        raise ApiKeyError(
+            f"group name(s) {shown}: lowercase letters, digits, '-' and '_' only, 1-64 characters"
+        )
+    return list(dict.fromkeys(groups))
 
 
 def digest(secret: str) -> str:
@@ -87,6 +105,7 @@ def _row_to_key(row: Any) -> ApiKey:
         created_at=row.created_at,
         created_by=row.created_by,
         revoked_at=row.revoked_at,
+        groups=list(row.groups or []),  # NULL on a key made before groups: it has none
     )
 
 
@@ -97,6 +116,7 @@ def create_key(
     created_by: str,
     rate: str | None = None,
     roles: list[str] | None = None,
+    groups: list[str] | None = None,
 ) -> tuple[ApiKey, str]:
     """A new key and its secret, which is returned this once and stored only as a hash."""
     roles = roles or ["inference"]
@@ -108,8 +128,10 @@ def create_key(
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}", name):
         raise ApiKeyError(f"key name '{name}': letters, digits, '.', '_' and '-' only")
     exact = parse_rate(rate) if rate else None
+    groups = parse_groups(groups or [])
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(name, secret[:10], models, roles, exact, utc_timestamp(), created_by, None)
+    made = utc_timestamp()
+    key = ApiKey(name, secret[:10], models, roles, exact, made, created_by, None, groups)
     with engine.begin() as conn:
         if conn.execute(sa.select(api_keys.c.id).where(api_keys.c.name == name)).first():
             raise ApiKeyError(f"a key named '{name}' exists; revoke it or choose another name")
@@ -121,6 +143,7 @@ def create_key(
                 models=models,
                 roles=roles,
                 rate=exact,
+                groups=groups,
                 created_at=key.created_at,
                 created_by=created_by,
             )
