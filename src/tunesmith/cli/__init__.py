@@ -39,6 +39,7 @@ from tunesmith.cli import (  # noqa: E402, F401
     evaluate,
     governance,
     job,
+    knowledge,
     monitor,
     registry,
     serve,

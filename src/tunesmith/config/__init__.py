@@ -17,9 +17,16 @@ from tunesmith.config.data import (
     TemplateConfig,
 )
 from tunesmith.config.eval import EvalConfig, GatesConfig
+from tunesmith.config.knowledge import KnowledgeConfig
 from tunesmith.config.model import BaseModelConfig
 from tunesmith.config.monitor import MonitorConfig, RetrainConfig
-from tunesmith.config.project import ProjectConfig, load_config, parse_config, with_section
+from tunesmith.config.project import (
+    ProjectConfig,
+    load_config,
+    load_knowledge_config,
+    parse_config,
+    with_section,
+)
 from tunesmith.config.registry import RegistryConfig
 from tunesmith.config.serve import ServeConfig
 from tunesmith.config.task import TaskConfig
@@ -37,6 +44,7 @@ __all__ = [
     "EvalConfig",
     "GatesConfig",
     "JudgeConfig",
+    "KnowledgeConfig",
     "MonitorConfig",
     "PiiConfig",
     "ProjectConfig",
@@ -52,6 +60,7 @@ __all__ = [
     "TemplateConfig",
     "TrainConfig",
     "load_config",
+    "load_knowledge_config",
     "parse_config",
     "with_section",
 ]

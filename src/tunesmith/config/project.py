@@ -12,6 +12,7 @@ from tunesmith.config.align import AlignConfig
 from tunesmith.config.base import CONFIG_FILENAME, ConfigError, Strict
 from tunesmith.config.data import DataConfig
 from tunesmith.config.eval import EvalConfig, known_metrics
+from tunesmith.config.knowledge import KnowledgeConfig
 from tunesmith.config.model import BaseModelConfig
 from tunesmith.config.monitor import MonitorConfig
 from tunesmith.config.registry import RegistryConfig
@@ -38,6 +39,9 @@ class ProjectConfig(Strict):
     )
     align: AlignConfig = Field(
         default_factory=AlignConfig, description="Preference data, judges and preference tuning."
+    )
+    knowledge: KnowledgeConfig | None = Field(
+        default=None, description="Documents served models retrieve from, with access groups."
     )
 
     @model_validator(mode="after")
@@ -80,8 +84,9 @@ def parse_config(raw: object, source: str = CONFIG_FILENAME) -> ProjectConfig:
         raise ConfigError(f"{source}: " + "; ".join(problems)) from None
 
 
-def load_config(path: Path) -> ProjectConfig:
-    """Read and validate `tunesmith.yaml` before any work starts."""
+def read_yaml(path: Path) -> dict[str, Any]:
+    """The mapping at the top of a YAML file; a missing, unreadable or malformed file raises
+    ConfigError naming the file (and the line, for a syntax error)."""
     if not path.is_file():
         raise ConfigError(
             f"{path}: not found (is this a tunesmith workspace? try `tunesmith init`)"
@@ -96,7 +101,27 @@ def load_config(path: Path) -> ProjectConfig:
         raise ConfigError(f"{path}: not UTF-8 ({err.reason} at byte {err.start})") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
-    return parse_config(raw, str(path))
+    return raw
+
+
+def load_config(path: Path) -> ProjectConfig:
+    """Read and validate `tunesmith.yaml` before any work starts."""
+    return parse_config(read_yaml(path), str(path))
+
+
+def load_knowledge_config(path: Path) -> KnowledgeConfig:
+    """Only the `knowledge:` section, validated: a file holding nothing else serves the `kb`
+    commands (the rest of the file, when present, is not read)."""
+    raw = read_yaml(path)
+    if raw.get("knowledge") is None:
+        raise ConfigError(f"{path}: no `knowledge:` section (the kb commands need one)")
+    try:
+        return KnowledgeConfig.model_validate(raw["knowledge"])
+    except ValidationError as err:
+        problems = [
+            f"knowledge.{_field_path(e['loc'])}".rstrip(".") + f": {e['msg']}" for e in err.errors()
+        ]
+        raise ConfigError(f"{path}: " + "; ".join(problems)) from None
 
 
 def with_section(config: ProjectConfig, section: str, values: dict[str, Any]) -> ProjectConfig:

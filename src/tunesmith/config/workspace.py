@@ -40,6 +40,11 @@ class Workspace:
     def state_dir(self) -> Path:
         return self.root / ".tunesmith"
 
+    @property
+    def knowledge_dir(self) -> Path:
+        """The knowledge index (default store) and its versions' manifests and reports."""
+        return self.state_dir / "knowledge"
+
     def has_mlflow_store(self) -> bool:
         """A server is configured or the embedded store exists; checked without importing MLflow."""
         return bool(os.environ.get(MLFLOW_URI_ENV)) or (self.state_dir / "mlflow.db").is_file()

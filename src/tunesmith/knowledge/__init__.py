@@ -1,1 +1,2 @@
-"""Knowledge bases: documents with access groups, chunks, the index and permission-aware hybrid search."""
+"""Knowledge bases: documents with access groups, their chunks, the index, and
+permission-aware hybrid search with citations."""

@@ -1,0 +1,228 @@
+"""`tunesmith kb index`: incremental by content hash. Only new or changed documents are parsed,
+masked and embedded; removed (or now unreadable) ones leave the index; every build is a version
+with a manifest, a report naming each skipped file and why, and an audit entry."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tunesmith.config.data import PiiConfig
+from tunesmith.config.knowledge import KnowledgeConfig
+from tunesmith.config.workspace import Workspace
+from tunesmith.knowledge.chunking import chunk_document
+from tunesmith.knowledge.documents import Document, Skipped, discover, read_document
+from tunesmith.knowledge.store import KnowledgeIndex, StoredDocument
+from tunesmith.models.sentence import SentenceModel, load_sentence_model
+from tunesmith.store import audit
+from tunesmith.store.clock import utc_timestamp
+from tunesmith.store.files import sha256_file, write_atomic
+
+Progress = Callable[[str, int], None]
+
+
+def index_path(workspace: Workspace, config: KnowledgeConfig) -> Path:
+    """The index file: `knowledge.store` (sqlite:///path, relative to the workspace) or the
+    default under `.tunesmith/knowledge/`."""
+    if config.store is None:
+        return workspace.knowledge_dir / "index.db"
+    return workspace.resolve(config.store.split(":///", 1)[1])
+
+
+def open_index(workspace: Workspace, config: KnowledgeConfig) -> KnowledgeIndex:
+    return KnowledgeIndex(index_path(workspace, config))
+
+
+@dataclass
+class IndexReport:
+    version: int
+    added: int = 0
+    updated: int = 0
+    deleted: int = 0
+    unchanged: int = 0
+    skipped: list[dict[str, str]] = field(default_factory=list)
+    chunks: int = 0  # in the index after the build
+    embedded: int = 0  # chunks embedded by this build
+    seconds: float = 0.0
+    embedding_model: str = ""
+    manifest: str = ""
+
+    def summary(self) -> dict[str, Any]:
+        """The one JSON line of `kb index --json`."""
+        return {
+            "version": self.version,
+            "added": self.added,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "skipped": len(self.skipped),
+            "chunks": self.chunks,
+            "embedded": self.embedded,
+            "seconds": round(self.seconds, 3),
+            "embedding_model": self.embedding_model,
+            "manifest": self.manifest,
+        }
+
+
+def _masker(config: KnowledgeConfig) -> Any:
+    if config.pii == "off":
+        return None
+    from tunesmith.data.pii import PiiMasker
+
+    pii = PiiConfig(mode=config.pii)
+    key = os.environ.get(pii.pseudonym_key_env, "").encode() or None
+    return PiiMasker(pii, key)
+
+
+def _mask(document: Document, masker: Any) -> tuple[Document, dict[str, int]]:
+    if masker is None:
+        return document, {}
+    fields, counts = masker.mask({"text": document.text})
+    return dataclasses.replace(document, text=fields["text"]), dict(Counter(counts))
+
+
+def build_index(
+    workspace: Workspace,
+    config: KnowledgeConfig,
+    progress: Progress | None = None,
+    model: SentenceModel | None = None,
+) -> IndexReport:
+    """Bring the index up to the source folders in one transaction and record the version."""
+    started = time.perf_counter()
+    tick = progress or (lambda stage, n: None)
+    model = model or load_sentence_model(config.embedding.model, workspace.root)
+    index = open_index(workspace, config)
+    try:
+        with index.transaction():
+            report = _apply(workspace, config, index, model, tick)
+            report.seconds = time.perf_counter() - started
+            _write_version(workspace, config, index, model, report)
+    finally:
+        index.close()
+    return report
+
+
+def _apply(
+    workspace: Workspace,
+    config: KnowledgeConfig,
+    index: KnowledgeIndex,
+    model: SentenceModel,
+    tick: Progress,
+) -> IndexReport:
+    version = index.current_version() + 1
+    report = IndexReport(version=version, embedding_model=model.name)
+    # another embedding model makes every stored vector stale
+    same_model = index.meta("embedding_digest") == model.digest
+    # the stored width spares loading the model when nothing needs embedding
+    known = index.meta("dim")
+    index.ensure_vectors(int(known) if same_model and known else model.dim)
+    stored = index.documents() if same_model else {}
+    if not same_model:
+        for doc in index.documents():
+            index.delete_document(doc)
+    index.set_meta("embedding_model", model.name)
+    index.set_meta("embedding_digest", model.digest)
+    masker = None
+    seen: set[str] = set()
+    access: dict[Path, list[str] | None] = {}
+    for doc, file, source in discover(config, workspace.root):
+        seen.add(doc)
+        parsed = read_document(doc, file, source, config, access)
+        tick("read", 1)
+        if isinstance(parsed, Skipped):
+            report.skipped.append({"doc": parsed.doc, "reason": parsed.reason})
+            if doc in stored:  # what can no longer be read validly is not served
+                index.delete_document(doc)
+                report.deleted += 1
+            continue
+        before = stored.get(doc)
+        if before is not None and before.sha256 == parsed.sha256:
+            if before.groups != parsed.groups:
+                index.set_groups(doc, parsed.groups, version)
+                report.updated += 1
+            else:
+                report.unchanged += 1
+            continue
+        masker = masker or _masker(config)
+        document, masked = _mask(parsed, masker)
+        chunks = chunk_document(document, model.tokenizer, config.chunking)
+        vectors = model.encode([c.embedded_text for c in chunks], config.embedding.batch_size)
+        index.put_document(
+            StoredDocument(
+                doc, parsed.sha256, parsed.groups, parsed.title, len(chunks), version, masked
+            ),
+            chunks,
+            vectors,
+        )
+        report.embedded += len(chunks)
+        tick("embed", len(chunks))
+        if before is None:
+            report.added += 1
+        else:
+            report.updated += 1
+    for doc in sorted(set(stored) - seen):
+        index.delete_document(doc)
+        report.deleted += 1
+    report.chunks = index.chunk_count()
+    return report
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    write_atomic(path, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode())
+
+
+def _write_version(
+    workspace: Workspace,
+    config: KnowledgeConfig,
+    index: KnowledgeIndex,
+    model: SentenceModel,
+    report: IndexReport,
+) -> None:
+    """The manifest and report files first, then the version row and the audit entry; the
+    caller's transaction commits after, so a version in the index always has its files."""
+    folder = workspace.knowledge_dir / "versions" / str(report.version)
+    documents = index.documents()
+    manifest = {
+        "version": report.version,
+        "created_at": utc_timestamp(),
+        "index": str(index.path),
+        "embedding": {
+            "model": model.name,
+            "sha256": model.digest,
+            "dim": int(index.meta("dim") or 0),
+        },
+        "chunking": config.chunking.model_dump(),
+        "pii": config.pii,
+        "documents": [
+            {
+                "doc": d.doc,
+                "sha256": d.sha256,
+                "groups": list(d.groups),
+                "chunks": d.chunks,
+                "indexed_in": d.version,
+                "masked": d.masked,  # counts per entity type, never the values
+            }
+            for d in documents.values()
+        ],
+        "skipped": report.skipped,
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    _write(folder / "manifest.json", manifest)
+    report.manifest = str((folder / "manifest.json").relative_to(workspace.root))
+    _write(folder / "report.json", report.summary() | {"skipped_files": report.skipped})
+    index.add_version(report.version, manifest["created_at"], report.summary())
+    audit.append(
+        audit.audit_path(workspace.state_dir),
+        "kb.index",
+        f"knowledge@{report.version}",
+        inputs={"embedding_model": model.digest},
+        outputs={"manifest": sha256_file(folder / "manifest.json")},
+        details=report.summary(),
+    )
