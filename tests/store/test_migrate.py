@@ -68,8 +68,21 @@ def test_a_store_at_0002_gains_key_groups_and_keeps_its_keys(tmp_path: Path) -> 
         assert "groups" not in {c["name"] for c in sa.inspect(conn).get_columns("api_keys")}
     open_store(url)
     with reading(engine) as conn:
-        assert migrate.current(conn) == migrate.head() == "0003"
+        assert migrate.current(conn) == migrate.head() == "0004"
     assert [(k.name, k.rate, k.groups) for k in list_keys(engine)] == [("app", "2/second", [])]
+
+
+def test_a_store_at_0003_gains_the_retrieval_record_of_interactions(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    engine = open_store(url)
+    with engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0003")
+    with reading(engine) as conn:
+        assert "retrieval" not in {c["name"] for c in sa.inspect(conn).get_columns("interactions")}
+    open_store(url)
+    with reading(engine) as conn:
+        assert migrate.current(conn) == "0004"
+        assert "retrieval" in {c["name"] for c in sa.inspect(conn).get_columns("interactions")}
 
 
 def test_an_earlier_release_gains_its_missing_nullable_columns(tmp_path: Path) -> None:

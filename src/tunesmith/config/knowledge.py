@@ -69,6 +69,12 @@ class RetrievalConfig(Strict):
         default=50, ge=1, le=1000, description="Chunks each retriever proposes before fusion."
     )
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
+    min_similarity: float | None = Field(
+        default=None,
+        ge=-1,
+        le=1,
+        description="Drop chunks whose dense cosine similarity to the query is below this.",
+    )
 
 
 class KnowledgeConfig(Strict):

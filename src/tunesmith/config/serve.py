@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class ServeRetrievalConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    models: list[str] = Field(
+        default_factory=list,
+        description="Models (as requested) that answer from the knowledge base; '*' is all.",
+    )
+    top_k: int | None = Field(
+        default=None, ge=1, le=20, description="Chunks in the prompt; default knowledge.top_k."
+    )
+    when_no_sources: Literal["refuse", "answer"] = Field(
+        default="refuse",
+        description="No chunk the caller may read: say so (refuse) or let the model answer.",
+    )
+    refusal: str = Field(
+        default="I cannot answer that from the documents you have access to.",
+        description="The answer when no source the caller may read was found.",
+    )
 
 
 class ServeConfig(BaseModel):
@@ -49,6 +71,10 @@ class ServeConfig(BaseModel):
         default=True,
         description="Mask requests to models trained on masked data as that data was masked, "
         "and put the caller's own values back into the answer.",
+    )
+    retrieval: ServeRetrievalConfig = Field(
+        default_factory=ServeRetrievalConfig,
+        description="Answers from the knowledge base, with citations (needs `knowledge:`).",
     )
     invented_pii: dict[str, str] = Field(
         default_factory=lambda: {

@@ -19,6 +19,7 @@ class Hit:
     score: float  # the fused score (mode hybrid) or the retriever's own
     dense_rank: int | None
     lexical_rank: int | None
+    similarity: float | None = None  # dense cosine similarity to the query, when it was ranked
 
     @property
     def url(self) -> str:
@@ -68,6 +69,12 @@ def search(
         dense = index.dense(model.encode([query])[0], acls, retrieval.candidates)
     if retrieval.mode in ("hybrid", "lexical"):
         lexical = index.lexical(query, acls, retrieval.candidates)
+    if retrieval.min_similarity is not None and retrieval.mode != "lexical":
+        # unrelated chunks still rank somewhere: only those near enough the query count
+        dense = [(i, s) for i, s in dense if s >= retrieval.min_similarity]
+        kept = {i for i, _ in dense}
+        lexical = [(i, s) for i, s in lexical if i in kept]
+    similarity = dict(dense)
     dense_rank = {i: r for r, (i, _) in enumerate(dense, 1)}
     lexical_rank = {i: r for r, (i, _) in enumerate(lexical, 1)}
     if retrieval.mode == "hybrid":
@@ -82,7 +89,7 @@ def search(
         # the search already kept to the caller's groups; checked again on what leaves here
         if chunk is None or not caller & set(chunk.groups):
             continue
-        hits.append(Hit(chunk, score, dense_rank.get(i), lexical_rank.get(i)))
+        hits.append(Hit(chunk, score, dense_rank.get(i), lexical_rank.get(i), similarity.get(i)))
     return hits
 
 

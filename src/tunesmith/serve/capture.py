@@ -35,6 +35,8 @@ class Interaction:
     expects_label: bool = False
     # placeholders the answer held that the request never had (the model made them up)
     invented_placeholders: int = 0
+    # the knowledge chunks given to the model (ids, scores, index version); None: no retrieval
+    retrieval: dict[str, Any] | None = None
 
 
 def _schema_invalid(text: str, schema: dict[str, Any]) -> bool:
@@ -123,5 +125,6 @@ class Recorder:
                     pii_masked=self.masker is not None,
                     stream=item.stream,
                     flags=flags,
+                    retrieval=item.retrieval,
                 )
             )

@@ -55,6 +55,8 @@ interactions = sa.Table(
     sa.Column("stream", sa.Boolean, nullable=False),
     # rules that fired on the answer: schema_invalid, pii_in_output, no_label
     sa.Column("flags", sa.JSON, nullable=True),
+    # knowledge chunks the answer was given from: index version, chunk ids and scores
+    sa.Column("retrieval", sa.JSON, nullable=True),
 )
 
 # a caller's verdict on an answer it received (thumbs up / down)
