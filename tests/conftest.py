@@ -32,6 +32,14 @@ def masker() -> PiiMasker:
     return PiiMasker(PiiConfig(custom=[ACCOUNT_ID]))
 
 
+@pytest.fixture(scope="session")
+def tiny_embedder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer, 32-wide sentence-transformers model with random weights, saved offline."""
+    from .kb_assets import save_tiny_embedder
+
+    return save_tiny_embedder(tmp_path_factory.mktemp("tiny-embedder"))
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Path:
     """A fresh example workspace with 300 generated raw tickets."""

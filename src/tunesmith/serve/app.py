@@ -27,7 +27,7 @@ from tunesmith.serve.metrics import ServeMetrics
 from tunesmith.serve.review_routes import router as review_router
 from tunesmith.serve.routes import router
 from tunesmith.serve.schemas import error_body, internal_error
-from tunesmith.serve.service import ServeState
+from tunesmith.serve.state import ServeState
 from tunesmith.serve.structured import Grammars
 from tunesmith.store import audit
 from tunesmith.store.db import open_store
@@ -68,7 +68,10 @@ def load_state(ws: Workspace, config: ProjectConfig) -> ServeState:
 
             masker = PiiMasker(config.data.pii)
         recorder = Recorder(store, masker)
+    retriever, embedder = _knowledge(ws, config)
     return ServeState(
+        retriever=retriever,
+        embedder=embedder,
         settings=settings,
         engine=engine,
         tokenizer=tokenizer,
@@ -88,6 +91,28 @@ def load_state(ws: Workspace, config: ProjectConfig) -> ServeState:
         monitor=config.monitor,
         audit_log=audit.audit_path(ws.state_dir),
     )
+
+
+def _knowledge(ws: Workspace, config: ProjectConfig) -> tuple[Any | None, Any | None]:
+    """The knowledge index and the embedding model served at /v1/embeddings. Models set to
+    answer from the index refuse to start without one; otherwise a missing index only means
+    requests asking for retrieval get a 400 saying so."""
+    if config.knowledge is None:
+        if config.serve.retrieval.models:
+            raise ValueError("serve.retrieval.models is set but tunesmith.yaml has no knowledge:")
+        return None, None
+    from tunesmith.knowledge.retriever import open_retriever
+    from tunesmith.models.sentence import load_sentence_model
+
+    try:
+        retriever = open_retriever(ws, config.knowledge)
+    except FileNotFoundError:
+        if config.serve.retrieval.models:
+            raise
+        log.warning("no knowledge index yet: requests asking for retrieval get 400")
+        return None, load_sentence_model(config.knowledge.embedding.model, ws.root)
+    embedder = retriever.model or load_sentence_model(config.knowledge.embedding.model, ws.root)
+    return retriever, embedder
 
 
 class BodyLimit:
@@ -127,6 +152,7 @@ class BodyLimit:
 KNOWN_PATHS = (
     "/v1/models",
     "/v1/chat/completions",
+    "/v1/embeddings",
     "/v1/feedback",
     "/healthz",
     "/metrics",

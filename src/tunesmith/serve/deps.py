@@ -11,7 +11,7 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from tunesmith.serve.service import ServeState
+from tunesmith.serve.state import ServeState
 from tunesmith.store.keys import ApiKey, authenticate
 
 

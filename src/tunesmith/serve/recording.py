@@ -12,7 +12,7 @@ from tunesmith.serve.capture import Interaction
 from tunesmith.serve.schemas import ChatRequest
 
 if TYPE_CHECKING:
-    from tunesmith.serve.service import Prepared, ServeState
+    from tunesmith.serve.state import Prepared, ServeState
 
 
 def record(
@@ -107,6 +107,7 @@ def _interaction(job: Prepared, now: float, **fields: Any) -> Interaction:
         latency_ms=1000 * (now - job.started),
         ttft_ms=None if job.first_token is None else 1000 * (job.first_token - job.started),
         stream=job.request.stream,
+        retrieval=None if job.retrieved is None else job.retrieved.record(),
         **fields,
     )
 

@@ -28,7 +28,7 @@ from tunesmith.review.choices import ChoiceError, ChoiceItem
 from tunesmith.review.corrections import corrected_answer
 from tunesmith.review.queue import ReviewError, ReviewItem
 from tunesmith.serve.deps import ApiError, KeyDep, StateDep, require_role
-from tunesmith.serve.service import ServeState
+from tunesmith.serve.state import ServeState
 from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.keys import ApiKey
 

@@ -1,4 +1,4 @@
-"""HTTP routes: /v1/models, /v1/chat/completions, /healthz, /metrics."""
+"""HTTP routes: /v1/models, /v1/chat/completions, /v1/embeddings, /healthz, /metrics."""
 
 from __future__ import annotations
 
@@ -18,8 +18,15 @@ from tunesmith.serve import service
 from tunesmith.serve.catalog import ModelNotFound
 from tunesmith.serve.chat import RequestError
 from tunesmith.serve.deps import ApiError, KeyDep, StateDep, require_role
+from tunesmith.serve.embeddings import embed
 from tunesmith.serve.engine import EngineBusy
-from tunesmith.serve.schemas import ChatRequest, RatingRequest, error_body, internal_error
+from tunesmith.serve.schemas import (
+    ChatRequest,
+    EmbeddingRequest,
+    RatingRequest,
+    error_body,
+    internal_error,
+)
 
 router = APIRouter()
 log = logging.getLogger("tunesmith.serve")
@@ -116,6 +123,24 @@ async def chat_completions(
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(body(), media_type="text/event-stream")
+
+
+@router.post("/v1/embeddings")
+async def embeddings(body: EmbeddingRequest, key: KeyDep, state: StateDep) -> dict[str, Any]:
+    """OpenAI-compatible embeddings from the knowledge base's embedding model."""
+    require_role(key, "inference")
+    model = state.embedder
+    if model is None or body.model != model.name:
+        served = "none" if model is None else f"'{model.name}'"
+        message = f"embedding model '{body.model}' is not served here (served: {served})"
+        raise ApiError(404, message, "invalid_request_error", "model_not_found", "model")
+    if not key.allows(body.model):
+        message = f"key '{key.name}' may not use model '{body.model}'"
+        raise ApiError(403, message, "permission_error", "model_not_allowed", "model")
+    if body.dimensions is not None and body.dimensions != model.dim:
+        message = f"dimensions {body.dimensions}: '{model.name}' gives {model.dim}"
+        raise ApiError(400, message, "invalid_request_error", None, "dimensions")
+    return await run_in_threadpool(embed, model, body)
 
 
 @router.post("/v1/feedback")

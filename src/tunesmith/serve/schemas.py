@@ -99,6 +99,11 @@ class StreamOptions(_Body):
     include_usage: bool = Field(default=False, description="A last chunk carries usage.")
 
 
+class RetrievalOptions(_Body):
+    enabled: bool = Field(default=True, description="Answer from the knowledge base.")
+    top_k: int | None = Field(default=None, ge=1, le=20, description="Chunks in the prompt.")
+
+
 class ChatRequest(_Body):
     model: str = Field(description="Base, run id, or registry reference (name/3, name@alias).")
     messages: list[Message] = Field(min_length=1, description="The conversation so far.")
@@ -122,6 +127,10 @@ class ChatRequest(_Body):
     user: str | None = Field(default=None, description="End-user id, stored with the call.")
     frequency_penalty: float | None = Field(default=None, description="Only 0 is supported.")
     presence_penalty: float | None = Field(default=None, description="Only 0 is supported.")
+    # an extension (the openai client sends it with extra_body): sources and citations
+    retrieval: RetrievalOptions | None = Field(
+        default=None, description="Answer from the knowledge base the key's groups may read."
+    )
 
     @field_validator("stop")
     @classmethod
@@ -157,6 +166,28 @@ class ChatRequest(_Body):
         if self.stop is None:
             return []
         return [self.stop] if isinstance(self.stop, str) else list(self.stop)
+
+
+class EmbeddingRequest(_Body):
+    model: str = Field(description="The served embedding model (knowledge.embedding.model).")
+    input: str | list[str] = Field(description="A text or a list of texts (not token arrays).")
+    encoding_format: Literal["float", "base64"] = Field(
+        default="float", description="Lists of floats, or base64 of little-endian float32."
+    )
+    dimensions: int | None = Field(
+        default=None, ge=1, description="Only the model's own width is served."
+    )
+    user: str | None = Field(default=None, description="End-user id (not stored).")
+
+    @field_validator("input")
+    @classmethod
+    def _some_text(cls, value: str | list[str]) -> str | list[str]:
+        texts = [value] if isinstance(value, str) else value
+        if not texts or len(texts) > 2048:
+            raise ValueError("input must hold 1 to 2048 texts")
+        if any(not text for text in texts):
+            raise ValueError("input cannot hold an empty string")
+        return value
 
 
 class RatingRequest(_Body):

@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
-from tunesmith.config.monitor import MonitorConfig
-from tunesmith.config.serve import ServeConfig
 from tunesmith.serve import chat
-from tunesmith.serve.capture import Recorder
-from tunesmith.serve.catalog import Catalog, ServedModel
-from tunesmith.serve.confidence import TaskProbe
-from tunesmith.serve.engine import Delta, Done, Engine, Sequence
-from tunesmith.serve.metrics import ServeMetrics
+from tunesmith.serve.catalog import ServedModel
+from tunesmith.serve.engine import Delta, Done, Sequence
 from tunesmith.serve.pii_restore import (
-    Maskers,
     RequestValues,
     Restorer,
     mask_request,
@@ -31,9 +24,10 @@ from tunesmith.serve.pii_restore import (
     restore_json,
 )
 from tunesmith.serve.recording import record, record_failure, record_later
+from tunesmith.serve.retrieval import Retrieved, citations, retrieve, wanted, with_sources
 from tunesmith.serve.schemas import ChatRequest, RatingRequest
+from tunesmith.serve.state import Failed, Prepared, ServeState
 from tunesmith.serve.structured import (
-    Grammars,
     SchemaRefused,
     schema_problem,
     tool_call_schema,
@@ -43,52 +37,6 @@ from tunesmith.store.db import interactions, ratings
 from tunesmith.store.keys import ApiKey
 
 log = logging.getLogger("tunesmith.serve")
-
-
-@dataclass
-class ServeState:
-    """Everything a request needs; built once when the server starts."""
-
-    settings: ServeConfig
-    engine: Engine
-    tokenizer: Any
-    catalog: Catalog
-    grammars: Grammars
-    probe: TaskProbe
-    recorder: Recorder | None
-    metrics: ServeMetrics
-    store: Any  # SQLAlchemy engine of the state store (keys, interactions, review queue)
-    monitor: MonitorConfig  # review lease and thresholds
-    audit_log: Path | None = None  # review decisions are appended here
-    maskers: Maskers = field(default_factory=Maskers)  # requests masked as training data was
-
-
-@dataclass
-class Prepared:
-    request: ChatRequest
-    key: ApiKey
-    served: ServedModel
-    prompt: list[int]
-    forced_tool: bool
-    choices: list[chat.ChoiceState]
-    sequences: list[Sequence]
-    queue: asyncio.Queue[tuple[int, Delta | Done]]
-    started: float
-    id: str  # the completion's id, and the id of its stored interaction
-    first_token: float | None = None
-    recorded: bool = False  # committed (answer or failure): once per call
-    # the request's personal values, in memory for this call only; None: nothing was masked
-    values: RequestValues | None = None
-    shown: dict[int, str] = field(default_factory=dict)  # streamed text as the caller saw it
-
-
-class Failed(Exception):
-    """A call the server could not answer, recorded under `request_id` before this is raised;
-    `detail` is for the server's log only."""
-
-    def __init__(self, request_id: str, status: str, detail: str) -> None:
-        super().__init__(f"{request_id} {status}: {detail}")
-        self.request_id, self.status, self.detail = request_id, status, detail
 
 
 def _constraint(state: ServeState, request: ChatRequest) -> tuple[Any | None, bool]:
@@ -129,7 +77,15 @@ def prepare(
     values = None
     if served.pii is not None and settings.restore_pii:
         request, values = mask_request(state.maskers, request, served.pii, settings.invented_pii)
-    prompt = chat.prompt_ids(state.tokenizer, request, settings.max_prompt_tokens)
+    retrieved = _retrieve(state, request, key)
+    if (
+        retrieved is not None
+        and not retrieved.hits
+        and settings.retrieval.when_no_sources == "refuse"
+    ):
+        return _refusal(state, request, key, served, retrieved, values)
+    prompted = request if retrieved is None else with_sources(request, retrieved.hits)
+    prompt = chat.prompt_ids(state.tokenizer, prompted, settings.max_prompt_tokens)
     if log.isEnabledFor(logging.DEBUG):
         log.debug("model input: %r", state.tokenizer.decode(prompt))
     queue: asyncio.Queue[tuple[int, Delta | Done]] = asyncio.Queue()
@@ -176,6 +132,47 @@ def prepare(
         started,
         chat.completion_id(),
         values=values,
+        retrieved=retrieved,
+    )
+
+
+def _retrieve(state: ServeState, request: ChatRequest, key: ApiKey) -> Retrieved | None:
+    if not wanted(state.settings.retrieval, request):
+        return None
+    if state.retriever is None:
+        raise chat.RequestError(
+            "this server has no knowledge index (`knowledge:` and `tunesmith kb index`)",
+            "retrieval",
+        )
+    return retrieve(state.retriever, state.settings.retrieval, request, key)
+
+
+def _refusal(
+    state: ServeState,
+    request: ChatRequest,
+    key: ApiKey,
+    served: ServedModel,
+    retrieved: Retrieved,
+    values: RequestValues | None,
+) -> Prepared:
+    """A call answered with the configured refusal: no sequence runs, so no model can answer
+    from what it learned instead of from a source the caller may read."""
+    text = state.settings.retrieval.refusal
+    choices = [chat.ChoiceState(i, text=text, done=Done("stop", 0, None)) for i in range(request.n)]
+    return Prepared(
+        request,
+        key,
+        served,
+        [],
+        False,
+        choices,
+        [],
+        asyncio.Queue(),
+        time.monotonic(),
+        chat.completion_id(),
+        values=values,
+        retrieved=retrieved,
+        refused=True,
     )
 
 
@@ -230,6 +227,9 @@ def finish(state: ServeState, job: Prepared) -> tuple[list[dict[str, Any]], dict
                 function["arguments"] = restore_json(function["arguments"], job.values)
         if calls:
             message["tool_calls"] = calls
+        if job.retrieved is not None:
+            answer = message["content"] or ""
+            message["annotations"] = [] if job.refused else citations(answer, job.retrieved.hits)
         out.append(
             {
                 "index": choice.index,
@@ -268,6 +268,9 @@ async def complete(
     state: ServeState, job: Prepared, gone: Awaitable[None] | None = None
 ) -> dict[str, Any]:
     """The whole answer; `gone` resolves when the client disconnects, which cancels the call."""
+    if gone is not None and not job.sequences and inspect.iscoroutine(gone):
+        gone.close()  # a refusal runs nothing a disconnect could cancel
+        gone = None
     watcher = asyncio.ensure_future(_cancel_on(gone, job)) if gone is not None else None
     try:
         async for _ in events(state, job):
@@ -317,6 +320,8 @@ async def stream(state: ServeState, job: Prepared) -> AsyncIterator[dict[str, An
     try:
         for choice in job.choices:
             yield chunk(choice.index, {"role": "assistant", "content": ""})
+            if job.refused:
+                yield chunk(choice.index, {"content": choice.text})
         async for index, event in events(state, job):
             if buffer_tools or not isinstance(event, Delta):
                 continue
@@ -350,6 +355,8 @@ async def stream(state: ServeState, job: Prepared) -> AsyncIterator[dict[str, An
             ]
         elif buffer_tools:
             delta["content"] = done["message"]["content"]
+        if "annotations" in done["message"]:  # their spans refer to the whole streamed text
+            delta["annotations"] = done["message"]["annotations"]
         yield chunk(done["index"], delta, finish_reason=done["finish_reason"])
     if request.stream_options is not None and request.stream_options.include_usage:
         yield {**head, "choices": [], "usage": usage}
