@@ -235,6 +235,10 @@ class KnowledgeIndex:
             "UPDATE documents SET acl = ?, version = ? WHERE doc = ?", (acl, version, doc)
         )
 
+    def texts(self) -> Iterator[tuple[str, int, str]]:
+        """(document, chunk number, text) of every chunk: what an erasure search reads."""
+        yield from self.db.execute("SELECT doc, number, text FROM chunks ORDER BY doc, number")
+
     def chunk_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
 
