@@ -146,3 +146,28 @@ def test_a_value_from_a_source_row_is_traced_into_the_versions_and_runs(
         RUN_ID: "trained on support-tickets/v1",
         WARM: f"warm-started from {RUN_ID}",
     }
+
+
+def test_a_value_is_found_in_the_chunks_of_the_knowledge_index(
+    tmp_path: Path, tiny_embedder: Path
+) -> None:
+    from tunesmith.config import load_knowledge_config
+    from tunesmith.knowledge.index import build_index
+
+    from ..kb_assets import write_kb
+
+    root = tmp_path / "kb-only"
+    write_kb(root)
+    (root / "tunesmith.yaml").write_text(
+        "knowledge:\n  sources: [{path: kb}]\n  pii: 'off'\n"
+        f"  embedding: {{model: '{tiny_embedder}'}}\n"
+    )
+    ws = Workspace(root)
+    build_index(ws, load_knowledge_config(ws.config_path))
+    places = [p.where for p in find_value(ws, "maria.lopez@example.com").places]
+    assert "knowledge index chunk kb://public/refunds.md#1" in places
+    assert any(p.startswith("kb/public/refunds.md line") for p in places)  # and its source
+    (root / "kb/public/refunds.md").write_text("# Refunds\n\nNo names here.\n")
+    build_index(ws, load_knowledge_config(ws.config_path))
+    places = [p.where for p in find_value(ws, "maria.lopez@example.com").places]
+    assert places == []  # fixed at the source and re-indexed: gone from every chunk

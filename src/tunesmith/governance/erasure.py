@@ -1,15 +1,16 @@
 """Every place a value (a person's name, an e-mail, a record or interaction id) sits in a
 workspace, and every run that learned it: the search behind an erasure request.
 
-A value reaches a workspace by two roads. A source record is read from `raw/`, curated into
+A value reaches a workspace by three roads. A source record is read from `raw/`, curated into
 dataset versions (where masking may hide the value but not the rest of the row) and trained
 on. A served call is captured in the state store (interactions, ratings, review items,
 pairwise choices), exported to `feedback/*.jsonl`, curated into a dataset version with
 `--with-feedback`, or turned into preference pairs (`preferences/<id>/`, `runs/<run>/pairs/`)
-that `align` trains on. So the search reads each configured source row by row (a hit is
-traced through `lineage.trace_record`), every table of the state store, and every text file
-of the workspace; a hit in a dataset split or a run's training pairs names the runs that
-learned it, and warm starts carry that on (`lineage.runs_carrying`).
+that `align` trains on. A knowledge document is chunked into the knowledge index. So the
+search reads each configured source row by row (a hit is traced through
+`lineage.trace_record`), every table of the state store, every chunk of the knowledge index
+and every text file of the workspace; a hit in a dataset split or a run's training pairs names
+the runs that learned it, and warm starts carry that on (`lineage.runs_carrying`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from tunesmith.config import SourceConfig
+from tunesmith.config.project import read_yaml
 from tunesmith.config.workspace import Workspace
 from tunesmith.governance.lineage import RowKey, runs_carrying, trace_record
 
@@ -70,7 +72,10 @@ def _sources(ws: Workspace) -> list[SourceConfig]:
     """Configured sources, and those of every dataset version (a source may have been
     dropped from the config since)."""
     found: dict[str, SourceConfig] = {}
-    snapshots = [ws.load_config().data.model_dump(mode="json")] if ws.config_path.is_file() else []
+    snapshots = []
+    # a workspace holding only a knowledge base has no data sources
+    if ws.config_path.is_file() and "data" in read_yaml(ws.config_path):
+        snapshots.append(ws.load_config().data.model_dump(mode="json"))
     for manifest in sorted(ws.datasets_dir.glob("*/v*/manifest.json")):
         snapshots.append(json.loads(manifest.read_text(encoding="utf-8")).get("config", {}))
     for snapshot in snapshots:
@@ -116,6 +121,29 @@ def _store_rows(ws: Workspace, needles: set[str]) -> Iterator[Place]:
                         yield Place(place, f"{what}{detail}")
     finally:
         engine.dispose()
+
+
+def _knowledge_chunks(ws: Workspace, needles: set[str]) -> Iterator[Place]:
+    """Chunks of the knowledge index holding the value (the index is not a text file: its
+    chunks are read one by one). A hit is fixed at the source document, then `kb index`."""
+    from tunesmith.config import ConfigError, load_knowledge_config
+    from tunesmith.knowledge.index import index_path, open_index
+
+    try:
+        config = load_knowledge_config(ws.config_path)
+    except ConfigError:
+        return  # no knowledge base configured
+    if config.store is None and not index_path(ws, config).is_file():
+        return  # never indexed: opening it would create an empty index
+    index = open_index(ws, config)
+    try:
+        version = index.current_version()
+        for doc, number, text in index.texts():
+            if _hit(text, needles):
+                where = f"knowledge index chunk kb://{doc}#{number}"
+                yield Place(where, f"indexed chunk of document {doc} (index version {version})")
+    finally:
+        index.close()
 
 
 def _kind(ws: Workspace, rel: Path) -> tuple[str, str | None, str | None]:
@@ -178,6 +206,7 @@ def find_value(ws: Workspace, value: str) -> ValueTrace:
             if appearance.carried:
                 datasets.add(appearance.dataset)
     trace.places.extend(_store_rows(ws, needles))
+    trace.places.extend(_knowledge_chunks(ws, needles))
     raw = {ws.resolve(s.path) for s in _sources(ws)}
     for path in _files(ws, raw):
         lines = _file_lines(path, needles)
