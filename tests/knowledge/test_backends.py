@@ -123,3 +123,30 @@ def test_knowledge_bases_sharing_a_server_stay_apart(
     finally:
         first.close()
         second.close()
+
+
+def test_a_reader_opened_during_a_build_sees_the_previous_version_without_waiting(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    url = f"{request.getfixturevalue('postgres_url')}&schema=kb_{uuid.uuid4().hex[:12]}"
+    ws = Workspace(tmp_path)
+    builder = open_index(ws, _config(url))
+    try:
+        _fill(builder, {"a.md": ("staff",)}, 3)
+        with builder.transaction():
+            builder.add_version(1, "2026-01-01T00:00:00Z", {})
+        with builder.transaction():  # the next build, still running
+            builder.put_document(
+                StoredDocument("b.md", "0" * 64, ("staff",), "b", 1, 2, {}),
+                [Chunk("b.md", 0, (), 0, 1, "new text")],
+                np.ones((1, DIM), dtype=np.float32),
+            )
+            # a lock wait would fail here within 2 s instead of hanging
+            reader = open_index(ws, _config(f"{url}&options=-c%20lock_timeout%3D2000"))
+            try:
+                assert (reader.chunk_count(), reader.current_version()) == (3, 1)
+            finally:
+                reader.close()
+        assert builder.chunk_count() == 4
+    finally:
+        builder.close()

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 
@@ -59,7 +59,9 @@ def split_url(url: str) -> tuple[str, str, str]:
         raise ValueError(
             f"'{schema}': knowledge.store schema must be lowercase letters, digits and '_'"
         )
-    kept = urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in query if k != "schema"])))
+    # libpq reads %20 as a space but not '+': quote, not quote_plus
+    rest = urlencode([(k, v) for k, v in query if k != "schema"], quote_via=quote)
+    kept = urlunsplit(parts._replace(query=rest))
     netloc = parts.netloc
     if parts.password is not None:
         netloc = netloc.replace(f":{parts.password}@", "@", 1)
@@ -94,20 +96,22 @@ class PostgresIndex:
         import psycopg
         from pgvector.psycopg import register_vector
 
-        with self.db.transaction():
-            self._lock()
-            if not self._rows("SELECT 1 FROM pg_extension WHERE extname = 'vector'"):
-                try:
-                    self.db.execute("CREATE EXTENSION IF NOT EXISTS vector")
-                except psycopg.errors.InsufficientPrivilege as err:
-                    raise PermissionError(
-                        f"{self.path}: the pgvector extension is not installed and this user "
-                        "may not install it; run `CREATE EXTENSION vector` as a superuser"
-                    ) from err
-            self.db.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
-            self.db.execute(f"SET search_path TO {self.schema}, public")
-            self.db.execute(_TABLES)
-        # SET inside a committed transaction stays for the session
+        # a session setting: it holds after the creating transaction commits
+        self.db.execute(f"SET search_path TO {self.schema}, public")
+        # only the first open creates the tables: a reader never waits on a build's lock
+        if not self._rows("SELECT to_regclass(%s)", (f"{self.schema}.versions",))[0][0]:
+            with self.db.transaction():
+                self._lock()
+                if not self._rows("SELECT 1 FROM pg_extension WHERE extname = 'vector'"):
+                    try:
+                        self.db.execute("CREATE EXTENSION IF NOT EXISTS vector")
+                    except psycopg.errors.InsufficientPrivilege as err:
+                        raise PermissionError(
+                            f"{self.path}: the pgvector extension is not installed and this "
+                            "user may not install it; run `CREATE EXTENSION vector` as a superuser"
+                        ) from err
+                self.db.execute(f"CREATE SCHEMA IF NOT EXISTS {self.schema}")
+                self.db.execute(_TABLES)
         register_vector(self.db)
 
     def _lock(self) -> None:
