@@ -204,20 +204,14 @@ class PostgresIndex:
         vectors: np.ndarray,
     ) -> None:
         """The document and its chunks, replacing what the index held for it."""
-        self.delete_document(document.doc)
-        acl = self.acl_for(document.groups)
+        d = document
+        self.delete_document(d.doc)
+        acl = self.acl_for(d.groups)
+        masked = json.dumps(d.masked, sort_keys=True)
         self.db.execute(
             "INSERT INTO documents(doc, sha256, acl, title, chunks, version, masked) "
             "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (
-                document.doc,
-                document.sha256,
-                acl,
-                document.title,
-                len(chunks),
-                document.version,
-                json.dumps(document.masked, sort_keys=True),
-            ),
+            (d.doc, d.sha256, acl, d.title, len(chunks), d.version, masked),
         )
         if not chunks:
             return
@@ -225,21 +219,9 @@ class PostgresIndex:
             cursor.executemany(
                 'INSERT INTO chunks(doc, number, headings, start, "end", text, acl, words) '
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, to_tsvector('english', %s))",
-                [
-                    (
-                        c.doc,
-                        c.number,
-                        json.dumps(list(c.headings)),
-                        c.start,
-                        c.end,
-                        c.text,
-                        acl,
-                        c.embedded_text,  # the words FTS5 gets in the SQLite index
-                    )
-                    for c in chunks
-                ],
+                [_row(c, acl) for c in chunks],
             )
-        ids = dict(self._rows("SELECT number, id FROM chunks WHERE doc = %s", (document.doc,)))
+        ids = dict(self._rows("SELECT number, id FROM chunks WHERE doc = %s", (d.doc,)))
         with self.db.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO chunk_vectors(id, acl, embedding) VALUES (%s, %s, %s)",
@@ -302,6 +284,12 @@ class PostgresIndex:
             (ids,),
         )
         return {int(r[0]): _chunk(r) for r in rows}
+
+
+def _row(c: Chunk, acl: int) -> tuple:
+    """A chunk's columns; its words are those FTS5 gets in the SQLite index (headings too)."""
+    heads = json.dumps(list(c.headings))
+    return (c.doc, c.number, heads, c.start, c.end, c.text, acl, c.embedded_text)
 
 
 def _chunk(r: tuple) -> StoredChunk:
