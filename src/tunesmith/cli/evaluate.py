@@ -20,6 +20,7 @@ from tunesmith.cli.common import (
     workspace_and_config,
 )
 from tunesmith.config import ConfigError
+from tunesmith.config.workspace import Workspace, open_workspace
 
 
 def _fmt(value: object) -> str:
@@ -41,10 +42,15 @@ def eval_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Evaluate a model; exits 1 when a configured gate fails."""
+    from tunesmith.evaluate.retrieval import embedding_manifest
     from tunesmith.evaluate.run import evaluate
     from tunesmith.models.load import ModelInputError
     from tunesmith.store.audit import AuditError
 
+    ws = open_workspace(workspace)
+    if embedding_manifest(ws.runs_dir, model) is not None:
+        _eval_embedding(ws, model)
+        return
     with stage_errors(ConfigError, ModelInputError, AuditError, OSError):
         ws, config = workspace_and_config(workspace)
         with progress_bar(eta=True) as bar:
@@ -83,3 +89,27 @@ def eval_command(
     console.print(f"Report: {result.out_dir / 'report.md'}")
     if result.passed is False:
         raise typer.Exit(code=1)
+
+
+def _eval_embedding(ws: Workspace, run_id: str) -> None:
+    """An embedding run: its held-out queries ranked by the stock and the tuned model."""
+    from tunesmith.evaluate.retrieval import (
+        METRICS,
+        EmbeddingRunError,
+        delta_points,
+        evaluate_embedding_run,
+        table_rows,
+    )
+    from tunesmith.models.sentence import SentenceModelError
+    from tunesmith.store.audit import AuditError
+
+    with stage_errors(EmbeddingRunError, SentenceModelError, AuditError, OSError):
+        result, out = evaluate_embedding_run(ws.root, ws.runs_dir, ws.state_dir, run_id)
+    table = Table(title=f"retrieval, held-out queries: stock / tuned ({run_id})")
+    for column in ("scope", "queries", *METRICS):
+        table.add_column(column, justify="left" if column == "scope" else "right")
+    for row in table_rows(result):
+        table.add_row(*row)
+    console.print(table)
+    console.print(f"nDCG@10 tuned minus stock: {delta_points(result):+.1f} points")
+    console.print(f"Report: {out / 'report.md'}")

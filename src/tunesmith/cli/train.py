@@ -14,6 +14,7 @@ from tunesmith.cli.common import (
     WorkspaceOption,
     app,
     console,
+    err_console,
     fail,
     models_app,
     progress_bar,
@@ -21,7 +22,9 @@ from tunesmith.cli.common import (
     workspace_and_config,
 )
 from tunesmith.config import ConfigError
-from tunesmith.config.workspace import open_workspace
+from tunesmith.config.embedding import task_type
+from tunesmith.config.project import read_yaml
+from tunesmith.config.workspace import Workspace, open_workspace
 
 if TYPE_CHECKING:
     from tunesmith.train.run import TrainResult
@@ -57,8 +60,15 @@ def train_command(
     from tunesmith.train.distributed import DistributedRunError, launch
     from tunesmith.train.run import CheckpointWriteError, train
 
-    if nproc > 1:
+    with stage_errors(ConfigError):
         ws = open_workspace(workspace)
+        embedding = task_type(read_yaml(ws.config_path)) == "embedding"
+    if embedding:
+        if resume or nproc > 1:
+            raise fail("an embedding run (task.type: embedding) takes neither --resume nor --nproc")
+        _train_embedding(ws)
+        return
+    if nproc > 1:
         with stage_errors(ConfigError, DatasetError, DistributedRunError):
             run_id = launch(ws, nproc, resume)
         summary = (ws.runs_dir / run_id / "summary.json").read_text()
@@ -76,6 +86,41 @@ def train_command(
 
             result = train(ws, config, resume=resume, on_progress=show)
     _print_run(result)
+
+
+def _train_embedding(ws: Workspace) -> None:
+    """`task.type: embedding`: tune the knowledge base's embedding model (train.embedding)."""
+    from tunesmith.config.embedding import load_embedding_project
+    from tunesmith.evaluate.retrieval import delta_points
+    from tunesmith.models.sentence import SentenceModelError
+    from tunesmith.store.audit import AuditError
+    from tunesmith.train.embedding import EmbeddingTrainError, train_embedding
+
+    errors = (ConfigError, EmbeddingTrainError, SentenceModelError, AuditError, OSError)
+    with stage_errors(*errors):
+        project = load_embedding_project(ws.config_path)
+        with progress_bar(eta=True) as progress:
+            task = progress.add_task("train embedding", total=None)
+
+            def show(step: int, total: int, metrics: dict[str, float]) -> None:
+                shown = ", ".join(f"{k} {v:.4g}" for k, v in metrics.items())
+                progress.update(task, completed=step, total=total, description=f"train {shown}")
+
+            result = train_embedding(
+                ws, project.knowledge, project.train.embedding, show, project.project
+            )
+    for warning in result.warnings:
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    overall = result.metrics["overall"]
+    console.print(
+        f"run {result.run_id}: {result.steps} steps on {result.pairs} pairs in "
+        f"{result.train_seconds:.0f} s\n{result.path}/model"
+    )
+    console.print(
+        f"held-out nDCG@10 on {result.held_out} queries: stock {overall['stock']['ndcg@10']:.3f}"
+        f" -> tuned {overall['tuned']['ndcg@10']:.3f} ({delta_points(result.metrics):+.1f} "
+        f"points); `tunesmith eval --model {result.run_id}` for the full table"
+    )
 
 
 def _print_run(result: TrainResult) -> None:
