@@ -7,12 +7,14 @@ import re
 import time
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from tunesmith.config.workspace import Workspace
 from tunesmith.pipeline.main_job import JobSettings, run_main_job
 from tunesmith.pipeline.simulate import SIMULATED_REVIEWER
 from tunesmith.registry import resolve
 from tunesmith.review.queue import decided_items
-from tunesmith.store.db import open_store
+from tunesmith.store.db import interactions, open_store
 
 from ..train.test_run import TRAIN
 
@@ -52,12 +54,25 @@ def test_the_main_job_closes_the_loop_on_a_tiny_model(tiny_model_dir: Path, tmp_
     rows = run_main_job(tmp_path / "job", "support-tickets", said.append, bar, settings, overrides)
 
     stages = [r.stage for r in rows]
-    assert stages == ["init", "curate", "train", "eval", "register", "serve", "monitor",
-                      "review", "loop", "served"]  # fmt: skip
+    assert stages == ["init", "curate", "train", "eval", "register", "kb index", "kb answer",
+                      "serve", "monitor", "review", "loop", "served"]  # fmt: skip
     assert bars["simulated traffic"] == 40
     ws = Workspace((tmp_path / "job").resolve())
     by_stage = {r.stage: r for r in rows}
     assert "FLAGGED" in by_stage["monitor"].did  # the new product line is noticed
+    # the support agent is refused what only HR may read; HR and the refund question are not
+    assert by_stage["kb answer"].number.endswith("1 refused")
+    assert "support-agent: How many weeks of parental leave… refused" in by_stage["kb answer"].did
+    with open_store(ws.state_url()).connect() as conn:
+        records = conn.execute(
+            sa.select(interactions.c.key_name, interactions.c.retrieval).where(
+                interactions.c.retrieval.is_not(None)
+            )
+        ).all()
+    assert len(records) == 3
+    for key_name, retrieval in records:
+        readable = ("public/",) if key_name == "support-agent" else ("hr/",)
+        assert all(c["id"].startswith(readable) for c in retrieval["chunks"]), retrieval
     decided = decided_items(open_store(ws.state_url()))
     assert decided and {i.decided_by for i in decided} == {SIMULATED_REVIEWER}
     cycle_file = next((ws.state_dir / "loop").glob("cycle-*.json"))

@@ -12,7 +12,8 @@ EXAMPLES = {"support-tickets": write_example}
 
 
 def create_workspace(directory: Path, example: str = "support-tickets", rows: int = 600) -> Path:
-    """Copy the example's tunesmith.yaml and generate its raw data into `directory`."""
+    """Copy the example's tunesmith.yaml (and knowledge documents) and generate its raw data
+    into `directory`."""
     if example not in EXAMPLES:
         raise KeyError(f"unknown example '{example}'; available: {', '.join(sorted(EXAMPLES))}")
     if directory.exists() and any(directory.iterdir()):
@@ -20,6 +21,8 @@ def create_workspace(directory: Path, example: str = "support-tickets", rows: in
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(EXAMPLES_DIR / example / "tunesmith.yaml", directory / "tunesmith.yaml")
     EXAMPLES[example](directory / "raw", n=rows, seed=0)
+    if (EXAMPLES_DIR / example / "knowledge").is_dir():  # the policies its knowledge base indexes
+        shutil.copytree(EXAMPLES_DIR / example / "knowledge", directory / "knowledge")
     for folder in ("datasets", "runs"):
         (directory / folder).mkdir(exist_ok=True)
     (directory / ".gitignore").write_text(".tunesmith/\n", encoding="utf-8")

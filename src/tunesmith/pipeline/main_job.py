@@ -101,9 +101,11 @@ def run_main_job(
     _evaluate(job, run.run_id)
     _register(job, run.run_id)
     key = _app_key(job)
+    kb_keys = _index_knowledge(job)
     say("start the server")
     with server_process(job.ws) as (url, _):
         server = _Server(url, key, f"{job.name}@champion")
+        _ask_knowledge(job, url, kb_keys)
         sent, new_product_before = _serve(job, server)
         enqueued = _monitor(job)
         _review(job, sent, enqueued)
@@ -229,6 +231,31 @@ def _app_key(job: _Job) -> str:
     store = open_store(job.ws.state_url())
     _, app_key = create_key(store, "simulated-app", [job.name], "tunesmith run")
     return app_key
+
+
+def _index_knowledge(job: _Job) -> dict[str, str]:
+    """The example's policies indexed with their access groups; the callers' keys."""
+    from tunesmith.pipeline import knowledge_step
+
+    if job.config.knowledge is None:
+        return {}
+    job.say("index the knowledge base")
+    job.rows.append(knowledge_step.index_knowledge(job.ws, job.config))
+    return knowledge_step.make_keys(job.ws)
+
+
+def _ask_knowledge(job: _Job, url: str, keys: dict[str, str]) -> None:
+    """A support agent's cited answer and refusal, and HR's answer, from the live server."""
+    from tunesmith.pipeline import knowledge_step
+
+    if not keys:
+        return
+    asked = knowledge_step.ask_knowledge(url, keys, job.config.serve.retrieval.refusal)
+    for one in asked:
+        job.say(f"{one.key} asks: {one.question}")
+        job.say(f"  answer: {' '.join(one.answer.split())[:160]}")
+        job.say(f"  sources cited: {', '.join(one.citations) or 'none'}")
+    job.rows.append(knowledge_step.knowledge_row(asked))
 
 
 def _serve(job: _Job, server: _Server) -> tuple[list[simulate.Sent], float]:

@@ -164,12 +164,14 @@ def review_queue(
     labels = task.labels or []
     counts = {"accept": 0, "correct": 0, "unknown": 0, "audit": 0}
     lease = config.monitor.review_lease_seconds
-    while (item := review.claim_next(store, SIMULATED_REVIEWER, lease)) is not None:
+    others: list[int] = []  # not simulated traffic: passed over, left for a person
+    while (item := review.claim_next(store, SIMULATED_REVIEWER, lease, skip=others)) is not None:
         right = truth.get(item.interaction_id)
-        if right is None:  # not simulated traffic: left for a person
+        if right is None:
             review.release(store, item.id, SIMULATED_REVIEWER)
+            others.append(item.id)
             counts["unknown"] += 1
-            break
+            continue
         same = parse_label(item.output, labels, task.answer_prefix) == parse_label(
             right, labels, task.answer_prefix
         )

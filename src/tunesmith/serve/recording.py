@@ -53,9 +53,11 @@ def record(
             label=state.probe.label(first.text),
             label_margin=first.margin_probe.margin if first.margin_probe else None,
             response_schema=_response_schema(job.request),
+            # an answer from the knowledge base is not a routing decision
             expects_label=state.probe.task.type == "classification"
             and not job.request.tools
-            and job.request.response_format is None,
+            and job.request.response_format is None
+            and job.retrieved is None,
             invented_placeholders=job.values.invented if job.values is not None else 0,
         ),
     )

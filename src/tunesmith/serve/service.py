@@ -101,7 +101,9 @@ def prepare(
         except Exception as err:  # xgrammar: a schema it cannot compile
             problem = schema_problem(err)
             raise chat.RequestError(f"cannot enforce this schema: {problem}", param) from None
-        choice = chat.ChoiceState(index, margin_probe=state.probe.margin_probe())
+        # a label's margin measures a routing decision, which an answer from sources is not
+        probe = None if retrieved is not None else state.probe.margin_probe()
+        choice = chat.ChoiceState(index, margin_probe=probe)
 
         def sink(event: Delta | Done, index: int = index) -> None:
             with contextlib.suppress(RuntimeError):  # a loop closed by shutdown: nobody listens

@@ -56,7 +56,7 @@ interactions = sa.Table(
     # rules that fired on the answer: schema_invalid, pii_in_output, no_label
     sa.Column("flags", sa.JSON, nullable=True),
     # knowledge chunks the answer was given from: index version, chunk ids and scores
-    sa.Column("retrieval", sa.JSON, nullable=True),
+    sa.Column("retrieval", sa.JSON(none_as_null=True), nullable=True),
 )
 
 # a caller's verdict on an answer it received (thumbs up / down)
