@@ -13,7 +13,8 @@ from tunesmith.config import KnowledgeConfig
 from tunesmith.config.workspace import Workspace
 from tunesmith.knowledge.chunking import Chunk
 from tunesmith.knowledge.index import open_index
-from tunesmith.knowledge.pg_store import split_url, tsquery
+from tunesmith.knowledge.pg_store import tsquery
+from tunesmith.knowledge.pg_url import split_url
 from tunesmith.knowledge.store import StoredDocument
 
 DIM = 8
@@ -52,6 +53,7 @@ def test_the_store_url_picks_the_backend_and_other_schemes_are_refused() -> None
     assert (conninfo, schema) == ("postgresql://kb:s3cret@db:5432/k", "support_kb")
     assert "s3cret" not in shown and shown.startswith("postgresql://kb@db:5432/k")
     assert split_url("postgresql://kb@db/k")[1] == "tunesmith_knowledge"
+    assert "pw" not in split_url("postgresql://kb@db/k?password=pw&sslmode=require")[2]
     with pytest.raises(ValueError, match="schema must be"):
         split_url("postgresql://kb@db/k?schema=x;DROP TABLE y")
     # every word is a quoted lexeme: tsquery operators in the text are only words
@@ -150,3 +152,21 @@ def test_a_reader_opened_during_a_build_sees_the_previous_version_without_waitin
         assert builder.chunk_count() == 4
     finally:
         builder.close()
+
+
+def test_a_reader_reconnects_after_the_server_drops_its_session(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    import psycopg
+
+    url = f"{request.getfixturevalue('postgres_url')}&schema=kb_{uuid.uuid4().hex[:12]}"
+    index = open_index(Workspace(tmp_path), _config(url))
+    try:
+        _fill(index, {"a.md": ("staff",)}, 3)
+        acls = index.readable_acls(frozenset({"staff"}))
+        before = index.dense(np.ones(DIM), acls, 2)
+        with psycopg.connect(index.conninfo, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (index.db.info.backend_pid,))
+        assert index.dense(np.ones(DIM), acls, 2) == before
+    finally:
+        index.close()

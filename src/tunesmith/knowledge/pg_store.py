@@ -5,11 +5,14 @@ the pgvector extension, for knowledge bases that outgrow one file or are shared 
 that schema (default `tunesmith_knowledge`), so several knowledge bases share one database.
 The caller's readable group sets are a condition of both searches (`acl = ANY(...)` in the
 WHERE clause), never a filter on their results. Dense search is exact: a scan ordered by cosine
-distance (`<=>`), so no ANN index can return fewer than k readable chunks or skip one.
+distance (`<=>`), so no ANN index can return fewer than k readable chunks or skip one (an
+HNSW index filters its candidate list afterwards unless `hnsw.iterative_scan`, pgvector >= 0.8,
+is on; none is made).
 Lexical search is PostgreSQL full-text search (`to_tsvector('english', ...)`, any query word
 matches, ranked by `ts_rank_cd`): NOT BM25, so its scores and ties differ from the SQLite
 index's FTS5 bm25 (porter stemming there, the english snowball stemmer and stop words here).
-One build is one transaction, serialized per schema by an advisory lock.
+One build is one transaction, serialized per schema by an advisory lock; readers hold no
+transaction, never wait on a build and reconnect once when the server drops them.
 psycopg and pgvector are imported only when such a URL is opened.
 """
 
@@ -20,15 +23,13 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import numpy as np
 
 from tunesmith.knowledge.chunking import Chunk
+from tunesmith.knowledge.pg_url import split_url
 from tunesmith.knowledge.store import StoredChunk, StoredDocument
 
-DEFAULT_SCHEMA = "tunesmith_knowledge"
-_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TABLES = """
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -49,26 +50,6 @@ CREATE TABLE IF NOT EXISTS versions(
 """
 
 
-def split_url(url: str) -> tuple[str, str, str]:
-    """(libpq URL without `schema`, schema, the URL without its password): the last is what
-    manifests and messages show."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    schema = dict(query).get("schema", DEFAULT_SCHEMA)
-    if not _SCHEMA_NAME.match(schema):
-        raise ValueError(
-            f"'{schema}': knowledge.store schema must be lowercase letters, digits and '_'"
-        )
-    # libpq reads %20 as a space but not '+': quote, not quote_plus
-    rest = urlencode([(k, v) for k, v in query if k != "schema"], quote_via=quote)
-    kept = urlunsplit(parts._replace(query=rest))
-    netloc = parts.netloc
-    if parts.password is not None:
-        netloc = netloc.replace(f":{parts.password}@", "@", 1)
-    shown = urlunsplit(parts._replace(netloc=netloc))
-    return kept, schema, shown
-
-
 def tsquery(text: str) -> str:
     """A `to_tsquery` expression matching any word of `text`; each word is a quoted lexeme, so
     no query text is read as tsquery syntax."""
@@ -80,12 +61,16 @@ class PostgresIndex:
     """An open connection to one knowledge base's schema. Not shared between threads."""
 
     def __init__(self, url: str) -> None:
+        self.conninfo, self.schema, self.path = split_url(url)
+        self.building = False
+        self._connect()
+
+    def _connect(self) -> None:
         import psycopg
 
-        conninfo, self.schema, self.path = split_url(url)
         # autocommit: a reader holds no transaction (and no lock) between searches; a build
         # opens its own with `transaction()`
-        self.db = psycopg.connect(conninfo, autocommit=True)
+        self.db = psycopg.connect(self.conninfo, autocommit=True)
         try:
             self._create()
         except Exception:
@@ -125,11 +110,25 @@ class PostgresIndex:
     @contextmanager
     def transaction(self) -> Iterator[None]:
         with self.db.transaction():
-            self._lock()
-            yield
+            self.building = True
+            try:
+                self._lock()
+                yield
+            finally:
+                self.building = False
 
     def _rows(self, query: str, params: Any = None) -> list[tuple]:
-        return self.db.execute(query, params).fetchall()
+        from psycopg import OperationalError
+
+        try:
+            return self.db.execute(query, params).fetchall()
+        except OperationalError:
+            # a reader (the server) outlives a database restart: it reconnects once; a build's
+            # transaction is gone with its connection, so the build fails
+            if self.building or not self.db.broken:
+                raise
+            self._connect()
+            return self.db.execute(query, params).fetchall()
 
     # ---- metadata and versions
     def meta(self, key: str) -> str | None:
