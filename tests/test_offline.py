@@ -58,7 +58,7 @@ def cli(step, *args):
     return result.exit_code == 0
 if cli("curate", "curate") and cli("import", "models", "import") and cli("train", "train"):
     (run,) = [p.name for p in (Path(ws) / "runs").iterdir()]
-    if cli("register", "register", run, "--name", "support-router"):
+    if cli("register", "register", run, "--name", "support-router") and cli("kb", "kb", "index"):
         started, workspace = time.monotonic(), Workspace(Path(ws))
         key = demo_key(workspace, "support-router/1")
         with server_process(workspace) as (url, _):  # `tunesmith serve` in a child process
@@ -70,9 +70,13 @@ if cli("curate", "curate") and cli("import", "models", "import") and cli("train"
             chunks = client.chat.completions.create(
                 model="support-router/1", messages=prompt, max_tokens=8, stream=True
             )
+            sourced = client.chat.completions.create(
+                model="support-router/1", messages=prompt, max_tokens=8,
+                extra_body={"retrieval": {"enabled": True}},
+            )
             answers = [done.choices[0].message.content, "".join(
                 c.choices[0].delta.content or "" for c in chunks if c.choices
-            )]
+            ), sourced.choices[0].message.content]
         steps["serve"] = [0, json.dumps(answers), time.monotonic() - started]
 for thread in threading.enumerate():  # background senders get their chance to try
     if thread is not threading.main_thread():
@@ -102,7 +106,7 @@ def _explain(attempts: list[dict[str, str]]) -> str:
 
 
 @pytest.mark.timeout(600)  # four stages in two fresh interpreters: minutes on a busy 2-core box
-def test_curate_train_register_serve_reach_no_other_host(
+def test_curate_train_register_index_serve_reach_no_other_host(
     tmp_path: Path, tiny_model_dir: Path
 ) -> None:
     root = create_workspace(tmp_path / "ws", "support-tickets", rows=60)
@@ -119,7 +123,7 @@ def test_curate_train_register_serve_reach_no_other_host(
         timeout=540,
     )
     steps = json.loads(steps_file.read_text())
-    for step in ("curate", "import", "train", "register", "serve"):
+    for step in ("curate", "import", "train", "register", "kb", "serve"):
         assert step in steps and steps[step][0] == 0, (step, steps.get(step))
     assert all(isinstance(answer, str) for answer in json.loads(steps["serve"][1]))
     started = [json.loads(f.read_text()) for f in guard_dir.glob("*.started")]
