@@ -1,7 +1,8 @@
 """The two knowledge index backends on the same data: SQLite (sqlite-vec + FTS5) and PostgreSQL
 (pgvector + full-text search, a local pgserver on a Unix socket). N chunks of 384-wide random
 unit vectors and random-word texts over 10 group sets; the caller reads 3 of them. Latency is
-one `dense` or `lexical` call (the query vector given, no model), p50/p95 over the queries.
+one `dense` or `lexical` call (the query vector given, no model), or the four calls of a hybrid
+`search`; p50/p95 over the queries.
 
     .venv/bin/python bench/kb_backends.py --chunks 10000 --queries 200
 """
@@ -58,6 +59,14 @@ def latency(call, queries: list) -> tuple[float, float]:
     return float(np.percentile(times, 50)), float(np.percentile(times, 95))
 
 
+def hybrid(index, query: tuple, k: int) -> None:
+    """What `search` asks the index for one hybrid query: the caller's sets, both candidate
+    lists and the top chunks' rows (round trips included)."""
+    acls = index.readable_acls(frozenset({"g0", "g1", "g2"}))
+    dense, lexical = index.dense(query[0], acls, k), index.lexical(query[1], acls, k)
+    index.chunks([i for i, _ in (dense[:2] + lexical[:2])])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--chunks", type=int, default=10_000)
@@ -82,12 +91,16 @@ def main() -> None:
         acls = index.readable_acls(frozenset({"g0", "g1", "g2"}))
         d50, d95 = latency(lambda q, i=index, a=acls: i.dense(q, a, args.k), dense_q)
         l50, l95 = latency(lambda q, i=index, a=acls: i.lexical(q, a, args.k), lexical_q)
+        h50, h95 = latency(
+            lambda q, i=index: hybrid(i, q, args.k), list(zip(dense_q, lexical_q, strict=True))
+        )
         top = index.dense(dense_q[0], acls, 10)
         chunks = index.chunks([i for i, _ in top])
         found[name] = [chunks[i].chunk_id for i, _ in top]
         print(
             f"{name:10s} {args.chunks} chunks: build {seconds:.1f}s, "
-            f"dense p50 {d50:.2f} ms p95 {d95:.2f} ms, lexical p50 {l50:.2f} ms p95 {l95:.2f} ms"
+            f"dense p50 {d50:.2f} ms p95 {d95:.2f} ms, lexical p50 {l50:.2f} ms p95 {l95:.2f} ms, "
+            f"hybrid p50 {h50:.2f} ms p95 {h95:.2f} ms"
         )
         index.close()
     print("same dense top-10:", found["sqlite"] == found["postgresql"])
