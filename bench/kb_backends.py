@@ -10,6 +10,7 @@ one `dense` or `lexical` call (the query vector given, no model), or the four ca
 from __future__ import annotations
 
 import argparse
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -105,6 +106,7 @@ def main() -> None:
         index.close()
     print("same dense top-10:", found["sqlite"] == found["postgresql"])
     server.cleanup()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
