@@ -172,3 +172,31 @@ def _raw_b64(served: dict[str, Any], model: str) -> str:
     )
     assert response.status_code == 200, response.text
     return response.json()["data"][0]["embedding"]
+
+
+def test_a_reviewer_sees_which_sources_an_answer_was_given(served: dict[str, Any]) -> None:
+    from tunesmith.review import queue
+
+    store = served["state"].store
+    sourced = _ask(served, "hr", "how long is parental leave")
+    refused = _ask(served, "nobody", "how long is parental leave")
+    queue.enqueue(
+        store,
+        [queue.Candidate(r.id, "tiny-bpe", ["audit_sample"], -1.0) for r in (sourced, refused)],
+    )
+    by_interaction = {
+        i.interaction_id: i
+        for i in (queue.get_item(store, n) for n in range(1, 10) if _exists(store, n))
+    }
+    assert [c["id"] for c in by_interaction[sourced.id].retrieval["chunks"]] == [
+        "internal/leave.md#0"
+    ]
+    assert by_interaction[refused.id].retrieval["refused"] is True
+
+
+def _exists(store: Any, item_id: int) -> bool:
+    from tunesmith.store.db import review_items
+
+    with store.connect() as conn:
+        found = conn.execute(sa.select(review_items.c.id).where(review_items.c.id == item_id))
+        return found.first() is not None

@@ -67,6 +67,8 @@ class ReviewItem:
     label: str | None
     label_margin: float | None
     run_id: str | None
+    # the knowledge chunks the answer was given from (ids, index version): None without
+    retrieval: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -113,6 +115,7 @@ def _query() -> sa.Select[Any]:
         interactions.c.label,
         interactions.c.label_margin,
         interactions.c.run_id,
+        interactions.c.retrieval,
     ).join(interactions, interactions.c.id == review_items.c.interaction_id)
 
 
