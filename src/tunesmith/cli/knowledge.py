@@ -32,7 +32,18 @@ def _errors() -> tuple[type[Exception], ...]:
     from tunesmith.knowledge.search import QueryFileError
     from tunesmith.models.sentence import SentenceModelError
 
-    return (ConfigError, FileNotFoundError, IndexMismatch, QueryFileError, SentenceModelError)
+    known: tuple[type[Exception], ...] = (
+        ConfigError,
+        FileNotFoundError,
+        IndexMismatch,
+        QueryFileError,
+        SentenceModelError,
+    )
+    try:  # a knowledge.store on a PostgreSQL server that cannot be reached
+        import psycopg
+    except ImportError:
+        return known
+    return (*known, psycopg.OperationalError)
 
 
 @kb_app.command("index")
