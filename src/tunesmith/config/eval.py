@@ -66,3 +66,7 @@ class EvalConfig(Strict):
     )
     gates: GatesConfig = Field(default_factory=GatesConfig, description="Promotion gates.")
     seed: int = Field(default=0, description="Seed of the few-shot example choice.")
+    knowledge_questions: str | None = Field(
+        default=None,
+        description="Gold-fact questions JSONL of `eval --knowledge` (workspace-relative).",
+    )
