@@ -248,3 +248,23 @@ def test_the_questions_file_comes_from_the_flag_or_the_config(
     assert questions_file(ws, config, path) == path
     settings = config.eval.model_copy(update={"knowledge_questions": "kb-questions.jsonl"})
     assert questions_file(ws, config.model_copy(update={"eval": settings}), None) == path
+
+
+def test_cli_prints_the_table_and_needs_a_questions_file(
+    kb_eval: tuple[Workspace, str, Path],
+) -> None:
+    from typer.testing import CliRunner
+
+    from tunesmith.cli import app
+
+    ws, _, path = kb_eval
+    runner = CliRunner()
+    args = ["eval", "--knowledge", "-w", str(ws.root)]
+    missing = runner.invoke(app, args)
+    assert missing.exit_code == 1 and "--questions" in missing.output
+    wide = {"COLUMNS": "250"}  # rich wraps table cells to the terminal width
+    result = runner.invoke(app, [*args, "--questions", str(path), "--limit", "2"], env=wide)
+    assert result.exit_code == 0, result.output
+    assert "base + retrieval" in result.output and "fine-tuned" in result.output  # the note
+    assert "knowledge update" in result.output
+    assert runner.invoke(app, ["eval", "-w", str(ws.root)]).exit_code == 2

@@ -30,15 +30,36 @@ def _fmt(value: object) -> str:
 @app.command("eval")
 def eval_command(
     model: Annotated[
-        str,
-        typer.Option("--model", "-m", help="'base', a run id, or NAME/VERSION / NAME@ALIAS."),
-    ],
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="'base', a run id, or NAME/VERSION / NAME@ALIAS (with --knowledge: the "
+            "fine-tuned model, optional).",
+        ),
+    ] = None,
     data: Annotated[
         Path | None, typer.Option(help="ChatML JSONL to score instead of the dataset's split.")
     ] = None,
     compare: Annotated[
         bool, typer.Option(help="Also run the base model zero-shot and few-shot on the same rows.")
     ] = False,
+    knowledge: Annotated[
+        bool,
+        typer.Option(
+            "--knowledge",
+            help="Fine-tuning versus retrieval versus both on the knowledge base's gold facts.",
+        ),
+    ] = False,
+    questions: Annotated[
+        Path | None,
+        typer.Option(
+            help="With --knowledge: gold-fact questions JSONL (eval.knowledge_questions)."
+        ),
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="With --knowledge: the first N questions only.")
+    ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Evaluate a model; exits 1 when a configured gate fails."""
@@ -47,6 +68,12 @@ def eval_command(
     from tunesmith.models.load import ModelInputError
     from tunesmith.store.audit import AuditError
 
+    if knowledge:
+        _eval_knowledge(workspace, model, questions, limit)
+        return
+    if model is None:
+        err_console.print("error: --model is required (or --knowledge)", highlight=False)
+        raise typer.Exit(code=2)
     ws = open_workspace(workspace)
     if embedding_manifest(ws.runs_dir, model) is not None:
         _eval_embedding(ws, model)
@@ -113,3 +140,57 @@ def _eval_embedding(ws: Workspace, run_id: str) -> None:
     console.print(table)
     console.print(f"nDCG@10 tuned minus stock: {delta_points(result):+.1f} points")
     console.print(f"Report: {out / 'report.md'}")
+
+
+def _eval_knowledge(
+    workspace: Path | None, model: str | None, questions: Path | None, limit: int | None
+) -> None:
+    """Base + retrieval, the fine-tuned model alone and with retrieval, and the update check."""
+    from tunesmith.evaluate.knowledge_eval import (
+        KnowledgeEvalError,
+        evaluate_knowledge,
+        questions_file,
+    )
+    from tunesmith.evaluate.knowledge_report import COLUMNS, setting_rows, update_rows
+    from tunesmith.evaluate.knowledge_scoring import QuestionFileError
+    from tunesmith.evaluate.knowledge_update import UpdateCheckError
+    from tunesmith.knowledge.retriever import IndexMismatch
+    from tunesmith.models.load import ModelInputError
+    from tunesmith.models.sentence import SentenceModelError
+    from tunesmith.store.audit import AuditError
+
+    errors = (ConfigError, KnowledgeEvalError, QuestionFileError, UpdateCheckError)
+    errors += (IndexMismatch, ModelInputError, SentenceModelError, AuditError, OSError)
+    with stage_errors(*errors):
+        ws, config = workspace_and_config(workspace)
+        path = questions_file(ws, config, questions)
+        with progress_bar(eta=True) as bar:
+
+            def start(description: str, total: int) -> Callable[[int], None]:
+                task = bar.add_task(description, total=total)
+                return lambda n: bar.advance(task, n)
+
+            result = evaluate_knowledge(ws, config, path, model, start, limit)
+    report = result.report
+    retrieval = report["retrieval"]
+    console.print(
+        f"{report['questions']['count']} questions; retrieval of the gold document: "
+        f"recall@1 {retrieval['recall@1']:.3f}, recall@5 {retrieval['recall@5']:.3f}, "
+        f"MRR@10 {retrieval['mrr@10']:.3f}",
+        highlight=False,
+    )
+    table = Table(title="answers")
+    for column in ("setting", "model", *(label for _, label in COLUMNS)):
+        table.add_column(column, justify="left" if column in ("setting", "model") else "right")
+    for row in setting_rows(report):
+        table.add_row(*row)
+    console.print(table)
+    update = Table(title=f"knowledge update: {report['update']['edited_facts']} facts edited")
+    for column in ("share", "before", "after"):
+        update.add_column(column, justify="left" if column == "share" else "right")
+    for row in update_rows(report["update"]):
+        update.add_row(*row)
+    console.print(update)
+    for note in report["notes"]:
+        console.print(f"note: {note}", highlight=False)
+    console.print(f"Report: {result.files[1]}")
