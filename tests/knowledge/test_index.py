@@ -120,16 +120,20 @@ def test_a_failed_build_leaves_the_previous_version_whole(
     refunds = ws.root / "kb/public/refunds.md"
     refunds.write_text(refunds.read_text().replace("30 days", "45 days"))
     (ws.root / "kb/public/new.md").write_text("# New\n\nnew text\n")
+    (ws.root / "kb/internal/bonus.md").unlink()
     calls = {"n": 0}
-    real = sentence.SentenceModel.encode
+    probe = open_index(ws, config)
+    index_class = type(probe)
+    probe.close()
+    real = index_class.put_document
 
-    def failing(self, texts, batch_size=64):
+    def failing(self, document, chunks, vectors):  # the first document is written, then...
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("power cut")
-        return real(self, texts, batch_size)
+        return real(self, document, chunks, vectors)
 
-    monkeypatch.setattr(sentence.SentenceModel, "encode", failing)
+    monkeypatch.setattr(index_class, "put_document", failing)
     with pytest.raises(RuntimeError, match="power cut"):
         build_index(ws, config)
     assert _texts(ws, config) == before

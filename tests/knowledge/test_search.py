@@ -79,9 +79,9 @@ def test_reciprocal_rank_fusion_rewards_agreement() -> None:
 
 
 def test_query_words_are_quoted_not_read_as_fts_syntax() -> None:
-    assert lexical_query('refund OR "x" NEAR(a b) -c*') == (
-        '"refund" OR "or" OR "x" OR "near" OR "a" OR "b" OR "c"'
-    )
+    # quoted words, stop words ("or", "a") dropped unless nothing else is left
+    assert lexical_query('refund OR "x" NEAR(a b) -c*') == '"refund" OR "x" OR "near" OR "b" OR "c"'
+    assert lexical_query("what is it") == '"what" OR "is" OR "it"'
     assert lexical_query("?!") == ""
 
 

@@ -108,6 +108,7 @@ def _front_matter(text: str) -> tuple[dict, str]:
     if not isinstance(meta, dict):
         raise _Unreadable("front matter is not a YAML mapping")
     # blanked rather than cut, so spans in the text stay offsets into the file as written
+    # (until masking replaces a value: a chunk's span is then one in the masked text)
     return meta, " " * match.end() + text[match.end() :]
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from tunesmith.config.data import PiiConfig
 from tunesmith.config.knowledge import KnowledgeConfig
 from tunesmith.config.workspace import Workspace
-from tunesmith.knowledge.chunking import chunk_document
+from tunesmith.knowledge.chunking import Chunk, chunk_document
 from tunesmith.knowledge.documents import Document, Skipped, discover, read_document
 from tunesmith.knowledge.store import KnowledgeIndex, StoredDocument
 from tunesmith.models.sentence import SentenceModel, load_sentence_model
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from tunesmith.knowledge.pg_store import PostgresIndex
 
 Progress = Callable[[str, int], None]
+# chunks gathered before one embedding call: full batches, bounded memory
+_EMBED_AT_ONCE = 2048
 
 
 def on_server(config: KnowledgeConfig) -> bool:
@@ -91,7 +93,7 @@ def _masker(config: KnowledgeConfig) -> Any:
         return None
     from tunesmith.data.pii import PiiMasker
 
-    pii = PiiConfig(mode=config.pii)
+    pii = PiiConfig(mode=config.pii, entities=config.pii_entities)
     key = os.environ.get(pii.pseudonym_key_env, "").encode() or None
     return PiiMasker(pii, key)
 
@@ -145,6 +147,7 @@ def _apply(
     index.set_meta("embedding_model", model.name)
     index.set_meta("embedding_digest", model.digest)
     masker = None
+    pending: list[tuple[StoredDocument, list[Chunk]]] = []
     seen: set[str] = set()
     access: dict[Path, list[str] | None] = {}
     for doc, file, source in discover(config, workspace.root):
@@ -168,25 +171,42 @@ def _apply(
         masker = masker or _masker(config)
         document, masked = _mask(parsed, masker)
         chunks = chunk_document(document, model.tokenizer, config.chunking)
-        vectors = model.encode([c.embedded_text for c in chunks], config.embedding.batch_size)
-        index.put_document(
-            StoredDocument(
-                doc, parsed.sha256, parsed.groups, parsed.title, len(chunks), version, masked
-            ),
-            chunks,
-            vectors,
+        stored_as = StoredDocument(
+            doc, parsed.sha256, parsed.groups, parsed.title, len(chunks), version, masked
         )
-        report.embedded += len(chunks)
-        tick("embed", len(chunks))
+        pending.append((stored_as, chunks))
         if before is None:
             report.added += 1
         else:
             report.updated += 1
+        if sum(len(c) for _, c in pending) >= _EMBED_AT_ONCE:
+            report.embedded += _embed_and_store(index, model, config, pending, tick)
+    report.embedded += _embed_and_store(index, model, config, pending, tick)
     for doc in sorted(set(stored) - seen):
         index.delete_document(doc)
         report.deleted += 1
     report.chunks = index.chunk_count()
     return report
+
+
+def _embed_and_store(
+    index: KnowledgeIndex,
+    model: SentenceModel,
+    config: KnowledgeConfig,
+    pending: list[tuple[StoredDocument, list[Chunk]]],
+    tick: Progress,
+) -> int:
+    """Embed the chunks of many documents in full batches (a document alone fills few), store
+    each document with its vectors, and empty `pending`; how many chunks were embedded."""
+    texts = [c.embedded_text for _, chunks in pending for c in chunks]
+    vectors = model.encode(texts, config.embedding.batch_size)
+    at = 0
+    for document, chunks in pending:
+        index.put_document(document, chunks, vectors[at : at + len(chunks)])
+        at += len(chunks)
+    tick("embed", len(texts))
+    pending.clear()
+    return len(texts)
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
