@@ -110,13 +110,14 @@ def test_changed_values_move_every_number_and_never_collide() -> None:
     assert changed_value("the original payment method", "") is None
 
 
-def test_edits_take_one_fact_per_document_whose_value_occurs_once() -> None:
+def test_edits_take_facts_whose_value_occurs_once_and_each_only_once() -> None:
     texts = {"a.md": "within 30 days and 30 days again", "b.md": "20 weeks; 12 percent"}
     twice = KnowledgeQuestion("q", "a.md", "f", "30 days", ("x",))
     weeks = KnowledgeQuestion("q", "b.md", "f", "20 weeks", ("x",))
     percent = KnowledgeQuestion("q", "b.md", "f", "12 percent", ("x",))
-    edits = pick_edits([twice, weeks, percent], texts, 5)
-    assert [(e.index, e.new_value) for e in edits] == [(1, "27 weeks")]
+    edits = pick_edits([twice, weeks, percent, weeks], texts, 5)
+    assert [(e.index, e.new_value) for e in edits] == [(1, "27 weeks"), (2, "19 percent")]
+    assert len(pick_edits([twice, weeks, percent], texts, 1)) == 1
 
 
 def test_a_questions_file_names_the_bad_line(tmp_path: Path) -> None:

@@ -37,20 +37,21 @@ class Edit:
 def pick_edits(
     questions: Sequence[KnowledgeQuestion], texts: dict[str, str], count: int
 ) -> list[Edit]:
-    """Up to `count` facts, one per document, whose value (holding a number) occurs once in
-    the whole knowledge base, so that after the edit no chunk may still hold it."""
+    """Up to `count` facts whose value (holding a number) occurs once in the whole knowledge
+    base, so that after the edit no chunk may still hold it; each new value is new there too."""
     taken = "\n".join(texts.values())
     edits: list[Edit] = []
-    docs: set[str] = set()
     for i, q in enumerate(questions):
         if len(edits) == count:
             break
-        if q.doc in docs or q.doc not in texts or taken.count(q.value) != 1:
+        if q.doc not in texts or taken.count(q.value) != 1 or texts[q.doc].count(q.value) != 1:
+            continue
+        if any(e.question.value == q.value for e in edits):  # the same fact asked twice
             continue
         new = changed_value(q.value, taken)
-        if new is not None and texts[q.doc].count(q.value) == 1:
+        if new is not None:
             edits.append(Edit(i, q, new))
-            docs.add(q.doc)
+            taken += "\n" + new
     return edits
 
 
@@ -87,9 +88,12 @@ def run_update(
         texts = {doc: f.read_text(encoding="utf-8", errors="replace") for doc, f in files.items()}
         edits = pick_edits(questions, texts, count)
         first = build_index(tmp_ws, tmp_config, model=model)
-        for edit in edits:
-            path = files[edit.question.doc]
-            path.write_text(texts[edit.question.doc].replace(edit.question.value, edit.new_value))
+        edited_texts = dict(texts)
+        for edit in edits:  # several edits of one document add up
+            doc = edit.question.doc
+            edited_texts[doc] = edited_texts[doc].replace(edit.question.value, edit.new_value)
+        for doc in {e.question.doc for e in edits}:
+            files[doc].write_text(edited_texts[doc], encoding="utf-8")
         second = build_index(tmp_ws, tmp_config, model=model)
         edited = {e.question.doc for e in edits}
         # only the edited documents' chunks may be embedded again: the index is incremental
