@@ -125,18 +125,21 @@ def _eval_embedding(ws: Workspace, run_id: str) -> None:
         EmbeddingRunError,
         delta_points,
         evaluate_embedding_run,
-        table_rows,
     )
     from tunesmith.models.sentence import SentenceModelError
     from tunesmith.store.audit import AuditError
 
     with stage_errors(EmbeddingRunError, SentenceModelError, AuditError, OSError):
         result, out = evaluate_embedding_run(ws.root, ws.runs_dir, ws.state_dir, run_id)
-    table = Table(title=f"retrieval, held-out queries: stock / tuned ({run_id})")
-    for column in ("scope", "queries", *METRICS):
-        table.add_column(column, justify="left" if column == "scope" else "right")
-    for row in table_rows(result):
-        table.add_row(*row)
+    table = Table(title=f"retrieval on held-out queries, run {run_id}")
+    for column in ("scope", "queries", "model", *METRICS):
+        table.add_column(column, justify="left" if column in ("scope", "model") else "right")
+    scopes = [("overall", result["queries"], result["overall"])]
+    scopes += [(g, v["queries"], v) for g, v in result["groups"].items()]
+    for scope, count, values in scopes:
+        for i, name in enumerate(result["models"]):
+            cells = [f"{values[name][m]:.3f}" for m in METRICS]
+            table.add_row(scope if i == 0 else "", str(count) if i == 0 else "", name, *cells)
     console.print(table)
     console.print(f"nDCG@10 tuned minus stock: {delta_points(result):+.1f} points")
     console.print(f"Report: {out / 'report.md'}")
