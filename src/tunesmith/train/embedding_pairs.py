@@ -49,7 +49,8 @@ def _masker(config: KnowledgeConfig) -> Any:
         return None
     from tunesmith.data.pii import PiiMasker
 
-    pii = PiiConfig(mode=config.pii)
+    # as knowledge/index.py builds its masker: the same entities, or the chunks differ
+    pii = PiiConfig(mode=config.pii, entities=config.pii_entities)
     return PiiMasker(pii, os.environ.get(pii.pseudonym_key_env, "").encode() or None)
 
 
