@@ -9,7 +9,7 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -88,7 +88,9 @@ class IndexReport:
         }
 
 
-def _masker(config: KnowledgeConfig) -> Any:
+def masker_for(config: KnowledgeConfig) -> Any:
+    """The curate masker as `knowledge.pii` and `pii_entities` configure it; None when off.
+    Whatever reads documents as the index holds them (training pairs, evaluation) uses it."""
     if config.pii == "off":
         return None
     from tunesmith.data.pii import PiiMasker
@@ -98,11 +100,27 @@ def _masker(config: KnowledgeConfig) -> Any:
     return PiiMasker(pii, key)
 
 
-def _mask(document: Document, masker: Any) -> tuple[Document, dict[str, int]]:
+def mask_document(document: Document, masker: Any) -> tuple[Document, dict[str, int]]:
+    """The document with its personal data masked, and the count per entity type."""
     if masker is None:
         return document, {}
     fields, counts = masker.mask({"text": document.text})
     return dataclasses.replace(document, text=fields["text"]), dict(Counter(counts))
+
+
+def indexed_chunks(
+    root: Path, config: KnowledgeConfig, tokenizer: Any
+) -> Iterator[tuple[Document, list[Chunk]]]:
+    """Every readable document with its chunks exactly as a build indexes them (masked and
+    cut the same way); skipped files are left out."""
+    masker = masker_for(config)
+    access: dict[Path, list[str] | None] = {}
+    for doc, file, source in discover(config, root):
+        parsed = read_document(doc, file, source, config, access)
+        if isinstance(parsed, Skipped):
+            continue
+        document, _ = mask_document(parsed, masker)
+        yield document, chunk_document(document, tokenizer, config.chunking)
 
 
 def build_index(
@@ -168,8 +186,8 @@ def _apply(
             else:
                 report.unchanged += 1
             continue
-        masker = masker or _masker(config)
-        document, masked = _mask(parsed, masker)
+        masker = masker or masker_for(config)
+        document, masked = mask_document(parsed, masker)
         chunks = chunk_document(document, model.tokenizer, config.chunking)
         stored_as = StoredDocument(
             doc, parsed.sha256, parsed.groups, parsed.title, len(chunks), version, masked

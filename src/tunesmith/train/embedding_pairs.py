@@ -5,7 +5,6 @@ split, and hard negatives mined with the stock model."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 from dataclasses import dataclass, replace
@@ -14,12 +13,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from tunesmith.config.data import PiiConfig
 from tunesmith.config.embedding import EmbeddingTrainConfig
 from tunesmith.config.knowledge import KnowledgeConfig
 from tunesmith.evaluate.retrieval import CorpusChunk, Encoder, EvalQuery
-from tunesmith.knowledge.chunking import chunk_document
-from tunesmith.knowledge.documents import Skipped, discover, read_document
+from tunesmith.knowledge.index import indexed_chunks, masker_for
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _SPACE = re.compile(r"\s+")
@@ -43,38 +40,17 @@ class Pair:
         return EvalQuery(self.heldout_query, self.gold, self.groups, self.level)
 
 
-def _masker(config: KnowledgeConfig) -> Any:
-    # the index masks chunks before embedding them; the corpus here must read the same
-    if config.pii == "off":
-        return None
-    from tunesmith.data.pii import PiiMasker
-
-    # as knowledge/index.py builds its masker: the same entities, or the chunks differ
-    pii = PiiConfig(mode=config.pii, entities=config.pii_entities)
-    return PiiMasker(pii, os.environ.get(pii.pseudonym_key_env, "").encode() or None)
-
-
 def _mask_text(masker: Any, text: str) -> str:
     return text if masker is None else masker.mask({"text": text})[0]["text"]
 
 
 def knowledge_corpus(root: Path, config: KnowledgeConfig, tokenizer: Any) -> list[CorpusChunk]:
-    """Every readable document's chunks with their groups, as the index would hold them."""
-    masker = _masker(config)
-    access: dict[Path, list[str] | None] = {}
-    corpus: list[CorpusChunk] = []
-    for doc, file, source in discover(config, root):
-        parsed = read_document(doc, file, source, config, access)
-        if isinstance(parsed, Skipped):
-            continue
-        document = replace(parsed, text=_mask_text(masker, parsed.text))
-        for chunk in chunk_document(document, tokenizer, config.chunking):
-            corpus.append(
-                CorpusChunk(
-                    chunk.chunk_id, chunk.doc, chunk.embedded_text, parsed.groups, chunk.headings
-                )
-            )
-    return corpus
+    """Every readable document's chunks with their groups, as the index holds them."""
+    return [
+        CorpusChunk(chunk.chunk_id, chunk.doc, chunk.embedded_text, document.groups, chunk.headings)
+        for document, chunks in indexed_chunks(root, config, tokenizer)
+        for chunk in chunks
+    ]
 
 
 def _flat(text: str) -> str:
@@ -94,7 +70,7 @@ def read_pairs(path: Path, corpus: list[CorpusChunk], config: KnowledgeConfig) -
     instead of `query` when held out) and `groups` (the caller's; default the gold's)."""
     if not path.is_file():
         raise PairsError(f"{path}: not found")
-    masker = _masker(config)
+    masker = masker_for(config)
     docs = {c.doc for c in corpus}
     flat = [(c.chunk_id, _flat(c.text)) for c in corpus]
     pairs = []
