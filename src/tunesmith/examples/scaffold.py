@@ -23,6 +23,9 @@ def create_workspace(directory: Path, example: str = "support-tickets", rows: in
     EXAMPLES[example](directory / "raw", n=rows, seed=0)
     if (EXAMPLES_DIR / example / "knowledge").is_dir():  # the policies its knowledge base indexes
         shutil.copytree(EXAMPLES_DIR / example / "knowledge", directory / "knowledge")
+    facts = EXAMPLES_DIR / example / "knowledge_facts.jsonl"  # their gold facts, for eval
+    if facts.is_file():
+        shutil.copyfile(facts, directory / facts.name)
     for folder in ("datasets", "runs"):
         (directory / folder).mkdir(exist_ok=True)
     (directory / ".gitignore").write_text(".tunesmith/\n", encoding="utf-8")
