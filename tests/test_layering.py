@@ -18,8 +18,9 @@ DOC = REPO / "docs" / "architecture.md"
 MAX_LINES = 400
 
 # package -> the packages it may import; rows run bottom to top, and a row names only packages
-# of earlier rows, so the table is the layering (config < store < models < data < registry, knowledge <
-# governance, preference < evaluate < train < review < monitor < serve < loop < pipeline < cli).
+# of earlier rows, so the table is the layering (config < store < models < data < registry,
+# knowledge < governance, preference < evaluate < train < review < monitor < serve < loop <
+# pipeline < cli).
 # Every package may import the root `tunesmith` (its version, the offline environment).
 _SHARED = frozenset({"config", "store", "models", "data"})
 _STAGES = _SHARED | {"knowledge", "registry", "governance", "preference"}
