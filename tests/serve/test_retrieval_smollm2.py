@@ -17,7 +17,7 @@ from tunesmith.store.keys import create_key
 
 from .server import live_server, set_config
 
-MONEY_BACK = "Can I get my money back after two weeks?"
+SHIPPING = "How long does standard shipping take?"
 LEAVE = "How many weeks of parental leave do birth parents get?"
 
 
@@ -49,7 +49,7 @@ def test_smollm2_cites_what_the_key_may_read_and_refuses_the_rest(tmp_path: Path
                 .message
             )
 
-        cited = ask(agent, MONEY_BACK)
+        cited = ask(agent, SHIPPING)
         urls = [a.url_citation.url for a in cited.annotations]
         assert urls and all(u.startswith("kb://public/") for u in urls), cited
         first = cited.annotations[0].url_citation

@@ -13,7 +13,7 @@ from tunesmith.pipeline.stage_rows import StageRow
 # asked as a support agent (support, staff) and as HR; the model is the bundled base model:
 # the knowledge base, not training, decides what is true
 QUESTIONS = (
-    ("support-agent", "Can I get my money back after two weeks?"),
+    ("support-agent", "How long does standard shipping take?"),
     ("support-agent", "How many weeks of parental leave do birth parents get?"),
     ("hr-partner", "How many weeks of parental leave do birth parents get?"),
 )
