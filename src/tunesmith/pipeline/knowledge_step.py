@@ -74,7 +74,8 @@ def ask_knowledge(url: str, keys: dict[str, str], refusal: str) -> list[Asked]:
             extra_body={"retrieval": {"enabled": True, "top_k": 3}},
         )
         message: Any = done.choices[0].message
-        cited = [a.url_citation.url for a in message.annotations or []]
+        # one address per source, though several sentences may cite it
+        cited = list(dict.fromkeys(a.url_citation.url for a in message.annotations or []))
         answer = message.content or ""
         asked.append(Asked(key, question, answer, cited, answer == refusal))
     return asked
