@@ -9,7 +9,6 @@ re-indexes and asks again. The report goes to `.tunesmith/knowledge/eval/<time>.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from tunesmith.models.tokenize import tokenize_prompts
 from tunesmith.registry.references import resolve_target
 from tunesmith.store import audit
 from tunesmith.store.clock import utc_timestamp
-from tunesmith.store.files import sha256_file, write_atomic
+from tunesmith.store.files import sha256_file, write_atomic, write_json_atomic
 
 DEPTH = 10  # chunks ranked per question: MRR@10 needs ten
 ANSWER_TOKENS = 64
@@ -244,7 +243,7 @@ def _write(ws: Workspace, report: dict[str, Any], base: Target, tuned: Target | 
         n += 1
         stem = f"{report['created_at'].replace(':', '')}-{n}"
     data, table = folder / f"{stem}.json", folder / f"{stem}.md"
-    write_atomic(data, (json.dumps(report, indent=2) + "\n").encode("utf-8"))
+    write_json_atomic(data, report)
     write_atomic(table, markdown(report).encode("utf-8"))
     inputs = {"questions": report["questions"]["sha256"]}
     if base.base_record.get("weights_sha256"):

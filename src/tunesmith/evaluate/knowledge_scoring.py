@@ -4,7 +4,6 @@ of the sentence it is attached to. No generation here: these functions take fini
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Any
 from tunesmith.evaluate.retrieval import mrr_at_k, recall_at_k
 from tunesmith.knowledge.answers import SUPPORT, citations, support
 from tunesmith.knowledge.search import Hit
+from tunesmith.store.files import jsonl_objects
 
 RETRIEVAL_METRICS = ("recall@1", "recall@5", "mrr@10")
 ANSWER_METRICS = ("value_share", "cites_gold", "citation_support")
@@ -35,19 +35,8 @@ class KnowledgeQuestion:
 def read_questions(path: Path) -> list[KnowledgeQuestion]:
     """The questions of a JSONL file (`question, doc, fact, value, groups` a line, as in the
     example's knowledge_facts.jsonl); a bad line raises naming the file, line and field."""
-    if not path.is_file():
-        raise QuestionFileError(f"{path}: not found")
     found = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise QuestionFileError(f"{where}: not JSON ({err.msg})") from None
-        if not isinstance(row, dict):
-            raise QuestionFileError(f"{where}: not a JSON object")
+    for where, row in jsonl_objects(path, QuestionFileError):
         for name in ("question", "doc", "fact", "value"):
             if not isinstance(row.get(name), str) or not row[name].strip():
                 raise QuestionFileError(f"{where}: field '{name}' must be a non-empty string")

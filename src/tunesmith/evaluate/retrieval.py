@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from tunesmith.store import audit
-from tunesmith.store.files import sha256_file, write_atomic
+from tunesmith.store.files import sha256_file, write_atomic, write_json_atomic
 
 RECALL_KS = (1, 5, 10)
 CUTOFF = 10  # of MRR and nDCG
@@ -235,7 +235,7 @@ def evaluate_embedding_run(
     out.mkdir(exist_ok=True)
     report = {"run_id": run_id, "kind": "embedding", "base_model": manifest["base_model"]}
     report |= {"model": manifest["model"], "retrieval": result}
-    write_atomic(out / "report.json", (json.dumps(report, indent=2) + "\n").encode("utf-8"))
+    write_json_atomic(out / "report.json", report)
     title = f"Retrieval: {manifest['base_model']['name']} (stock) versus run {run_id} (tuned)"
     write_atomic(out / "report.md", report_markdown(result, title).encode("utf-8"))
     overall = result["overall"]

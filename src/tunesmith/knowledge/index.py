@@ -5,7 +5,6 @@ with a manifest, a report naming each skipped file and why, and an audit entry."
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import time
 from collections import Counter
@@ -23,7 +22,7 @@ from tunesmith.knowledge.store import KnowledgeIndex, StoredDocument
 from tunesmith.models.sentence import SentenceModel, load_sentence_model
 from tunesmith.store import audit
 from tunesmith.store.clock import utc_timestamp
-from tunesmith.store.files import sha256_file, write_atomic
+from tunesmith.store.files import sha256_file, write_json_atomic
 
 if TYPE_CHECKING:
     from tunesmith.knowledge.pg_store import PostgresIndex
@@ -227,10 +226,6 @@ def _embed_and_store(
     return len(texts)
 
 
-def _write(path: Path, data: dict[str, Any]) -> None:
-    write_atomic(path, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode())
-
-
 def _write_version(
     workspace: Workspace,
     config: KnowledgeConfig,
@@ -267,9 +262,9 @@ def _write_version(
         "skipped": report.skipped,
     }
     folder.mkdir(parents=True, exist_ok=True)
-    _write(folder / "manifest.json", manifest)
+    write_json_atomic(folder / "manifest.json", manifest)
     report.manifest = str((folder / "manifest.json").relative_to(workspace.root))
-    _write(folder / "report.json", report.summary() | {"skipped_files": report.skipped})
+    write_json_atomic(folder / "report.json", report.summary() | {"skipped_files": report.skipped})
     index.add_version(report.version, manifest["created_at"], report.summary())
     audit.append(
         audit.audit_path(workspace.state_dir),

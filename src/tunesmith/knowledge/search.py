@@ -3,7 +3,6 @@ the caller's groups may read, fused by reciprocal rank (Cormack et al., 2009).""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from tunesmith.config.knowledge import RetrievalConfig
 from tunesmith.knowledge.store import KnowledgeIndex, StoredChunk
 from tunesmith.models.sentence import SentenceModel
+from tunesmith.store.files import jsonl_objects
 
 
 @dataclass(frozen=True)
@@ -106,22 +106,12 @@ class Query:
 def read_queries(path: Path) -> list[Query]:
     """The queries of a JSONL file, in order; a bad line raises naming the file, line and
     field (nothing is searched until every line is good)."""
-    if not path.is_file():
-        raise QueryFileError(f"{path}: not found")
     queries = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            where = f"{path}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise QueryFileError(f"{where}: not JSON ({err.msg})") from None
-            if not isinstance(row, dict) or not isinstance(row.get("query"), str):
-                raise QueryFileError(f"{where}: field 'query' must be a string")
-            groups = row.get("groups", [])
-            if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
-                raise QueryFileError(f"{where}: field 'groups' must be a list of strings")
-            queries.append(Query(row["query"], tuple(groups)))
+    for where, row in jsonl_objects(path, QueryFileError):
+        if not isinstance(row.get("query"), str):
+            raise QueryFileError(f"{where}: field 'query' must be a string")
+        groups = row.get("groups", [])
+        if not isinstance(groups, list) or not all(isinstance(g, str) for g in groups):
+            raise QueryFileError(f"{where}: field 'groups' must be a list of strings")
+        queries.append(Query(row["query"], tuple(groups)))
     return queries

@@ -10,7 +10,9 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 def sha256_file(path: Path) -> str:
@@ -66,3 +68,28 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    """`data` as indented JSON, written with `write_atomic`."""
+    write_atomic(path, (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8"))
+
+
+def jsonl_objects(path: Path, error: type[Exception]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(`file:line`, object) for every non-blank line of a JSONL file a person wrote; a
+    missing file, a line that is not JSON or not an object raises `error` naming the place,
+    so the caller only checks its own fields."""
+    if not path.is_file():
+        raise error(f"{path}: not found")
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            where = f"{path}:{number}"
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise error(f"{where}: not JSON ({err.msg})") from None
+            if not isinstance(row, dict):
+                raise error(f"{where}: not a JSON object")
+            yield where, row

@@ -4,7 +4,6 @@ split, and hard negatives mined with the stock model."""
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from dataclasses import dataclass, replace
@@ -17,6 +16,7 @@ from tunesmith.config.embedding import EmbeddingTrainConfig
 from tunesmith.config.knowledge import KnowledgeConfig
 from tunesmith.evaluate.retrieval import CorpusChunk, Encoder, EvalQuery
 from tunesmith.knowledge.index import indexed_chunks, masker_for
+from tunesmith.store.files import jsonl_objects
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _SPACE = re.compile(r"\s+")
@@ -68,21 +68,12 @@ def read_pairs(path: Path, corpus: list[CorpusChunk], config: KnowledgeConfig) -
     """The pairs of a JSONL file: `query` with `passage` (gold: the chunks holding it, after
     the index's masking) or `doc` (gold: that document); optional `query_heldout` (measured
     instead of `query` when held out) and `groups` (the caller's; default the gold's)."""
-    if not path.is_file():
-        raise PairsError(f"{path}: not found")
     masker = masker_for(config)
     docs = {c.doc for c in corpus}
     flat = [(c.chunk_id, _flat(c.text)) for c in corpus]
     pairs = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise PairsError(f"{where}: not JSON ({err.msg})") from None
-        if not isinstance(row, dict) or not isinstance(row.get("query"), str):
+    for where, row in jsonl_objects(path, PairsError):
+        if not isinstance(row.get("query"), str):
             raise PairsError(f"{where}: field 'query' must be a string")
         if isinstance(row.get("passage"), str) == isinstance(row.get("doc"), str):
             raise PairsError(f"{where}: give a string 'passage' or a string 'doc', not both")
