@@ -19,7 +19,7 @@ import torch
 
 from tunesmith.serve.kv import BatchCache
 from tunesmith.serve.lora import AdapterError, LoraSlots
-from tunesmith.serve.sampling import Pick, SamplingParams, pick_token
+from tunesmith.serve.sampling import NoTokenAllowed, Pick, SamplingParams, pick_token
 
 
 class Constraint(Protocol):
@@ -270,6 +270,8 @@ class Engine:
                 pick = pick_token(logits[row], seq.params, seq.generator, constrain)
                 generated += 1
                 self._advance(seq, pick)
+            except NoTokenAllowed as err:
+                self._finish(seq, "error", error=str(err))
             except Exception as err:  # one row's failure (a grammar, a sample) ends only that row
                 self._finish(seq, "error", error=f"{type(err).__name__}: {err}")
         if self.on_step is not None:

@@ -21,6 +21,10 @@ class SamplingParams:
     top_logprobs: int = 0
 
 
+class NoTokenAllowed(ValueError):
+    """The constraint masked every token: the tokenizer cannot write what the format demands."""
+
+
 @dataclass(frozen=True)
 class Pick:
     """The chosen token, its log-probability under the model, and the best alternatives."""
@@ -41,6 +45,9 @@ def pick_token(
     scores = logits.float().unsqueeze(0).clone()
     if constrain is not None:
         constrain(scores)
+        if not bool(torch.isfinite(scores).any()):
+            # sampling would fail on NaN probabilities and greedy would pick a masked token
+            raise NoTokenAllowed("the output cannot follow the requested format")
     if params.temperature <= 0:
         token = int(scores.argmax(dim=-1))
     else:
