@@ -23,7 +23,10 @@ class EmbeddingTrainConfig(Strict):
     )
     from_knowledge: bool = Field(
         default=False,
-        description="Make pairs from the chunks themselves: heading and sentence queries.",
+        description="Pairs made from the chunks (heading, sentence); with `pairs`, trained on too.",
+    )
+    sentences_per_chunk: int = Field(
+        default=2, ge=0, le=64, description="Sentence queries made per chunk by from_knowledge."
     )
     base_model: str = Field(
         default=DEFAULT_EMBEDDING_MODEL,
@@ -46,6 +49,10 @@ class EmbeddingTrainConfig(Strict):
         le=16,
         description="Per query, the stock model's best non-gold chunks added as negatives.",
     )
+    loss: Literal["mnrl", "symmetric"] = Field(
+        default="mnrl",
+        description="mnrl: query to passage; symmetric: also passage to query (both softmaxes).",
+    )
     held_out: float = Field(
         default=0.2, gt=0, lt=1, description="Share of the pairs kept out of training to measure."
     )
@@ -53,10 +60,8 @@ class EmbeddingTrainConfig(Strict):
 
     @model_validator(mode="after")
     def _one_source(self) -> EmbeddingTrainConfig:
-        if (self.pairs is None) == (not self.from_knowledge):
-            raise ValueError(
-                "give exactly one pairs source: `pairs: FILE` or `from_knowledge: true`"
-            )
+        if self.pairs is None and not self.from_knowledge:
+            raise ValueError("give a pairs source: `pairs: FILE`, `from_knowledge: true` or both")
         return self
 
 

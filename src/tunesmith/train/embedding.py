@@ -40,6 +40,15 @@ from tunesmith.train.embedding_pairs import (
 
 Progress = Callable[[int, int, dict[str, float]], None]
 MANIFEST_KIND = "embedding"
+# symmetric: each passage must also pick out its query among the batch's queries, a softmax of
+# its own (MultipleNegativesSymmetricRankingLoss, which sentence-transformers 6 folds in here)
+_LOSSES: dict[str, dict[str, Any]] = {
+    "mnrl": {},
+    "symmetric": {
+        "directions": ("query_to_doc", "doc_to_query"),
+        "partition_mode": "per_direction",
+    },
+}
 
 
 class EmbeddingTrainError(ValueError):
@@ -102,11 +111,12 @@ def _train_args(tc: EmbeddingTrainConfig, output_dir: str, bf16: bool) -> Any:
     )
 
 
-def _fit(
+def fit(
     base_path: Path, pairs: list[Pair], tc: EmbeddingTrainConfig, out: Path, tick: Progress
 ) -> tuple[int, list[float]]:
     """Train a fresh copy of the base model (the stock one stays as loaded, to compare) and
-    save it to `out`; the steps taken and the loss at each."""
+    save it to `out`; the steps taken and the loss at each. bench/embedding.py calls it per
+    cross-validation fold."""
     import torch
     from datasets import Dataset
     from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
@@ -137,7 +147,7 @@ def _fit(
             model=model,
             args=_train_args(tc, scratch, hw["bf16"]),
             train_dataset=Dataset.from_dict(columns),
-            loss=MultipleNegativesRankingLoss(model),
+            loss=MultipleNegativesRankingLoss(model, **_LOSSES[tc.loss]),
             callbacks=[_Losses()],
         )
         trainer.train()
@@ -163,17 +173,18 @@ def train_embedding(
     corpus = knowledge_corpus(ws.root, knowledge, stock.tokenizer)
     if not corpus:
         raise EmbeddingTrainError("the knowledge base has no readable chunks to train towards")
+    made = knowledge_pairs(corpus, tc.seed, tc.sentences_per_chunk) if tc.from_knowledge else []
     try:
-        pairs = (
-            read_pairs(ws.resolve(tc.pairs), corpus, knowledge)
-            if tc.pairs is not None
-            else knowledge_pairs(corpus, tc.seed)
-        )
+        pairs = read_pairs(ws.resolve(tc.pairs), corpus, knowledge) if tc.pairs else made
     except PairsError as err:
         raise EmbeddingTrainError(str(err)) from None
     if len(pairs) < 2:
         raise EmbeddingTrainError(f"{len(pairs)} pair(s): need at least two, one to hold out")
     train_pairs, held = split_pairs(pairs, tc.held_out, tc.seed)
+    if tc.pairs:
+        # the chunks are known when training, the held-out questions are not: the chunks' own
+        # pairs are trained on beside the file's, and only the file's held-out ones measured
+        train_pairs += made
     measured = [pairs[i].to_eval() for i in held if pairs[i].gold and pairs[i].groups]
     train_pairs = mine(stock, train_pairs, corpus, tc)
     run_id = run_id or new_embedding_run_id()
@@ -191,7 +202,7 @@ def train_embedding(
         made = [{"query": p.query, "gold": list(p.gold)} for p in pairs]
         pairs_sha = hashlib.sha256(json.dumps(made, sort_keys=True).encode()).hexdigest()
     started = time.perf_counter()
-    steps, losses = _fit(stock.path, train_pairs, tc, run_dir / "model", tick)
+    steps, losses = fit(stock.path, train_pairs, tc, run_dir / "model", tick)
     seconds = time.perf_counter() - started
     tuned = load_sentence_model(str(run_dir / "model"), ws.root)
     metrics = evaluate_embeddings(stock, tuned, measured, corpus, knowledge.groups or None)
@@ -206,6 +217,7 @@ def train_embedding(
             "sha256": pairs_sha,
             "rows": len(pairs),
             "trained": len(train_pairs),
+            "from_knowledge": len(made) if tc.pairs else 0,
             "hard_negatives": min(len(p.negatives) for p in train_pairs),
         },
         "held_out": {"lines": held, "measured": len(measured), "seed": tc.seed},

@@ -64,15 +64,27 @@ def _groups_of(corpus: list[CorpusChunk], gold: set[str], level: str) -> tuple[s
     return tuple(sorted(found))
 
 
+def _as_pair(row: dict[str, Any]) -> dict[str, Any]:
+    if "query" in row or not isinstance(row.get("question"), str) or "fact" not in row:
+        return row
+    pair = {"query": row["question"], "passage": row["fact"], "groups": row.get("groups")}
+    if "question_heldout" in row:
+        pair["query_heldout"] = row["question_heldout"]
+    return pair
+
+
 def read_pairs(path: Path, corpus: list[CorpusChunk], config: KnowledgeConfig) -> list[Pair]:
     """The pairs of a JSONL file: `query` with `passage` (gold: the chunks holding it, after
     the index's masking) or `doc` (gold: that document); optional `query_heldout` (measured
-    instead of `query` when held out) and `groups` (the caller's; default the gold's)."""
+    instead of `query` when held out) and `groups` (the caller's; default the gold's). A
+    knowledge-questions line (`question`, `fact`, `question_heldout`, as `eval --knowledge`
+    reads) is the pair `query: question, passage: fact, query_heldout: question_heldout`."""
     masker = masker_for(config)
     docs = {c.doc for c in corpus}
     flat = [(c.chunk_id, _flat(c.text)) for c in corpus]
     pairs = []
     for where, row in jsonl_objects(path, PairsError):
+        row = _as_pair(row)
         if not isinstance(row.get("query"), str):
             raise PairsError(f"{where}: field 'query' must be a string")
         if isinstance(row.get("passage"), str) == isinstance(row.get("doc"), str):
@@ -104,24 +116,25 @@ def read_pairs(path: Path, corpus: list[CorpusChunk], config: KnowledgeConfig) -
     return pairs
 
 
-def knowledge_pairs(corpus: list[CorpusChunk], seed: int) -> list[Pair]:
+def knowledge_pairs(corpus: list[CorpusChunk], seed: int, sentences: int = 2) -> list[Pair]:
     """Pairs made from the chunks alone, no questions written by anyone: the heading trail as
     a query for its chunk, and a sentence as a query for the rest of its chunk (the inverse
-    cloze task, Lee et al. 2019). Cheap and weak: queries echo the documents' wording."""
+    cloze task, Lee et al. 2019), up to `sentences` per chunk. Cheap and weak: queries echo
+    the documents' wording."""
     rng = random.Random(seed)
     pairs = []
     for chunk in corpus:
         if chunk.headings:
             topic = " - ".join(chunk.headings)
             pairs.append(Pair(topic, (chunk.chunk_id,), "chunk", chunk.groups, topic, chunk.text))
-        sentences = [
+        found = [
             s.strip()
             for s in _SENTENCE.split(chunk.text)
             if len(s.split()) >= 6 and not s.lstrip().startswith("#") and " > " not in s
         ]
-        if len(sentences) < 2:  # a chunk of one sentence has no rest to find it by
+        if len(found) < 2:  # a chunk of one sentence has no rest to find it by
             continue
-        for sentence in rng.sample(sentences, min(2, len(sentences))):
+        for sentence in rng.sample(found, min(sentences, len(found))):
             rest = _flat(chunk.text.replace(sentence, " "))
             pairs.append(Pair(sentence, (chunk.chunk_id,), "chunk", chunk.groups, sentence, rest))
     return pairs
