@@ -92,3 +92,33 @@ def test_bad_data_file_names_file_row_and_field(trained: tuple[Path, str], tmp_p
         evaluate(ws, ws.load_config(), run_id, data_file=data)
     result = runner.invoke(app, ["eval", "--model", "no-such-run", "-w", str(root)])
     assert result.exit_code == 1 and "run 'no-such-run' not found" in result.output
+
+
+def test_val_perplexity_is_computed_once_per_model_and_split_in_a_process(
+    trained: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop scores one challenger on the test split, the feedback split and the audit
+    sample: its perplexity on the same validation split is computed once and reused."""
+    from tunesmith.evaluate import score_model
+
+    root, run_id = trained
+    ws = Workspace(root)
+    calls: list[str] = []
+    real = score_model.perplexity
+
+    def counted(model, tokenizer, records, max_length, batch_size=4):  # type: ignore[no-untyped-def]
+        calls.append(str(len(records)))
+        return real(model, tokenizer, records, max_length, batch_size)
+
+    monkeypatch.setattr(score_model, "perplexity", counted)
+    score_model._PERPLEXITIES.clear()
+    first = evaluate(ws, ws.load_config(), run_id).report["metrics"]
+    test = root / "datasets/support-tickets/v1/test.jsonl"
+    part = tmp_path / "part.jsonl"
+    part.write_text("".join(test.read_text().splitlines(keepends=True)[:5]))
+    second = evaluate(ws, ws.load_config(), run_id, data_file=part).report["metrics"]
+    assert len(calls) == 1
+    assert second["val_perplexity"] == first["val_perplexity"]
+    # another model (the base) on the same split is computed, not taken from the run's
+    evaluate(ws, ws.load_config(), "base", data_file=part)
+    assert len(calls) == 2

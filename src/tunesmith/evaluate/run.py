@@ -113,7 +113,9 @@ def evaluate(
     val = read_val(dataset_dir / "val.jsonl")
 
     loaded = load_model(ws, target)
-    preds, metrics = score_model(config, loaded, rows, val, f"eval {model_ref}", progress)
+    preds, metrics = score_model(
+        config, loaded, rows, val, f"eval {model_ref}", progress, target.weights_identity
+    )
     per_class = confusion = None
     if task.type == "classification":
         assert preds.labels is not None and task.labels is not None
@@ -136,7 +138,13 @@ def evaluate(
         else:
             champ_loaded = load_model(ws, champ)
             _, champ_metrics = score_model(
-                config, champ_loaded, rows, val, f"eval {champ.ref}", progress
+                config,
+                champ_loaded,
+                rows,
+                val,
+                f"eval {champ.ref}",
+                progress,
+                champ.weights_identity,
             )
             del champ_loaded
         champion = {"ref": champ.ref, **champ.registry, "run_id": champ.run_id}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,37 @@ from tunesmith.evaluate.predict import Predictions, perplexity, predict
 
 # description, total rows -> advance(n); the CLI passes a rich progress bar
 ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+
+# val perplexity per (model, val split, max_length), within one process: the loop scores the
+# same challenger and champion on the test split, the feedback split and the audit sample,
+# and their perplexity on the unchanged validation split is the same number each time
+_PERPLEXITIES: OrderedDict[tuple[str, str, int], float | None] = OrderedDict()
+_KEPT = 32
+
+
+def _records_digest(records: list[dict[str, Any]]) -> str:
+    text = json.dumps(records, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def val_perplexity(
+    model_and_tokenizer: tuple[Any, Any],
+    val_records: list[dict[str, Any]],
+    max_length: int,
+    identity: str | None = None,
+) -> float | None:
+    """`perplexity` of the model on the validation split; remembered by `identity` (the
+    weights the model was loaded from: base digest, quantisation and adapter digest)."""
+    model, tokenizer = model_and_tokenizer
+    if identity is None:
+        return perplexity(model, tokenizer, val_records, max_length)
+    key = (identity, _records_digest(val_records), max_length)
+    if key not in _PERPLEXITIES:
+        _PERPLEXITIES[key] = perplexity(model, tokenizer, val_records, max_length)
+        while len(_PERPLEXITIES) > _KEPT:
+            _PERPLEXITIES.popitem(last=False)
+    return _PERPLEXITIES[key]
 
 
 def no_progress(description: str, total: int) -> Callable[[int], None]:
@@ -52,15 +85,17 @@ def score_model(
     val_records: list[dict[str, Any]],
     description: str,
     progress: ProgressFactory,
+    identity: str | None = None,
 ) -> tuple[Predictions, dict[str, float]]:
-    """Predictions with the production prompt, the task metrics and `val_perplexity`."""
+    """Predictions with the production prompt, the task metrics and `val_perplexity`
+    (computed once per `identity` and validation split in a process; see val_perplexity)."""
     model, tokenizer = model_and_tokenizer
     task = config.task
     method = config.eval.classify_by if task.type == "classification" else "generation"
     advance = progress(description, len(rows))
     preds = predict(model, tokenizer, [r.prompt for r in rows], task, config.eval, method, advance)
     metrics = task_metrics(config, rows, preds, list(range(len(rows))))
-    value = perplexity(model, tokenizer, val_records, config.train.max_length)
+    value = val_perplexity(model_and_tokenizer, val_records, config.train.max_length, identity)
     if value is not None:
         metrics["val_perplexity"] = value
     return preds, metrics

@@ -3,6 +3,7 @@ for inference: a run's adapter merged in, in the device and dtype chosen from th
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,13 @@ class Target:
                 "weights_sha256": self.base_record.get("weights_sha256"),
             },
         }
+
+    @property
+    def weights_identity(self) -> str:
+        """What the loaded weights are made of (run, adapter digest, the base as recorded):
+        equal strings, equal models, so a score computed once may be reused."""
+        made_of = {"run": self.run_id, "adapter": self.adapter_sha256, "base": self.base_record}
+        return json.dumps(made_of, sort_keys=True, default=str)
 
 
 def run_target(ws: Workspace, ref: str, run_id: str, registry: dict | None) -> Target:
