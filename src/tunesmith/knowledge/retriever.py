@@ -69,4 +69,6 @@ def open_retriever(workspace: Workspace, config: KnowledgeConfig) -> Retriever:
                 f"{path}: built with embedding model '{built}', but knowledge.embedding.model "
                 f"is '{config.embedding.model}' (other weights); run `tunesmith kb index`"
             )
+    if isinstance(index, KnowledgeIndex):
+        index.resident()  # the vectors and words into memory now, not on the first search
     return Retriever(index, model, config)

@@ -3,7 +3,9 @@
 
 Every chunk carries the id of its document's group set (`acl`): the partition key of the
 vectors and a column of the words, so the caller's readable sets are a condition *of* the
-search: a chunk outside them is never a candidate, never scored, never returned. One build is
+search: a chunk outside them is never a candidate, never scored, never returned. Searches read
+an in-memory copy of the file (resident.py) with the same rankings, held while the file is
+unchanged. One build is
 one transaction: readers (the server) see the previous version until it commits, and a crash
 leaves that version whole.
 SQLite comes from `apsw`, as the standard library's module may be built without extension
@@ -24,6 +26,7 @@ import numpy as np
 import sqlite_vec
 
 from tunesmith.knowledge.chunking import Chunk
+from tunesmith.knowledge.resident import Resident, tokenizer
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SCHEMA = """
@@ -39,7 +42,7 @@ CREATE TABLE IF NOT EXISTS chunks(
 CREATE TABLE IF NOT EXISTS versions(
     version INTEGER PRIMARY KEY, created_at TEXT NOT NULL, summary TEXT NOT NULL);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_words USING fts5(
-    text, acl UNINDEXED, tokenize='porter unicode61');
+    text, acl UNINDEXED, tokenize='porter unicode61');  -- resident.TOKENIZE
 """
 
 
@@ -70,16 +73,20 @@ class StoredDocument:
     masked: dict[str, int]
 
 
-def lexical_query(text: str) -> str:
-    """An FTS5 query matching any word of `text` but English stop words (BM25 then ranks by
-    how many and how rare; a stop word matches nearly every chunk, so it only costs time:
-    at 100k chunks dropping them took lexical p50 from 218 to 66 ms); each word is quoted, so
-    no query text is read as FTS5 syntax. A query of stop words only keeps them."""
+def query_words(text: str) -> list[str]:
+    """The words of `text` a lexical search looks for: each once, English stop words dropped
+    (BM25 then ranks by how many and how rare; a stop word matches nearly every chunk, so it
+    only costs time), unless nothing else is left."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     words = list(dict.fromkeys(w.lower() for w in _WORD.findall(text)))
-    kept = [w for w in words if w not in ENGLISH_STOP_WORDS] or words
-    return " OR ".join(f'"{w}"' for w in kept)
+    return [w for w in words if w not in ENGLISH_STOP_WORDS] or words
+
+
+def lexical_query(text: str) -> str:
+    """An FTS5 query matching any of `query_words(text)`; each word is quoted, so no query
+    text is read as FTS5 syntax."""
+    return " OR ".join(f'"{w}"' for w in query_words(text))
 
 
 class KnowledgeIndex:
@@ -95,14 +102,32 @@ class KnowledgeIndex:
         self.db.setbusytimeout(30_000)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(_SCHEMA)
+        self._held: tuple[tuple[int, int], Resident] | None = None
+        self._split = tokenizer(self.db)  # FTS5's own, as chunk_words tokenizes
 
     def close(self) -> None:
         self.db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self.db:
-            yield
+        try:
+            with self.db:
+                yield
+        finally:  # committed or rolled back, what is held in memory may be another state
+            self._held = None
+
+    def resident(self) -> Resident:
+        """The vectors and words in memory as the index holds them now, loaded again after
+        a commit by another connection (`kb index`: PRAGMA data_version) or a write by this
+        one (total_changes): searches never see a state the file no longer holds."""
+        # the key is read before the load reads: a commit in between costs one more load,
+        # never a stale copy
+        state = (self.db.execute("PRAGMA data_version").fetchone()[0], self.db.total_changes())
+        if self._held is None or self._held[0] != state:
+            self._held = None  # the old copy is freed before the new one is built
+            with self.db:  # one snapshot for chunks, vectors and words
+                self._held = (state, Resident.load(self.db, self.meta("dim") is not None))
+        return self._held[1]
 
     # ---- metadata and versions
     def meta(self, key: str) -> str | None:
@@ -247,22 +272,27 @@ class KnowledgeIndex:
     def chunk_count(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
 
-    # ---- search: `acls` is a condition of each query, never a filter on its results
+    # ---- search: `acls` is a condition of each query, never a filter on its results; both
+    # halves search the resident copy (resident.py), which scores only the readable rows
     def dense(self, vector: np.ndarray, acls: list[int], k: int) -> list[tuple[int, float]]:
-        if not acls or self.meta("dim") is None:
+        """(id, cosine similarity) of the k readable chunks nearest `vector`, nearest first."""
+        if not acls:
             return []
-        query = np.asarray(vector, dtype=np.float32).tobytes()
-        found: list[tuple[int, float]] = []
-        for acl in acls:  # one exact search per readable shard, merged by distance
-            found += self.db.execute(
-                "SELECT id, distance FROM chunk_vectors WHERE embedding MATCH ? AND k = ? "
-                "AND acl = ? ORDER BY distance",
-                (query, min(k, 4096), acl),
-            ).fetchall()
-        found.sort(key=lambda row: (row[1], row[0]))
-        return [(int(i), 1.0 - float(d)) for i, d in found[:k]]
+        return self.resident().dense(vector, acls, k)
 
     def lexical(self, text: str, acls: list[int], k: int) -> list[tuple[int, float]]:
+        """(id, BM25 score) of the k readable chunks ranked best by FTS5's bm25() for
+        `lexical_query(text)`, best first."""
+        words = query_words(text)
+        if not acls or not words:
+            return []
+        phrases = [self._split(w.encode(), apsw.FTS5_TOKENIZE_QUERY, None) for w in words]
+        if all(len(p) == 1 for p in phrases):
+            return self.resident().lexical([p[0] for p in phrases], acls, k)
+        return self.fts5_lexical(text, acls, k)  # a word FTS5 reads as a phrase ("a_b")
+
+    def fts5_lexical(self, text: str, acls: list[int], k: int) -> list[tuple[int, float]]:
+        """`lexical` by FTS5 itself: for a phrase of several tokens, and the tests' yardstick."""
         query = lexical_query(text)
         if not acls or not query:
             return []
