@@ -160,3 +160,17 @@ def test_a_word_fts5_reads_as_a_phrase_is_searched_by_fts5(tmp_path: Path) -> No
         assert found == index.fts5_lexical("expense_report", acls, 10) and len(found) == 1
     finally:
         index.close()
+
+
+def test_an_index_emptied_of_chunks_finds_nothing(tmp_path: Path) -> None:
+    index = _filled(tmp_path / "index.db", docs=3)
+    try:
+        acls = index.readable_acls(frozenset({"staff", "hr", "exec"}))
+        assert index.lexical("refund", acls, 5) != []
+        with index.transaction():
+            for doc in index.documents():
+                index.delete_document(doc)
+        assert index.dense(np.ones(DIM), acls, 5) == index.lexical("refund", acls, 5) == []
+        assert index.dense(np.ones(DIM), acls, 0) == []
+    finally:
+        index.close()
