@@ -124,6 +124,7 @@ def _eval_embedding(ws: Workspace, run_id: str) -> None:
         METRICS,
         EmbeddingRunError,
         delta_points,
+        embedding_gates,
         evaluate_embedding_run,
     )
     from tunesmith.models.sentence import SentenceModelError
@@ -143,6 +144,12 @@ def _eval_embedding(ws: Workspace, run_id: str) -> None:
     console.print(table)
     console.print(f"nDCG@10 tuned minus stock: {delta_points(result):+.1f} points")
     console.print(f"Report: {out / 'report.md'}")
+    (gate,) = embedding_gates(result)["gates"]
+    if not gate["passed"]:
+        # as for any run: a failed gate exits 1, and promotion refuses the version
+        console.print(f"gate '{gate['gate']}' failed: {gate['detail']}")
+        raise typer.Exit(1)
+    console.print(f"gate '{gate['gate']}' passed: {gate['detail']}")
 
 
 def _eval_knowledge(

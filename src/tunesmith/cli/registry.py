@@ -47,7 +47,9 @@ def _say(text: str) -> None:
 
 
 def _policy(ws: Workspace) -> RegistryConfig:
-    return ws.load_config().registry
+    from tunesmith.registry import registry_policy
+
+    return registry_policy(ws)
 
 
 @app.command("register")
@@ -59,11 +61,11 @@ def register_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Register a finished run as a model version: adapter, lineage, config, eval verdicts."""
-    from tunesmith.registry import default_name, register
+    from tunesmith.registry import register, workspace_model_name
 
     ws = open_workspace(workspace)
     with _registry_errors():
-        result = register(ws, run, name or default_name(ws.load_config()))
+        result = register(ws, run, name or workspace_model_name(ws))
     mv = result.version
     verdict = mv.tags.get("eval.passed", "none")
     if result.created:
@@ -178,7 +180,7 @@ def models_list(workspace: WorkspaceOption = None) -> None:
 
 
 def _show_version(ws: Workspace, mv: ModelVersion, policy: RegistryConfig) -> None:
-    from tunesmith.registry import champion_problem, standings
+    from tunesmith.registry import champion_problem, standings, weights_files
     from tunesmith.registry.approvals import approve_entries
     from tunesmith.registry.client import alias_version, client
 
@@ -194,8 +196,9 @@ def _show_version(ws: Workspace, mv: ModelVersion, policy: RegistryConfig) -> No
     facts.add_row("base model", f"{base.get('name')} (weights {base.get('weights_sha256')})")
     facts.add_row("dataset", f"{dataset.get('name')} {dataset.get('version')}")
     facts.add_row("method", str((record.get("training") or {}).get("train", {}).get("method")))
-    for name, digest in record["adapter"]["files"].items():
-        facts.add_row(f"adapter/{name}", digest)
+    folder = "model" if record.get("kind") == "embedding" else "adapter"
+    for name, digest in weights_files(record).items():
+        facts.add_row(f"{folder}/{name}", digest)
     for key in sorted(k for k in mv.tags if k.startswith("promoted.")):
         facts.add_row(key, mv.tags[key])
     console.print(facts)

@@ -1,8 +1,8 @@
 """`train.embedding:` in tunesmith.yaml, read when `task.type` is `embedding`: tuning the
 knowledge base's sentence-embedding model on (query, passage) pairs.
 
-Such a workspace needs no `data:` section, so only `knowledge`, `task` and `train.embedding`
-are validated here (the rest of the file is not read)."""
+Such a workspace needs no `data:` section, so only `knowledge`, `task`, `train.embedding` and
+`registry` are validated here (the rest of the file is not read)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pydantic import Field, ValidationError, model_validator
 from tunesmith.config.base import ConfigError, Strict
 from tunesmith.config.knowledge import DEFAULT_EMBEDDING_MODEL, KnowledgeConfig
 from tunesmith.config.project import read_yaml
+from tunesmith.config.registry import RegistryConfig
 
 
 class EmbeddingTrainConfig(Strict):
@@ -78,6 +79,10 @@ class EmbeddingProject(Strict):
     knowledge: KnowledgeConfig = Field(description="The knowledge base whose chunks are ranked.")
     task: EmbeddingTaskConfig = Field(description="`type: embedding`.")
     train: EmbeddingTrainSection = Field(description="Only `train.embedding` is read.")
+    registry: RegistryConfig = Field(
+        default_factory=RegistryConfig,
+        description="The registered name and approval policy of the tuned embedding models.",
+    )
 
 
 def task_type(raw: dict[str, Any]) -> str | None:
@@ -94,6 +99,8 @@ def parse_embedding_project(raw: dict[str, Any], source: str) -> EmbeddingProjec
         "task": raw.get("task"),
         "train": {"embedding": train.get("embedding", {})},
     }
+    if raw.get("registry") is not None:
+        picked["registry"] = raw["registry"]
     if isinstance(raw.get("project"), str):
         picked["project"] = raw["project"]
     try:

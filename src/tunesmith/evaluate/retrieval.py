@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from tunesmith.store import audit
+from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.files import sha256_file, write_atomic, write_json_atomic
 
 RECALL_KS = (1, 5, 10)
@@ -192,6 +193,23 @@ def report_markdown(result: dict[str, Any], title: str) -> str:
 
 
 # ---- `tunesmith eval --model <run id>` of an embedding run
+def embedding_gates(result: dict[str, Any]) -> dict[str, Any]:
+    """The verdict promotion reads: the tuned model must rank the held-out queries better
+    than the stock one it replaces (nDCG@10 over every query), or it is not worth a re-index."""
+    tuned, stock = result["overall"]["tuned"], result["overall"]["stock"]
+    passed = tuned["ndcg@10"] > stock["ndcg@10"]
+    gate = {
+        "gate": "beats the stock model",
+        "metric": "ndcg@10",
+        "value": tuned["ndcg@10"],
+        "threshold": stock["ndcg@10"],
+        "passed": passed,
+        "detail": f"{delta_points(result):+.1f} points over {result['queries']} held-out queries",
+    }
+    metrics = {**tuned, "ndcg@10_stock": stock["ndcg@10"]}
+    return {"main_metric": "ndcg@10", "metrics": metrics, "gates": [gate], "passed": passed}
+
+
 class EmbeddingRunError(ValueError):
     """A run folder that is not a finished embedding run, or whose model files changed."""
 
@@ -233,8 +251,9 @@ def evaluate_embedding_run(
     result = evaluate_embeddings(stock, tuned, queries, corpus, groups)
     out = run_dir / "eval"
     out.mkdir(exist_ok=True)
-    report = {"run_id": run_id, "kind": "embedding", "base_model": manifest["base_model"]}
-    report |= {"model": manifest["model"], "retrieval": result}
+    report = {"run_id": run_id, "kind": "embedding", "created_at": utc_timestamp()}
+    report |= {"base_model": manifest["base_model"], "model": manifest["model"]}
+    report |= embedding_gates(result) | {"retrieval": result}
     write_json_atomic(out / "report.json", report)
     title = f"Retrieval: {manifest['base_model']['name']} (stock) versus run {run_id} (tuned)"
     write_atomic(out / "report.md", report_markdown(result, title).encode("utf-8"))

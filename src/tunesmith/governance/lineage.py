@@ -205,7 +205,7 @@ def trace_model(workspace: Workspace, ref: str) -> dict[str, Any]:
     """A registered version (NAME/VERSION or NAME@ALIAS) back through its run to its sources."""
     from mlflow.exceptions import MlflowException
 
-    from tunesmith.registry import RegistryError, resolve
+    from tunesmith.registry import RegistryError, resolve, weights_files
 
     try:
         model = resolve(workspace, ref)
@@ -216,7 +216,7 @@ def trace_model(workspace: Workspace, ref: str) -> dict[str, Any]:
         "aliases": list(model.aliases),
         "registered_at": model.created_at,
         "registered_adapter_files": {
-            n: d for n, d in model.record["adapter"]["files"].items() if n.endswith(".safetensors")
+            n: d for n, d in weights_files(model.record).items() if n.endswith(".safetensors")
         },
         **trace_run(workspace, model.run_id),
     }

@@ -20,8 +20,8 @@ from tunesmith.registry.promote import (
     regression_problem,
     rollback,
 )
-from tunesmith.registry.record import RegistryError
-from tunesmith.registry.register import Registered, default_name, register
+from tunesmith.registry.record import RegistryError, weights_files
+from tunesmith.registry.register import Registered, default_name, register, workspace_model_name
 
 __all__ = [
     "ALIASES",
@@ -49,4 +49,6 @@ __all__ = [
     "rollback",
     "show_model",
     "standings",
+    "weights_files",
+    "workspace_model_name",
 ]

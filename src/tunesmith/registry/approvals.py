@@ -54,8 +54,16 @@ def allowed_by(identity: str, approvers: list[str]) -> bool:
 
 
 def registry_policy(ws: Workspace) -> RegistryConfig:
-    """The workspace's approval policy; the defaults where it has no tunesmith.yaml."""
-    return ws.load_config().registry if ws.config_path.is_file() else RegistryConfig()
+    """The workspace's approval policy; the defaults where it has no tunesmith.yaml. An
+    embedding workspace (`task.type: embedding`) has no `data:` and is read as such."""
+    from tunesmith.config.embedding import load_embedding_project, task_type
+    from tunesmith.config.project import read_yaml
+
+    if not ws.config_path.is_file():
+        return RegistryConfig()
+    if task_type(read_yaml(ws.config_path)) == "embedding":
+        return load_embedding_project(ws.config_path).registry
+    return ws.load_config().registry
 
 
 def approve_entries(ws: Workspace) -> list[audit.AuditEntry]:

@@ -144,8 +144,15 @@ def _trained_adapter(entries: list[audit.AuditEntry], run_id: str) -> dict[str, 
 
 def build_record(runs_dir: Path, state_dir: Path, run_id: str) -> RunRecord:
     """Read runs/<run_id>/ into a record; refuse an unknown, unfinished or altered run."""
+    from tunesmith.registry.embedding_record import build_embedding_record, embedding_manifest
+
     run_dir = runs_dir / run_id
-    if not run_id or set(run_id) & set("/'\\") or not (run_dir / "config.yaml").is_file():
+    if not run_id or set(run_id) & set("/'\\"):
+        raise RegistryError(f"run '{run_id}' not found in {runs_dir}")
+    manifest = embedding_manifest(run_dir)
+    if manifest is not None:
+        return build_embedding_record(run_dir, state_dir, run_id, manifest)
+    if not (run_dir / "config.yaml").is_file():
         raise RegistryError(f"run '{run_id}' not found in {runs_dir}")
     if not (run_dir / "summary.json").is_file():
         raise RegistryError(f"run '{run_id}' is unfinished (no summary.json): finish or resume it")
@@ -212,6 +219,11 @@ def failed_gates(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [g for g in (record.get("eval") or {}).get("gates", []) if g.get("passed") is False]
 
 
+def weights_files(record: dict[str, Any]) -> dict[str, str]:
+    """The version's weight files and their sha256: the adapter's, or an embedding model's."""
+    return (record.get("adapter") or record.get("model") or {}).get("files") or {}
+
+
 def flat_tags(record: dict[str, Any]) -> dict[str, str]:
     """Short, flat model-version tags that the MLflow UI lists and its search can filter."""
     base, dataset = record["base_model"], record["dataset"]
@@ -222,11 +234,14 @@ def flat_tags(record: dict[str, Any]) -> dict[str, str]:
         "base_model.weights_sha256": _short(base.get("weights_sha256")),
         "dataset.name": _short(dataset.get("name")),
         "dataset.version": _short(dataset.get("version")),
-        "train.method": _short((training.get("train") or {}).get("method")),
+        "train.method": _short(record.get("kind") or (training.get("train") or {}).get("method")),
         "record.sha256": record_sha256(record),
     }
-    files = record["adapter"]["files"]
-    weights = files.get(_weights_name(files) or "")
+    if record.get("kind") == "embedding":
+        weights = record["model"]["sha256"]
+    else:
+        files = record["adapter"]["files"]
+        weights = files.get(_weights_name(files) or "")
     if weights:
         tags["adapter.sha256"] = weights
     tags.update(eval_tags(record))
@@ -240,7 +255,8 @@ def eval_tags(record: dict[str, Any]) -> dict[str, str]:
         return {"eval.passed": "none"}
     tags = {"eval.passed": _short(result["passed"]), "eval.report_sha256": result["report_sha256"]}
     for metric, value in (result.get("metrics") or {}).items():
-        tags[f"eval.{metric}"] = _short(value)
+        # MLflow tag keys take no '@' (retrieval metrics: ndcg@10 is tagged ndcg_at_10)
+        tags[f"eval.{metric.replace('@', '_at_')}"] = _short(value)
     failed = [str(g.get("gate")) for g in failed_gates(record)]
     tags["eval.gates_failed"] = ", ".join(failed)[:250] if failed else "none"
     return tags

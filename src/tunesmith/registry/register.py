@@ -44,6 +44,17 @@ def default_name(config: ProjectConfig) -> str:
     return config.registry.model_name or config.project
 
 
+def workspace_model_name(ws: Workspace) -> str:
+    """`default_name` of the workspace's tunesmith.yaml, an embedding workspace's included."""
+    from tunesmith.config.embedding import load_embedding_project, task_type
+    from tunesmith.config.project import read_yaml
+
+    if task_type(read_yaml(ws.config_path)) == "embedding":
+        project = load_embedding_project(ws.config_path)
+        return project.registry.model_name or project.project
+    return default_name(ws.load_config())
+
+
 def _mlflow_run(mlflow: MlflowClient, ws: Workspace, run_id: str, project: str) -> Run:
     """The MLflow run the train stage opened for this run, or a new one if the store lacks it."""
     experiments = [e.experiment_id for e in mlflow.search_experiments()]
@@ -61,12 +72,13 @@ def _mlflow_run(mlflow: MlflowClient, ws: Workspace, run_id: str, project: str) 
     return mlflow.get_run(run.info.run_id)
 
 
-def _log_adapter(mlflow: MlflowClient, run: Run, adapter_dir: Path) -> None:
-    """Adapter files as run artifacts, unless training already logged all of them."""
-    logged = {Path(f.path).name for f in mlflow.list_artifacts(run.info.run_id, "adapter")}
-    local = {p.name for p in adapter_dir.iterdir() if p.is_file()}
+def _log_weights(mlflow: MlflowClient, run: Run, folder: Path) -> None:
+    """The adapter (or embedding model) folder as run artifacts under its own name, unless
+    training already logged all of its files."""
+    logged = {Path(f.path).name for f in mlflow.list_artifacts(run.info.run_id, folder.name)}
+    local = {p.name for p in folder.iterdir() if p.is_file()}
     if not local <= logged:
-        mlflow.log_artifacts(run.info.run_id, str(adapter_dir), "adapter")
+        mlflow.log_artifacts(run.info.run_id, str(folder), folder.name)
 
 
 def _ensure_model(mlflow: MlflowClient, name: str) -> None:
@@ -153,13 +165,14 @@ def register(ws: Workspace, run_id: str, name: str) -> Registered:
         return Registered(version, False, True, _alias_warnings(version))
     project = str((built.record.get("training") or {}).get("project") or name)
     mlrun = _mlflow_run(mlflow, ws, run_id, project)
-    _log_adapter(mlflow, mlrun, ws.runs_dir / run_id / "adapter")
+    folder = "model" if built.record.get("kind") == "embedding" else "adapter"
+    _log_weights(mlflow, mlrun, ws.runs_dir / run_id / folder)
     _ensure_model(mlflow, name)
     artifact = record_artifact(name, built.sha256)
     mlflow.log_text(mlrun.info.run_id, built.text, artifact)
     created = mlflow.create_model_version(
         name,
-        f"{mlrun.info.artifact_uri}/adapter",
+        f"{mlrun.info.artifact_uri}/{folder}",
         run_id=mlrun.info.run_id,
         tags={**flat_tags(built.record), "record.path": artifact},
         await_creation_for=0,
