@@ -12,6 +12,7 @@ questions of the inner validation facts, which the inner run does not train on).
     python bench/embedding.py                      # 5 folds, the grid below, no write
     python bench/embedding.py --write              # ... and the `embedding` section
     python bench/embedding.py --grid shipped       # only the shipped embedding.yaml settings
+    python bench/embedding.py --grid facts-1ep     # one candidate of the grid, fixed
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0, help="Seed of the folds and inner splits.")
-    parser.add_argument("--grid", choices=["grid", "shipped"], default="grid")
+    parser.add_argument("--grid", choices=["grid", "shipped", *GRID], default="grid")
     parser.add_argument("--write", action="store_true", help="Write bench/RESULTS.md.")
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
@@ -134,6 +135,8 @@ def main() -> None:
     facts = read_pairs(EXAMPLE / "knowledge_facts.jsonl", corpus, knowledge)
     assert all(f.gold for f in facts), "a fact no chunk holds"
     grid = {"shipped": shipped_settings()} if args.grid == "shipped" else GRID
+    if args.grid in GRID:  # one candidate, fixed: no inner selection
+        grid = {args.grid: GRID[args.grid]}
     configs = {n: EmbeddingTrainConfig.model_validate(BASE | s) for n, s in grid.items()}
     rows = []
     for k, test in enumerate(deal(len(facts), args.folds, args.seed)):
