@@ -588,12 +588,11 @@ def main() -> None:
         f"top_k={TOP_K}. A hit is relevant when it is a chunk of the gold document holding the "
         f"fact's sentence as indexed (masked as the build masks it; facts no chunk holds: "
         f"{missing}); `doc recall@5` counts any chunk of the gold document.\n\n"
-        f"**The PII pass masks place names as people**: {masked_docs} of {len(held)} documents "
-        f"are indexed with `<PERSON_n>` in place of a word (mostly the office city: Madrid, "
-        f"Lagos, Rome, Lyon, London, Paris, Sydney, Berlin, Sofia, Austin, Denver, ...; also "
-        f"'NDAs'), {masked_facts:,} of {len(facts):,} fact sentences lose their city, and a "
-        f"question naming the city can no longer match it. Part 2 is therefore also run on "
-        f"the same documents indexed with `pii: off`."
+        f"PII masking (`pii_entities`: every type but names, the default, as the name "
+        f"detector took the office cities of these policies for people): {masked_docs} of "
+        f"{len(held)} documents are indexed with a placeholder in place of a word, "
+        f"{masked_facts:,} of {len(facts):,} fact sentences changed by it. Part 2 is also run "
+        f"on the same documents indexed with `pii: off`."
     ]
     rows = permission(index, model, facts, groups_of)
     leaks = sum(r[4] for r in rows)
