@@ -24,6 +24,7 @@ def add_interaction(
     run_id: str | None = "run-a",
     registry_name: str | None = "support-router",
     at: datetime | None = None,
+    retrieval: dict | None = None,
 ) -> None:
     moment = at or datetime.now(UTC) - timedelta(minutes=1)
     with engine.begin() as conn:
@@ -52,5 +53,6 @@ def add_interaction(
                 pii_masked=True,
                 stream=False,
                 flags=flags or [],
+                retrieval=retrieval,
             )
         )

@@ -133,3 +133,31 @@ def kb_search(
             console.print(table)
     finally:
         retriever.close()
+
+
+@kb_app.command("pairs")
+def kb_pairs(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Where to write (default: feedback/retrieval_pairs.jsonl)."),
+    ] = None,
+    workspace: WorkspaceOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Embedding pairs from reviewed answers: each accepted or corrected answer's question
+    with the documents it cites, for `train.embedding.pairs`."""
+    from tunesmith.review.retrieval_pairs import export_retrieval_pairs
+
+    with stage_errors(*_errors()):
+        ws = open_workspace(workspace)
+        result = export_retrieval_pairs(ws, load_knowledge_config(ws.config_path), out)
+    summary = {"path": str(result.path), "pairs": result.pairs, **result.counts}
+    if as_json:
+        typer.echo(json.dumps(summary))
+        return
+    skipped = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in result.counts.items() if v)
+    console.print(
+        f"{result.pairs} pairs from {result.counts['paired']} reviewed answers in "
+        f"{result.path} (decided items: {skipped or 'none'})",
+        highlight=False,
+    )
