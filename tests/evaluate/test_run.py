@@ -94,7 +94,7 @@ def test_bad_data_file_names_file_row_and_field(trained: tuple[Path, str], tmp_p
     assert result.exit_code == 1 and "run 'no-such-run' not found" in result.output
 
 
-def test_val_perplexity_is_computed_once_per_model_and_split_in_a_process(
+def test_scores_and_val_perplexity_are_computed_once_per_model_and_rows_in_a_process(
     trained: tuple[Path, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The loop scores one challenger on the test split, the feedback split and the audit
@@ -112,12 +112,26 @@ def test_val_perplexity_is_computed_once_per_model_and_split_in_a_process(
 
     monkeypatch.setattr(score_model, "perplexity", counted)
     score_model._PERPLEXITIES.clear()
+    score_model._SCORES.clear()
     first = evaluate(ws, ws.load_config(), run_id).report["metrics"]
+    # the same model on the same split again (the loop's champion): neither loaded nor run
+    from tunesmith.evaluate import run as eval_run
+
+    loads: list[str] = []
+    real_load = eval_run.load_model
+
+    def counted_load(ws_, target):  # type: ignore[no-untyped-def]
+        loads.append(target.ref)
+        return real_load(ws_, target)
+
+    monkeypatch.setattr(eval_run, "load_model", counted_load)
+    again = evaluate(ws, ws.load_config(), run_id).report["metrics"]
+    assert again == first and loads == [] and len(calls) == 1
     test = root / "datasets/support-tickets/v1/test.jsonl"
     part = tmp_path / "part.jsonl"
     part.write_text("".join(test.read_text().splitlines(keepends=True)[:5]))
     second = evaluate(ws, ws.load_config(), run_id, data_file=part).report["metrics"]
-    assert len(calls) == 1
+    assert len(calls) == 1 and loads == [run_id]  # new rows: loaded and scored, perplexity kept
     assert second["val_perplexity"] == first["val_perplexity"]
     # another model (the base) on the same split is computed, not taken from the run's
     evaluate(ws, ws.load_config(), "base", data_file=part)

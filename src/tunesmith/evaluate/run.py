@@ -7,6 +7,7 @@ Writes `runs/<run-id>/eval/` (a `--data` file: `eval-<stem>-<sha8>/`; the base m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -112,7 +113,8 @@ def evaluate(
     examples = few_shot_examples(config, dataset_dir) if with_compare else []
     val = read_val(dataset_dir / "val.jsonl")
 
-    loaded = load_model(ws, target)
+    # loaded when first needed: a score made earlier in this process needs no model
+    loaded = cache(lambda: load_model(ws, target))
     preds, metrics = score_model(
         config, loaded, rows, val, f"eval {model_ref}", progress, target.weights_identity
     )
@@ -136,22 +138,20 @@ def evaluate(
         if champ.run_id == target.run_id:
             champ_metrics = metrics
         else:
-            champ_loaded = load_model(ws, champ)
             _, champ_metrics = score_model(
                 config,
-                champ_loaded,
+                lambda: load_model(ws, champ),
                 rows,
                 val,
                 f"eval {champ.ref}",
                 progress,
                 champ.weights_identity,
             )
-            del champ_loaded
         champion = {"ref": champ.ref, **champ.registry, "run_id": champ.run_id}
         champion["metrics"] = champ_metrics
     comparison = None
     if with_compare:
-        base = loaded if target.run_id is None else load_model(ws, base_of(target))
+        base = loaded() if target.run_id is None else load_model(ws, base_of(target))
         is_base = target.run_id is None
         comparison = compare(config, base, rows, examples, preds, is_base, progress)
     gates = check_gates(settings.gates, metrics, slices, champion and champion["metrics"])

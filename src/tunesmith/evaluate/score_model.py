@@ -78,17 +78,48 @@ def cost(preds: Predictions) -> dict[str, float]:
     }
 
 
+def _scoring_key(
+    config: ProjectConfig, rows: list[EvalRow], val: list[dict[str, Any]], identity: str
+) -> str:
+    """Everything a score depends on: the weights, the rows as prompted and judged, the
+    validation split, the task and eval settings (a changed setting scores afresh)."""
+    made_of = {
+        "model": identity,
+        "rows": [[r.prompt, r.reference, r.label] for r in rows],
+        "val": _records_digest(val),
+        "task": config.task.model_dump(mode="json"),
+        "eval": config.eval.model_dump(mode="json"),
+        "max_length": config.train.max_length,
+    }
+    text = json.dumps(made_of, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# whole scores, within one process, by _scoring_key: the loop's evaluate scores the champion on
+# the test split the main job's eval scored it on minutes before (the split is unchanged when
+# only feedback records were added), and then needs neither the model nor the pass again
+_SCORES: OrderedDict[str, tuple[Predictions, dict[str, float]]] = OrderedDict()
+
+
 def score_model(
     config: ProjectConfig,
-    model_and_tokenizer: tuple[Any, Any],
+    load: Callable[[], tuple[Any, Any]],
     rows: list[EvalRow],
     val_records: list[dict[str, Any]],
     description: str,
     progress: ProgressFactory,
     identity: str | None = None,
 ) -> tuple[Predictions, dict[str, float]]:
-    """Predictions with the production prompt, the task metrics and `val_perplexity`
-    (computed once per `identity` and validation split in a process; see val_perplexity)."""
+    """Predictions with the production prompt, the task metrics and `val_perplexity` of the
+    model `load()` returns. With `identity` (what the weights are made of) a score this
+    process made before on the same rows and settings is returned without loading the model,
+    and the validation perplexity is computed once per model and split (val_perplexity)."""
+    key = None if identity is None else _scoring_key(config, rows, val_records, identity)
+    if key is not None and key in _SCORES:
+        _SCORES.move_to_end(key)
+        preds, metrics = _SCORES[key]
+        return preds, dict(metrics)
+    model_and_tokenizer = load()
     model, tokenizer = model_and_tokenizer
     task = config.task
     method = config.eval.classify_by if task.type == "classification" else "generation"
@@ -98,6 +129,10 @@ def score_model(
     value = val_perplexity(model_and_tokenizer, val_records, config.train.max_length, identity)
     if value is not None:
         metrics["val_perplexity"] = value
+    if key is not None:
+        _SCORES[key] = (preds, dict(metrics))
+        while len(_SCORES) > _KEPT:
+            _SCORES.popitem(last=False)
     return preds, metrics
 
 
