@@ -201,3 +201,34 @@ def test_a_challenger_that_fails_a_gate_stops_the_cycle_naming_the_gate(
     outcome = loop.run_once(ws, ws.load_config())
     assert outcome.finished and "gates failed: min accuracy" in outcome.cycle["outcome"]
     assert resolve(ws, "support-router@champion").version == 1
+
+
+@pytest.mark.parametrize("retrain_steps, expected", [(None, 24), (7, 7)])
+def test_the_challenger_trains_the_champions_settings_for_retrain_max_steps(
+    tmp_path: Path, retrain_steps: int | None, expected: int
+) -> None:
+    """A warm-started challenger takes `monitor.retrain.max_steps` when set, else the
+    champion run's own `train.max_steps`; the rest of the champion's settings either way."""
+    import yaml
+
+    ws = Workspace(create_workspace(tmp_path / "ws", "support-tickets", rows=20))
+    config = ws.load_config()
+    config = config.model_copy(
+        update={
+            "monitor": config.monitor.model_copy(
+                update={
+                    "retrain": config.monitor.retrain.model_copy(
+                        update={"max_steps": retrain_steps}
+                    )
+                }
+            )
+        }
+    )
+    used = config.model_dump(mode="json")
+    used["train"] |= {"max_steps": 24, "learning_rate": 5e-4}
+    (ws.runs_dir / "champ").mkdir(parents=True)
+    (ws.runs_dir / "champ" / "config.yaml").write_text(yaml.safe_dump(used))
+    cycle = {"champion": {"run_id": "champ"}, "steps": {"curate": {"version": "v2"}}}
+    train_config = steps.challenger_config(ws, config, cycle).train
+    assert train_config.max_steps == expected and train_config.learning_rate == 5e-4
+    assert train_config.init_adapter == "champ" and train_config.dataset == "v2"

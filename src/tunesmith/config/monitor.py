@@ -27,6 +27,11 @@ class RetrainConfig(BaseModel):
         default=True,
         description="The challenger continues the champion's adapter instead of a fresh one.",
     )
+    max_steps: int | None = Field(
+        default=None,
+        ge=1,
+        description="Optimizer steps of the challenger's training; null: the champion's setting.",
+    )
     min_feedback_gain: float | None = Field(
         default=0.0,
         description="Challenger must beat the champion on the feedback split by more; null: skip.",

@@ -55,11 +55,15 @@ def curate(
 
 def challenger_config(ws: Workspace, config: ProjectConfig, cycle: dict[str, Any]) -> ProjectConfig:
     """The workspace's config with the champion run's training settings on the new version,
-    continuing the champion's adapter when `monitor.retrain.warm_start` (and it has one)."""
+    continuing the champion's adapter when `monitor.retrain.warm_start` (and it has one), for
+    `monitor.retrain.max_steps` steps when set."""
     champion = cycle["champion"]["run_id"]
     used = yaml.safe_load((ws.runs_dir / champion / "config.yaml").read_text(encoding="utf-8"))
     train = {**used["train"], "dataset": cycle["steps"]["curate"]["version"]}
     train["reviewed_repeat"] = config.train.reviewed_repeat
+    if config.monitor.retrain.max_steps is not None:
+        # a warm start continues a trained adapter: it needs fewer steps than the first run
+        train["max_steps"] = config.monitor.retrain.max_steps
     if config.monitor.retrain.warm_start and train["method"] != "full":
         train["init_adapter"] = champion
     return config.model_copy(update={"train": config.train.model_validate(train)})
