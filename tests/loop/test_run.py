@@ -203,9 +203,11 @@ def test_a_challenger_that_fails_a_gate_stops_the_cycle_naming_the_gate(
     assert resolve(ws, "support-router@champion").version == 1
 
 
-@pytest.mark.parametrize("retrain_steps, expected", [(None, 24), (7, 7)])
+@pytest.mark.parametrize(
+    "retrain_steps, expected, every", [(None, 24, 12), (12, 12, 12), (18, 18, 18), (7, 7, 7)]
+)
 def test_the_challenger_trains_the_champions_settings_for_retrain_max_steps(
-    tmp_path: Path, retrain_steps: int | None, expected: int
+    tmp_path: Path, retrain_steps: int | None, expected: int, every: int
 ) -> None:
     """A warm-started challenger takes `monitor.retrain.max_steps` when set, else the
     champion run's own `train.max_steps`; the rest of the champion's settings either way."""
@@ -225,10 +227,12 @@ def test_the_challenger_trains_the_champions_settings_for_retrain_max_steps(
         }
     )
     used = config.model_dump(mode="json")
-    used["train"] |= {"max_steps": 24, "learning_rate": 5e-4}
+    used["train"] |= {"max_steps": 24, "learning_rate": 5e-4, "eval_steps": 12, "save_steps": 12}
     (ws.runs_dir / "champ").mkdir(parents=True)
     (ws.runs_dir / "champ" / "config.yaml").write_text(yaml.safe_dump(used))
     cycle = {"champion": {"run_id": "champ"}, "steps": {"curate": {"version": "v2"}}}
     train_config = steps.challenger_config(ws, config, cycle).train
     assert train_config.max_steps == expected and train_config.learning_rate == 5e-4
+    # the last step is evaluated and saved: the best checkpoint cannot be an earlier one only
+    assert train_config.eval_steps == train_config.save_steps == every
     assert train_config.init_adapter == "champ" and train_config.dataset == "v2"

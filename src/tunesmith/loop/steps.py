@@ -61,9 +61,14 @@ def challenger_config(ws: Workspace, config: ProjectConfig, cycle: dict[str, Any
     used = yaml.safe_load((ws.runs_dir / champion / "config.yaml").read_text(encoding="utf-8"))
     train = {**used["train"], "dataset": cycle["steps"]["curate"]["version"]}
     train["reviewed_repeat"] = config.train.reviewed_repeat
-    if config.monitor.retrain.max_steps is not None:
+    retrain_steps = config.monitor.retrain.max_steps
+    if retrain_steps is not None:
         # a warm start continues a trained adapter: it needs fewer steps than the first run
-        train["max_steps"] = config.monitor.retrain.max_steps
+        train["max_steps"] = retrain_steps
+        if retrain_steps % train["eval_steps"] or retrain_steps % train["save_steps"]:
+            # the last step must be evaluated and saved, or the best checkpoint kept at the
+            # end would be an earlier one
+            train["eval_steps"] = train["save_steps"] = retrain_steps
     if config.monitor.retrain.warm_start and train["method"] != "full":
         train["init_adapter"] = champion
     return config.model_copy(update={"train": config.train.model_validate(train)})
