@@ -98,12 +98,17 @@ class Resident:
         spans = self.readable(acls)
         if not spans:
             return []
+        allowed = np.zeros(len(self.ids), dtype=bool)
+        for start, end in spans:
+            allowed[start:end] = True
         scores = np.zeros(len(self.ids))
         for token in tokens:
             t = self.terms.get(token)
             if t is not None:  # within one token a row appears once: a plain += is exact
                 part = slice(self.starts[t], self.starts[t + 1])
-                scores[self.rows[part]] += self.weights[part]
+                rows, weights = self.rows[part], self.weights[part]
+                readable = allowed[rows]  # a posting of an unreadable row adds to no score
+                scores[rows[readable]] += weights[readable]
         rows = np.concatenate([s + np.flatnonzero(scores[s:e]) for s, e in spans])
         return self._top(rows, scores[rows], k)
 
