@@ -63,10 +63,10 @@ def eval_command(
     workspace: WorkspaceOption = None,
 ) -> None:
     """Evaluate a model; exits 1 when a configured gate fails."""
-    from tunesmith.evaluate.retrieval import embedding_manifest
     from tunesmith.evaluate.run import evaluate
     from tunesmith.models.load import ModelInputError
     from tunesmith.store.audit import AuditError
+    from tunesmith.store.runs import embedding_manifest
 
     if knowledge:
         _eval_knowledge(workspace, model, questions, limit)
@@ -75,7 +75,7 @@ def eval_command(
         err_console.print("error: --model is required (or --knowledge)", highlight=False)
         raise typer.Exit(code=2)
     ws = open_workspace(workspace)
-    if embedding_manifest(ws.runs_dir, model) is not None:
+    if embedding_manifest(ws.runs_dir / model) is not None:
         _eval_embedding(ws, model)
         return
     with stage_errors(ConfigError, ModelInputError, AuditError, OSError):
@@ -124,14 +124,14 @@ def _eval_embedding(ws: Workspace, run_id: str) -> None:
         METRICS,
         EmbeddingRunError,
         delta_points,
-        embedding_gates,
         evaluate_embedding_run,
     )
     from tunesmith.models.sentence import SentenceModelError
     from tunesmith.store.audit import AuditError
 
     with stage_errors(EmbeddingRunError, SentenceModelError, AuditError, OSError):
-        result, out = evaluate_embedding_run(ws.root, ws.runs_dir, ws.state_dir, run_id)
+        report, out = evaluate_embedding_run(ws.root, ws.runs_dir, ws.state_dir, run_id)
+    result = report["retrieval"]
     table = Table(title=f"retrieval on held-out queries, run {run_id}")
     for column in ("scope", "queries", "model", *METRICS):
         table.add_column(column, justify="left" if column in ("scope", "model") else "right")
@@ -144,7 +144,7 @@ def _eval_embedding(ws: Workspace, run_id: str) -> None:
     console.print(table)
     console.print(f"nDCG@10 tuned minus stock: {delta_points(result):+.1f} points")
     console.print(f"Report: {out / 'report.md'}")
-    (gate,) = embedding_gates(result)["gates"]
+    (gate,) = report["gates"]
     if not gate["passed"]:
         # as for any run: a failed gate exits 1, and promotion refuses the version
         console.print(f"gate '{gate['gate']}' failed: {gate['detail']}")

@@ -180,7 +180,7 @@ def models_list(workspace: WorkspaceOption = None) -> None:
 
 
 def _show_version(ws: Workspace, mv: ModelVersion, policy: RegistryConfig) -> None:
-    from tunesmith.registry import champion_problem, standings, weights_files
+    from tunesmith.registry import champion_problem, standings, weights_files, weights_folder
     from tunesmith.registry.approvals import approve_entries
     from tunesmith.registry.client import alias_version, client
 
@@ -196,7 +196,7 @@ def _show_version(ws: Workspace, mv: ModelVersion, policy: RegistryConfig) -> No
     facts.add_row("base model", f"{base.get('name')} (weights {base.get('weights_sha256')})")
     facts.add_row("dataset", f"{dataset.get('name')} {dataset.get('version')}")
     facts.add_row("method", str((record.get("training") or {}).get("train", {}).get("method")))
-    folder = "model" if record.get("kind") == "embedding" else "adapter"
+    folder = weights_folder(record)
     for name, digest in weights_files(record).items():
         facts.add_row(f"{folder}/{name}", digest)
     for key in sorted(k for k in mv.tags if k.startswith("promoted.")):

@@ -13,7 +13,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from tunesmith.config.base import ConfigError, Strict
 from tunesmith.config.knowledge import DEFAULT_EMBEDDING_MODEL, KnowledgeConfig
-from tunesmith.config.project import read_yaml
+from tunesmith.config.project import load_config, read_yaml
 from tunesmith.config.registry import RegistryConfig
 
 
@@ -114,3 +114,13 @@ def parse_embedding_project(raw: dict[str, Any], source: str) -> EmbeddingProjec
 
 def load_embedding_project(path: Path) -> EmbeddingProject:
     return parse_embedding_project(read_yaml(path), str(path))
+
+
+def registry_section(path: Path) -> tuple[RegistryConfig, str]:
+    """The `registry:` section and the project name of a tunesmith.yaml: what names and
+    approves its registered models, an embedding workspace's (no `data:`) included."""
+    if task_type(read_yaml(path)) == "embedding":
+        embedding = load_embedding_project(path)
+        return embedding.registry, embedding.project
+    config = load_config(path)
+    return config.registry, config.project

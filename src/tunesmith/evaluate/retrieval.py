@@ -16,6 +16,7 @@ import numpy as np
 from tunesmith.store import audit
 from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.files import sha256_file, write_atomic, write_json_atomic
+from tunesmith.store.runs import EMBEDDING_KIND, embedding_manifest
 
 RECALL_KS = (1, 5, 10)
 CUTOFF = 10  # of MRR and nDCG
@@ -214,23 +215,15 @@ class EmbeddingRunError(ValueError):
     """A run folder that is not a finished embedding run, or whose model files changed."""
 
 
-def embedding_manifest(runs_dir: Path, run_id: str) -> dict[str, Any] | None:
-    """The manifest of an embedding run; None when `run_id` is some other kind of run."""
-    path = runs_dir / run_id / "manifest.json"
-    if not path.is_file():
-        return None
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    return manifest if manifest.get("kind") == "embedding" else None
-
-
 def evaluate_embedding_run(
     root: Path, runs_dir: Path, state_dir: Path, run_id: str
 ) -> tuple[dict[str, Any], Path]:
     """Re-rank the run's held-out queries over its corpus with the stock and the tuned model
-    (each checked against the digest training recorded); the result and the report folder."""
+    (each checked against the digest training recorded), judge the gate; the report written
+    (its `retrieval` the stock-vs-tuned result) and its folder."""
     from tunesmith.models.sentence import load_sentence_model
 
-    manifest = embedding_manifest(runs_dir, run_id)
+    manifest = embedding_manifest(runs_dir / run_id)
     if manifest is None:
         raise EmbeddingRunError(f"run '{run_id}' is not a finished embedding run")
     run_dir = runs_dir / run_id
@@ -251,7 +244,7 @@ def evaluate_embedding_run(
     result = evaluate_embeddings(stock, tuned, queries, corpus, groups)
     out = run_dir / "eval"
     out.mkdir(exist_ok=True)
-    report = {"run_id": run_id, "kind": "embedding", "created_at": utc_timestamp()}
+    report = {"run_id": run_id, "kind": EMBEDDING_KIND, "created_at": utc_timestamp()}
     report |= {"base_model": manifest["base_model"], "model": manifest["model"]}
     report |= embedding_gates(result) | {"retrieval": result}
     write_json_atomic(out / "report.json", report)
@@ -265,10 +258,10 @@ def evaluate_embedding_run(
         inputs={"base_model": stock.digest, "model": tuned.digest},
         outputs={"report.json": sha256_file(out / "report.json")},
         details={
-            "kind": "embedding",
+            "kind": EMBEDDING_KIND,
             "queries": result["queries"],
             "ndcg@10_stock": round(overall["stock"]["ndcg@10"], 4),
             "ndcg@10_tuned": round(overall["tuned"]["ndcg@10"], 4),
         },
     )
-    return result, out
+    return report, out

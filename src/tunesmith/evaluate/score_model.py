@@ -30,18 +30,17 @@ def _records_digest(records: list[dict[str, Any]]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def val_perplexity(
+def _val_perplexity(
     model_and_tokenizer: tuple[Any, Any],
     val_records: list[dict[str, Any]],
     max_length: int,
-    identity: str | None = None,
+    key: tuple[str, str, int] | None,
 ) -> float | None:
-    """`perplexity` of the model on the validation split; remembered by `identity` (the
-    weights the model was loaded from: base digest, quantisation and adapter digest)."""
+    """`perplexity` on the validation split, remembered by `key` (weights identity, split
+    digest, max_length) when there is one."""
     model, tokenizer = model_and_tokenizer
-    if identity is None:
+    if key is None:
         return perplexity(model, tokenizer, val_records, max_length)
-    key = (identity, _records_digest(val_records), max_length)
     if key not in _PERPLEXITIES:
         _PERPLEXITIES[key] = perplexity(model, tokenizer, val_records, max_length)
         while len(_PERPLEXITIES) > _KEPT:
@@ -78,15 +77,13 @@ def cost(preds: Predictions) -> dict[str, float]:
     }
 
 
-def _scoring_key(
-    config: ProjectConfig, rows: list[EvalRow], val: list[dict[str, Any]], identity: str
-) -> str:
+def _scoring_key(config: ProjectConfig, rows: list[EvalRow], val_digest: str, identity: str) -> str:
     """Everything a score depends on: the weights, the rows as prompted and judged, the
     validation split, the task and eval settings (a changed setting scores afresh)."""
     made_of = {
         "model": identity,
         "rows": [[r.prompt, r.reference, r.label] for r in rows],
-        "val": _records_digest(val),
+        "val": val_digest,
         "task": config.task.model_dump(mode="json"),
         "eval": config.eval.model_dump(mode="json"),
         "max_length": config.train.max_length,
@@ -113,8 +110,14 @@ def score_model(
     """Predictions with the production prompt, the task metrics and `val_perplexity` of the
     model `load()` returns. With `identity` (what the weights are made of) a score this
     process made before on the same rows and settings is returned without loading the model,
-    and the validation perplexity is computed once per model and split (val_perplexity)."""
-    key = None if identity is None else _scoring_key(config, rows, val_records, identity)
+    and the validation perplexity is computed once per model and split."""
+    max_length = config.train.max_length
+    key: str | None = None
+    perplexity_key: tuple[str, str, int] | None = None
+    if identity is not None:
+        val_digest = _records_digest(val_records)
+        key = _scoring_key(config, rows, val_digest, identity)
+        perplexity_key = (identity, val_digest, max_length)
     if key is not None and key in _SCORES:
         _SCORES.move_to_end(key)
         preds, metrics = _SCORES[key]
@@ -126,7 +129,7 @@ def score_model(
     advance = progress(description, len(rows))
     preds = predict(model, tokenizer, [r.prompt for r in rows], task, config.eval, method, advance)
     metrics = task_metrics(config, rows, preds, list(range(len(rows))))
-    value = val_perplexity(model_and_tokenizer, val_records, config.train.max_length, identity)
+    value = _val_perplexity(model_and_tokenizer, val_records, max_length, perplexity_key)
     if value is not None:
         metrics["val_perplexity"] = value
     if key is not None:

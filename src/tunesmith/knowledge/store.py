@@ -5,9 +5,8 @@ Every chunk carries the id of its document's group set (`acl`): the partition ke
 vectors and a column of the words, so the caller's readable sets are a condition *of* the
 search: a chunk outside them is never a candidate, never scored, never returned. Searches read
 an in-memory copy of the file (resident.py) with the same rankings, held while the file is
-unchanged. One build is
-one transaction: readers (the server) see the previous version until it commits, and a crash
-leaves that version whole.
+unchanged. One build is one transaction: readers (the server) see the previous version until
+it commits, and a crash leaves that version whole.
 SQLite comes from `apsw`, as the standard library's module may be built without extension
 loading.
 """

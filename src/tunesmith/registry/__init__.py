@@ -20,7 +20,7 @@ from tunesmith.registry.promote import (
     regression_problem,
     rollback,
 )
-from tunesmith.registry.record import RegistryError, weights_files
+from tunesmith.registry.record import RegistryError, weights_files, weights_folder
 from tunesmith.registry.register import Registered, default_name, register, workspace_model_name
 
 __all__ = [
@@ -50,5 +50,6 @@ __all__ = [
     "show_model",
     "standings",
     "weights_files",
+    "weights_folder",
     "workspace_model_name",
 ]

@@ -54,16 +54,11 @@ def allowed_by(identity: str, approvers: list[str]) -> bool:
 
 
 def registry_policy(ws: Workspace) -> RegistryConfig:
-    """The workspace's approval policy; the defaults where it has no tunesmith.yaml. An
-    embedding workspace (`task.type: embedding`) has no `data:` and is read as such."""
-    from tunesmith.config.embedding import load_embedding_project, task_type
-    from tunesmith.config.project import read_yaml
+    """The workspace's approval policy (an embedding workspace's too); the defaults where it
+    has no tunesmith.yaml."""
+    from tunesmith.config.embedding import registry_section
 
-    if not ws.config_path.is_file():
-        return RegistryConfig()
-    if task_type(read_yaml(ws.config_path)) == "embedding":
-        return load_embedding_project(ws.config_path).registry
-    return ws.load_config().registry
+    return registry_section(ws.config_path)[0] if ws.config_path.is_file() else RegistryConfig()
 
 
 def approve_entries(ws: Workspace) -> list[audit.AuditEntry]:

@@ -4,27 +4,13 @@ the retrieval eval (stock versus tuned) instead of the task eval; no MLflow here
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from tunesmith.registry.record import RegistryError, RunRecord, _read_json, _written_by_eval
 from tunesmith.store import audit
 from tunesmith.store.files import sha256_file, sha256_tree
-
-KIND = "embedding"
-
-
-def embedding_manifest(run_dir: Path) -> dict[str, Any] | None:
-    """The run's manifest when it is an embedding run, else None (an adapter run)."""
-    path = run_dir / "manifest.json"
-    if not path.is_file():
-        return None
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    return manifest if isinstance(manifest, dict) and manifest.get("kind") == KIND else None
+from tunesmith.store.runs import EMBEDDING_KIND as KIND
 
 
 def _trained_digest(entries: list[audit.AuditEntry], run_id: str) -> str | None:

@@ -13,6 +13,7 @@ import yaml
 
 from tunesmith.store import audit
 from tunesmith.store.files import sha256_file
+from tunesmith.store.runs import EMBEDDING_KIND
 
 
 class RegistryError(Exception):
@@ -144,7 +145,8 @@ def _trained_adapter(entries: list[audit.AuditEntry], run_id: str) -> dict[str, 
 
 def build_record(runs_dir: Path, state_dir: Path, run_id: str) -> RunRecord:
     """Read runs/<run_id>/ into a record; refuse an unknown, unfinished or altered run."""
-    from tunesmith.registry.embedding_record import build_embedding_record, embedding_manifest
+    from tunesmith.registry.embedding_record import build_embedding_record
+    from tunesmith.store.runs import embedding_manifest
 
     run_dir = runs_dir / run_id
     if not run_id or set(run_id) & set("/'\\"):
@@ -219,9 +221,14 @@ def failed_gates(record: dict[str, Any]) -> list[dict[str, Any]]:
     return [g for g in (record.get("eval") or {}).get("gates", []) if g.get("passed") is False]
 
 
+def weights_folder(record: dict[str, Any]) -> str:
+    """The run folder (and the artifact folder) holding the version's weights."""
+    return "model" if record.get("kind") == EMBEDDING_KIND else "adapter"
+
+
 def weights_files(record: dict[str, Any]) -> dict[str, str]:
     """The version's weight files and their sha256: the adapter's, or an embedding model's."""
-    return (record.get("adapter") or record.get("model") or {}).get("files") or {}
+    return (record.get(weights_folder(record)) or {}).get("files") or {}
 
 
 def flat_tags(record: dict[str, Any]) -> dict[str, str]:
@@ -237,7 +244,7 @@ def flat_tags(record: dict[str, Any]) -> dict[str, str]:
         "train.method": _short(record.get("kind") or (training.get("train") or {}).get("method")),
         "record.sha256": record_sha256(record),
     }
-    if record.get("kind") == "embedding":
+    if record.get("kind") == EMBEDDING_KIND:
         weights = record["model"]["sha256"]
     else:
         files = record["adapter"]["files"]

@@ -27,6 +27,7 @@ from tunesmith.registry.record import (
     eval_tags,
     failed_gates,
     flat_tags,
+    weights_folder,
 )
 from tunesmith.store import audit
 from tunesmith.store.tracking import experiment_id
@@ -46,13 +47,10 @@ def default_name(config: ProjectConfig) -> str:
 
 def workspace_model_name(ws: Workspace) -> str:
     """`default_name` of the workspace's tunesmith.yaml, an embedding workspace's included."""
-    from tunesmith.config.embedding import load_embedding_project, task_type
-    from tunesmith.config.project import read_yaml
+    from tunesmith.config.embedding import registry_section
 
-    if task_type(read_yaml(ws.config_path)) == "embedding":
-        project = load_embedding_project(ws.config_path)
-        return project.registry.model_name or project.project
-    return default_name(ws.load_config())
+    registry, project = registry_section(ws.config_path)
+    return registry.model_name or project
 
 
 def _mlflow_run(mlflow: MlflowClient, ws: Workspace, run_id: str, project: str) -> Run:
@@ -165,7 +163,7 @@ def register(ws: Workspace, run_id: str, name: str) -> Registered:
         return Registered(version, False, True, _alias_warnings(version))
     project = str((built.record.get("training") or {}).get("project") or name)
     mlrun = _mlflow_run(mlflow, ws, run_id, project)
-    folder = "model" if built.record.get("kind") == "embedding" else "adapter"
+    folder = weights_folder(built.record)
     _log_weights(mlflow, mlrun, ws.runs_dir / run_id / folder)
     _ensure_model(mlflow, name)
     artifact = record_artifact(name, built.sha256)

@@ -279,9 +279,7 @@ class Engine:
 
     def _advance(self, seq: Sequence, pick: Pick) -> None:
         if seq.constraint is not None and not seq.constraint.accept(pick.token):
-            # every token was masked: the tokenizer cannot write what the format demands
-            self._finish(seq, "error", error="the output cannot follow the requested format")
-            return
+            raise NoTokenAllowed  # _emit ends the row with its message
         if pick.token in self.eos:
             self._flush(seq, final=True)
             self._finish(seq, "stop")

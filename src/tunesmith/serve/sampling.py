@@ -22,7 +22,10 @@ class SamplingParams:
 
 
 class NoTokenAllowed(ValueError):
-    """The constraint masked every token: the tokenizer cannot write what the format demands."""
+    """The constraint allows no token: the tokenizer cannot write what the format demands."""
+
+    def __init__(self) -> None:
+        super().__init__("the output cannot follow the requested format")
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ def pick_token(
         constrain(scores)
         if not bool(torch.isfinite(scores).any()):
             # sampling would fail on NaN probabilities and greedy would pick a masked token
-            raise NoTokenAllowed("the output cannot follow the requested format")
+            raise NoTokenAllowed
     if params.temperature <= 0:
         token = int(scores.argmax(dim=-1))
     else:

@@ -28,6 +28,7 @@ from tunesmith.models.sentence import load_sentence_model
 from tunesmith.store import audit
 from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.files import sha256_file, write_atomic
+from tunesmith.store.runs import EMBEDDING_KIND
 from tunesmith.train.embedding_pairs import (
     Pair,
     PairsError,
@@ -39,7 +40,6 @@ from tunesmith.train.embedding_pairs import (
 )
 
 Progress = Callable[[int, int, dict[str, float]], None]
-MANIFEST_KIND = "embedding"
 # symmetric: each passage must also pick out its query among the batch's queries, a softmax of
 # its own (MultipleNegativesSymmetricRankingLoss, which sentence-transformers 6 folds in here)
 _LOSSES: dict[str, dict[str, Any]] = {
@@ -207,7 +207,7 @@ def train_embedding(
     tuned = load_sentence_model(str(run_dir / "model"), ws.root)
     metrics = evaluate_embeddings(stock, tuned, measured, corpus, knowledge.groups or None)
     manifest = {
-        "kind": MANIFEST_KIND,
+        "kind": EMBEDDING_KIND,
         "run_id": run_id,
         "created_at": utc_timestamp(),
         "base_model": {"name": tc.base_model, "sha256": stock.digest},
@@ -240,7 +240,7 @@ def train_embedding(
         inputs={"pairs": pairs_sha, f"base_model/{tc.base_model}": stock.digest},
         outputs={"model": tuned.digest, "manifest.json": sha256_file(run_dir / "manifest.json")},
         details={
-            "kind": MANIFEST_KIND,
+            "kind": EMBEDDING_KIND,
             "steps": steps,
             "ndcg@10_stock": round(overall["stock"]["ndcg@10"], 4),
             "ndcg@10_tuned": round(overall["tuned"]["ndcg@10"], 4),
@@ -264,7 +264,7 @@ def _track(
     try:
         tracker = Tracker(ws.state_dir, project, run_id)
         try:
-            tracker.log_params({**tc.model_dump(), "kind": MANIFEST_KIND})
+            tracker.log_params({**tc.model_dump(), "kind": EMBEDDING_KIND})
             for step, loss in enumerate(manifest["train"]["losses"], 1):
                 tracker.log_metrics({"loss": loss}, step=step)
             for name, values in manifest["metrics"]["overall"].items():
