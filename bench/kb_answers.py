@@ -22,6 +22,7 @@ from results import write_section
 from tunesmith.config.workspace import Workspace
 from tunesmith.evaluate.knowledge_eval import evaluate_knowledge, questions_file
 from tunesmith.evaluate.knowledge_report import markdown
+from tunesmith.registry import default_name
 
 
 def main() -> None:
@@ -33,7 +34,7 @@ def main() -> None:
     args = parser.parse_args()
     ws = Workspace(args.workspace.resolve())
     config = ws.load_config()
-    model = args.model or f"{config.registry.model_name or config.project}@champion"
+    model = args.model or f"{default_name(config)}@champion"
     load = os.getloadavg()[0]
     started = time.perf_counter()
     result = evaluate_knowledge(
