@@ -76,6 +76,32 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_tiny_llama(tokenizer, tmp_path_factory.mktemp("tiny-llama"), 1024)
 
 
+@pytest.fixture(scope="session")
+def bpe_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer Llama with a byte-level BPE tokenizer: any text, JSON included, is writable,
+    so grammars and tool calls can be enforced (the word-level test tokenizer cannot)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    from tunesmith.examples.support_tickets import generate_tickets
+
+    corpus = []
+    for ticket in generate_tickets(200, 1):
+        corpus += [ticket.row[f] for f in ("subject", "body", "agent_reply", "queue")]
+    corpus += ['{"name": "lookup_order", "arguments": {"order_id": "A1"}} true false null']
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    tokenizer.train_from_iterator(
+        corpus,
+        trainers.BpeTrainer(
+            vocab_size=600,
+            special_tokens=["<unk>", "<|im_start|>", "<|im_end|>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
+    )
+    return save_tiny_llama(tokenizer, tmp_path_factory.mktemp("bpe-llama"), 2048)
+
+
 def save_tiny_llama(tokenizer: object, folder: Path, max_positions: int) -> Path:
     """A 2-layer, 64-wide Llama over `tokenizer` (a `tokenizers` object) with a ChatML
     template, randomly initialised with seed 0 and saved with its tokenizer to `folder`."""

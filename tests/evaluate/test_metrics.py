@@ -136,6 +136,7 @@ def test_main_metric_per_task_type() -> None:
         "classification": "accuracy",
         "extraction": "field_f1",
         "generation": "chrf",
+        "tool_calling": "call_accuracy",
     }
 
 

@@ -67,31 +67,3 @@ def make_adapter(
 def adapters(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     root = tmp_path_factory.mktemp("adapters")
     return [make_adapter(tiny_model_dir, root / f"a{i}", seed=i + 1) for i in range(3)]
-
-
-@pytest.fixture(scope="session")
-def bpe_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 2-layer Llama with a byte-level BPE tokenizer: any text, JSON included, is writable,
-    so grammars and tool calls can be enforced (the word-level test tokenizer cannot)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-
-    from tunesmith.examples.support_tickets import generate_tickets
-
-    from ..conftest import save_tiny_llama
-
-    corpus = []
-    for ticket in generate_tickets(200, 1):
-        corpus += [ticket.row[f] for f in ("subject", "body", "agent_reply", "queue")]
-    corpus += ['{"name": "lookup_order", "arguments": {"order_id": "A1"}} true false null']
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    tokenizer.train_from_iterator(
-        corpus,
-        trainers.BpeTrainer(
-            vocab_size=600,
-            special_tokens=["<unk>", "<|im_start|>", "<|im_end|>"],
-            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        ),
-    )
-    return save_tiny_llama(tokenizer, tmp_path_factory.mktemp("bpe-llama"), 2048)

@@ -4,18 +4,35 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from tunesmith.config.base import Strict
 
-MAIN_METRIC = {"classification": "accuracy", "extraction": "field_f1", "generation": "chrf"}
+MAIN_METRIC = {
+    "classification": "accuracy",
+    "extraction": "field_f1",
+    "generation": "chrf",
+    "tool_calling": "call_accuracy",
+}
 # what each task type reports; extraction adds exact.<field> and f1.<field> per schema property
 METRICS = {
     "classification": ("accuracy", "macro_f1", "invalid_rate", "val_perplexity"),
     "extraction": ("parse_rate", "schema_valid_rate", "field_exact", "field_f1", "val_perplexity"),
     "generation": ("exact_match", "chrf", "rouge_l", "val_perplexity"),
+    # single-turn calls in the Berkeley Function Calling Leaderboard's sense, then live episodes
+    "tool_calling": (
+        "call_accuracy",
+        "name_accuracy",
+        "argument_exact",
+        "schema_valid_rate",
+        "irrelevance_rate",
+        "episode_success",
+        "steps_per_task",
+        "calls_per_task",
+        "val_perplexity",
+    ),
 }
-LOWER_IS_BETTER = frozenset({"invalid_rate", "val_perplexity"})
+LOWER_IS_BETTER = frozenset({"invalid_rate", "val_perplexity", "steps_per_task", "calls_per_task"})
 
 
 def known_metrics(task_type: str, schema: dict[str, Any] | None) -> set[str]:
@@ -70,3 +87,24 @@ class EvalConfig(Strict):
         default=None,
         description="Gold-fact questions JSONL of `eval --knowledge` (workspace-relative).",
     )
+    constrain_tools: bool = Field(
+        default=True,
+        description="Tool calls decode under their tools' grammar, as the server decodes them.",
+    )
+    episodes: str | None = Field(
+        default=None,
+        description="Multi-step tool tasks JSONL (state, expected end state), workspace-relative.",
+    )
+    tool_backend: str | None = Field(
+        default=None,
+        description="Module with run_tool(state, name, arguments) and outcome(state) for episodes.",
+    )
+    max_episode_steps: int = Field(
+        default=8, ge=1, description="Model turns an episode may take before it counts as failed."
+    )
+
+    @model_validator(mode="after")
+    def _episodes_have_a_backend(self) -> EvalConfig:
+        if (self.episodes is None) != (self.tool_backend is None):
+            raise ValueError("eval.episodes and eval.tool_backend go together")
+        return self

@@ -10,7 +10,7 @@ from tunesmith.config.base import Strict
 
 
 class TaskConfig(Strict):
-    type: Literal["classification", "extraction", "generation"] = Field(
+    type: Literal["classification", "extraction", "generation", "tool_calling"] = Field(
         default="generation", description="What the assistant answer is, which sets the metrics."
     )
     labels: list[str] | None = Field(

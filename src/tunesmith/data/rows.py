@@ -11,6 +11,7 @@ from typing import Any
 from tunesmith.config import TaskConfig
 from tunesmith.models.labels import parse_json, parse_label
 from tunesmith.models.load import ModelInputError
+from tunesmith.models.tools import ToolFormatError, functions, message_calls
 
 ROLES = ("system", "user", "assistant", "tool")
 
@@ -22,14 +23,15 @@ class EvalInputError(ModelInputError):
 @dataclass(frozen=True)
 class EvalRow:
     id: str
-    prompt: list[dict[str, str]]
-    reference: str
+    prompt: list[dict[str, Any]]
+    reference: str  # a tool-calling row's: its calls as JSON, [] when it answers in text
     label: str | None
     meta: dict[str, Any]
+    tools: list[dict[str, Any]] | None = None
 
     @property
     def user_text(self) -> str:
-        return next(m["content"] for m in reversed(self.prompt) if m["role"] == "user")
+        return next(m["content"] or "" for m in reversed(self.prompt) if m["role"] == "user")
 
 
 def _is_json_object(text: str) -> bool:
@@ -52,7 +54,9 @@ def _row(record: Any, where: str, task: TaskConfig) -> EvalRow:
             f"{where}: field 'messages': the last message must be the assistant's reference answer"
         )
     for i, message in enumerate(messages):
-        if not isinstance(message, dict) or not isinstance(message.get("content"), str):
+        calls = isinstance(message, dict) and message.get("tool_calls")
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, str) and not (calls and content is None):
             raise EvalInputError(f"{where}: field 'messages[{i}].content': expected a string")
         if message.get("role") not in ROLES:
             raise EvalInputError(
@@ -64,7 +68,10 @@ def _row(record: Any, where: str, task: TaskConfig) -> EvalRow:
     meta = record.get("meta") or {}
     if not isinstance(meta, dict):
         raise EvalInputError(f"{where}: field 'meta': expected an object")
-    reference = messages[-1]["content"]
+    reference = messages[-1].get("content") or ""
+    tools = record.get("tools")
+    if task.type == "tool_calling":
+        reference, tools = _tool_reference(record, where)
     if task.type == "extraction" and not _is_json_object(reference):
         raise EvalInputError(
             f"{where}: field 'messages[-1].content': an extraction reference must be a JSON object"
@@ -86,7 +93,24 @@ def _row(record: Any, where: str, task: TaskConfig) -> EvalRow:
                     f"{where}: field 'messages[-1].content': the reference answer does not start "
                     f"with '{task.answer_prefix}<label>' for any of {task.labels}"
                 )
-    return EvalRow(str(meta.get("id", where)), messages[:-1], reference, label, meta)
+    return EvalRow(str(meta.get("id", where)), messages[:-1], reference, label, meta, tools)
+
+
+def _tool_reference(record: dict[str, Any], where: str) -> tuple[str, list[dict[str, Any]]]:
+    """The gold calls of the last turn as JSON, and the record's tools, both checked."""
+    tools = record.get("tools")
+    if not isinstance(tools, list) or not tools:
+        raise EvalInputError(f"{where}: field 'tools': a tool-calling record needs its tool list")
+    try:
+        names = {f["name"] for f in functions(tools)}
+        calls = message_calls(record["messages"][-1], "messages[-1]")
+    except ToolFormatError as err:
+        raise EvalInputError(f"{where}: field {err}") from None
+    unknown = [c.name for c in calls if c.name not in names]
+    if unknown:
+        raise EvalInputError(f"{where}: field 'messages[-1].tool_calls': no tool '{unknown[0]}'")
+    gold = [{"name": c.name, "arguments": c.arguments} for c in calls]
+    return json.dumps(gold, ensure_ascii=False), tools
 
 
 def read_rows(path: Path, task: TaskConfig) -> list[EvalRow]:

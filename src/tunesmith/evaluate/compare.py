@@ -39,7 +39,9 @@ def compare(
     prompt_settings = [
         ("base, zero-shot instruction", [prompts.zero_shot(r, instruction) for r in rows]),
     ]
-    if examples:
+    if task.type == "tool_calling":  # the conversation as it is, its tool list described
+        prompt_settings = [("base, tool-list prompt", [r.prompt for r in rows])]
+    elif examples:
         prompt_settings.append(
             (
                 f"base, few-shot (k={len(examples)})",
@@ -51,7 +53,8 @@ def compare(
     table = []
     for name, prompt_list in prompt_settings:
         advance = progress(name, len(rows))
-        preds = predict(model, tokenizer, prompt_list, task, settings, tuned.method, advance)
+        tools = [r.tools for r in rows]
+        preds = predict(model, tokenizer, prompt_list, task, settings, tuned.method, advance, tools)
         metrics = task_metrics(config, rows, preds, everything)
         table.append({"setting": name, "method": tuned.method, "metrics": metrics, **cost(preds)})
     name = "base, production prompt" if tuned_is_base else "fine-tuned, production prompt"

@@ -99,7 +99,23 @@ def markdown(report: dict[str, Any]) -> str:
                 f"| {c['support']} |"
             )
         lines += ["", "![confusion matrix](confusion.png)"]
+    if report.get("per_category"):
+        lines += ["", "## Per category (tool calls)", "", category_table(report["per_category"])]
     return "\n".join(lines) + "\n"
+
+
+TOOL_COLUMNS = ("call_accuracy", "name_accuracy", "argument_exact", "schema_valid_rate",
+                "irrelevance_rate")  # fmt: skip
+
+
+def category_table(per_category: dict[str, dict[str, float]]) -> str:
+    """A markdown table: one row per tool-call category, '-' where a metric does not apply."""
+    lines = ["| category | rows | " + " | ".join(TOOL_COLUMNS) + " |"]
+    lines.append("|---|---:|" + "---:|" * len(TOOL_COLUMNS))
+    for category, m in per_category.items():
+        cells = [_fmt(m.get(c)) for c in TOOL_COLUMNS]
+        lines.append(f"| {category} | {int(m['rows'])} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def plot_confusion(matrix: list[list[int]], labels: list[str], path: Path) -> None:

@@ -13,6 +13,7 @@ import torch
 from tunesmith.config import EvalConfig, TaskConfig
 from tunesmith.data.rows import EvalInputError
 from tunesmith.models.generate import generate
+from tunesmith.models.grammar import ToolGrammars
 from tunesmith.models.labels import parse_label
 from tunesmith.models.scoring import build_trie, score_labels
 from tunesmith.models.tokenize import IGNORE, Messages, encode, tokenize_prompts
@@ -38,9 +39,11 @@ def predict(
     settings: EvalConfig,
     method: str,
     on_batch: Callable[[int], None] | None = None,
+    tools: list[list[dict[str, Any]] | None] | None = None,
 ) -> Predictions:
-    """Labels by `scoring` or `generation` for classification; generated answers otherwise."""
-    ids = tokenize_prompts(tokenizer, prompts)
+    """Labels by `scoring` or `generation` for classification; generated answers otherwise
+    (tool calls under their tools' grammar when `eval.constrain_tools`)."""
+    ids = tokenize_prompts(tokenizer, prompts, tools)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     started = time.perf_counter()
     labels = margins = None
@@ -58,8 +61,18 @@ def predict(
         margins = (top[:, 0] - top[:, 1]).tolist()
         answers = [f"{task.answer_prefix}{label}" for label in labels]
     else:
+        grammars = None
+        if task.type == "tool_calling" and settings.constrain_tools and tools:
+            compiler = ToolGrammars(model, tokenizer)
+            grammars = [compiler.for_tools(t or []) for t in tools]
         answers = generate(
-            model, tokenizer, ids, settings.max_new_tokens, settings.batch_size, on_batch
+            model,
+            tokenizer,
+            ids,
+            settings.max_new_tokens,
+            settings.batch_size,
+            on_batch,
+            grammars=grammars,
         )
         if task.type == "classification":
             assert task.labels is not None
@@ -73,7 +86,9 @@ def perplexity(
 ) -> float | None:
     """exp(mean negative log-likelihood) of the assistant tokens, as training scored them."""
     encoded = [
-        e for r in records if (e := encode(tokenizer, r["messages"], max_length, truncate=True))
+        e
+        for r in records
+        if (e := encode(tokenizer, r["messages"], max_length, truncate=True, tools=r.get("tools")))
     ]
     if not encoded:
         return None

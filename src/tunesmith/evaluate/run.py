@@ -18,7 +18,9 @@ from tunesmith.config.workspace import Workspace
 from tunesmith.data.rows import EvalInputError, EvalRow, read_rows
 from tunesmith.data.version import DatasetError, resolve_dataset
 from tunesmith.evaluate import metrics as task_scores
+from tunesmith.evaluate import tool_metrics
 from tunesmith.evaluate.compare import compare, few_shot_examples
+from tunesmith.evaluate.episodes import load_backend, read_episodes
 from tunesmith.evaluate.eval_report import write_report
 from tunesmith.evaluate.gates import check_gates
 from tunesmith.evaluate.predict import Predictions
@@ -112,11 +114,15 @@ def evaluate(
     champ = champion_target(ws, registry_name) if target.run_id else None
     examples = few_shot_examples(config, dataset_dir) if with_compare else []
     val = read_val(dataset_dir / "val.jsonl")
+    episodes = None
+    if task.type == "tool_calling" and settings.episodes and settings.tool_backend:
+        tasks = read_episodes(ws.resolve(settings.episodes))
+        episodes = (tasks, load_backend(settings.tool_backend))
 
     # loaded when first needed: a score made earlier in this process needs no model
     loaded = cache(lambda: load_model(ws, target))
     preds, metrics = score_model(
-        config, loaded, rows, val, f"eval {model_ref}", progress, target.weights_identity
+        config, loaded, rows, val, f"eval {model_ref}", progress, target.weights_identity, episodes
     )
     per_class = confusion = None
     if task.type == "classification":
@@ -146,6 +152,7 @@ def evaluate(
                 f"eval {champ.ref}",
                 progress,
                 champ.weights_identity,
+                episodes,
             )
         champion = {"ref": champ.ref, **champ.registry, "run_id": champ.run_id}
         champion["metrics"] = champ_metrics
@@ -167,6 +174,7 @@ def evaluate(
         "metrics": metrics,
         "cost": cost(preds),
         "per_class": per_class,
+        "per_category": _per_category(rows, preds) if task.type == "tool_calling" else None,
         "slices": slices,
         "registry_name": registry_name,
         "champion": champion,
@@ -179,6 +187,13 @@ def evaluate(
     _audit(ws, target, report, out_dir, path)
     warnings = _track(ws, config, target, report, out_dir)
     return EvalResult(report, out_dir, files, warnings)
+
+
+def _per_category(rows: list[EvalRow], preds: Predictions) -> dict[str, dict[str, float]]:
+    """The tool metrics per `meta.category` (simple, multiple, parallel, irrelevance, ...)."""
+    categories = [str(r.meta.get("category", "all")) for r in rows]
+    refs, tools = [r.reference for r in rows], [r.tools for r in rows]
+    return tool_metrics.per_category(categories, tools, refs, preds.answers)
 
 
 def _audit(

@@ -12,6 +12,8 @@ from typing import Any
 from tunesmith.config import ProjectConfig
 from tunesmith.data.rows import EvalRow
 from tunesmith.evaluate import metrics as task_scores
+from tunesmith.evaluate import tool_metrics
+from tunesmith.evaluate.episodes import Backend, run_episodes
 from tunesmith.evaluate.predict import Predictions, perplexity, predict
 
 # description, total rows -> advance(n); the CLI passes a rich progress bar
@@ -63,6 +65,8 @@ def task_metrics(
         return task_scores.classification(gold, [preds.labels[i] for i in index], task.labels)[0]
     refs = [rows[i].reference for i in index]
     outs = [preds.answers[i] for i in index]
+    if task.type == "tool_calling":
+        return tool_metrics.tool_calling([rows[i].tools for i in index], refs, outs)
     if task.type == "extraction":
         assert task.json_schema is not None
         return task_scores.extraction(refs, outs, task.json_schema)
@@ -77,12 +81,19 @@ def cost(preds: Predictions) -> dict[str, float]:
     }
 
 
-def _scoring_key(config: ProjectConfig, rows: list[EvalRow], val_digest: str, identity: str) -> str:
+def _scoring_key(
+    config: ProjectConfig,
+    rows: list[EvalRow],
+    val_digest: str,
+    identity: str,
+    episodes: list[dict[str, Any]] | None,
+) -> str:
     """Everything a score depends on: the weights, the rows as prompted and judged, the
     validation split, the task and eval settings (a changed setting scores afresh)."""
     made_of = {
         "model": identity,
-        "rows": [[r.prompt, r.reference, r.label] for r in rows],
+        "rows": [[r.prompt, r.reference, r.label, r.tools] for r in rows],
+        "episodes": episodes,
         "val": val_digest,
         "task": config.task.model_dump(mode="json"),
         "eval": config.eval.model_dump(mode="json"),
@@ -106,17 +117,19 @@ def score_model(
     description: str,
     progress: ProgressFactory,
     identity: str | None = None,
+    episodes: tuple[list[dict[str, Any]], Backend] | None = None,
 ) -> tuple[Predictions, dict[str, float]]:
     """Predictions with the production prompt, the task metrics and `val_perplexity` of the
     model `load()` returns. With `identity` (what the weights are made of) a score this
     process made before on the same rows and settings is returned without loading the model,
-    and the validation perplexity is computed once per model and split."""
+    and the validation perplexity is computed once per model and split. With `episodes`
+    (tasks and their back end) a tool-calling model also runs the multi-step tasks."""
     max_length = config.train.max_length
     key: str | None = None
     perplexity_key: tuple[str, str, int] | None = None
     if identity is not None:
         val_digest = _records_digest(val_records)
-        key = _scoring_key(config, rows, val_digest, identity)
+        key = _scoring_key(config, rows, val_digest, identity, episodes and episodes[0])
         perplexity_key = (identity, val_digest, max_length)
     if key is not None and key in _SCORES:
         _SCORES.move_to_end(key)
@@ -127,8 +140,13 @@ def score_model(
     task = config.task
     method = config.eval.classify_by if task.type == "classification" else "generation"
     advance = progress(description, len(rows))
-    preds = predict(model, tokenizer, [r.prompt for r in rows], task, config.eval, method, advance)
+    prompts, tools = [r.prompt for r in rows], [r.tools for r in rows]
+    preds = predict(model, tokenizer, prompts, task, config.eval, method, advance, tools)
     metrics = task_metrics(config, rows, preds, list(range(len(rows))))
+    if episodes is not None and task.type == "tool_calling":
+        tasks, backend = episodes
+        step = progress(f"{description}: episodes", len(tasks) * config.eval.max_episode_steps)
+        metrics |= run_episodes(model, tokenizer, tasks, backend, config.eval, step)[0]
     value = _val_perplexity(model_and_tokenizer, val_records, max_length, perplexity_key)
     if value is not None:
         metrics["val_perplexity"] = value

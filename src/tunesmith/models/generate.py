@@ -15,8 +15,10 @@ def generate(
     max_new_tokens: int,
     batch_size: int = 8,
     on_batch: Callable[[int], None] | None = None,
+    grammars: Sequence[Any] | None = None,
 ) -> list[str]:
-    """The decoded answer of each tokenised prompt, special tokens dropped, in prompt order."""
+    """The decoded answer of each tokenised prompt, special tokens dropped, in prompt order;
+    with `grammars` (one compiled xgrammar grammar per prompt) each answer follows its own."""
     device = next(model.parameters()).device
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
@@ -29,6 +31,11 @@ def generate(
         for j, i in enumerate(rows):
             ids[j, width - len(prompts[i]) :] = torch.tensor(list(prompts[i]))
             mask[j, width - len(prompts[i]) :] = 1
+        extra: dict[str, Any] = {}
+        if grammars is not None:
+            from tunesmith.models.grammar import logits_processor
+
+            extra["logits_processor"] = [logits_processor([grammars[i] for i in rows])]
         with torch.inference_mode():
             out = model.generate(
                 input_ids=ids.to(device),
@@ -37,6 +44,7 @@ def generate(
                 do_sample=False,
                 pad_token_id=pad,
                 eos_token_id=tokenizer.eos_token_id,
+                **extra,
             )
         texts = tokenizer.batch_decode(out[:, width:], skip_special_tokens=True)
         for i, text in zip(rows, texts, strict=True):

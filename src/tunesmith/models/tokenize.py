@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tunesmith.models.tools import Tool, template_inputs
+
 IGNORE = -100
 
-Messages = list[dict[str, str]]
+Messages = list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -25,24 +27,28 @@ class Encoded:
     truncated: bool
 
 
-def _render(tokenizer: Any, messages: list[dict[str, str]], generation_prompt: bool) -> str:
+def _render(
+    tokenizer: Any, messages: Messages, generation_prompt: bool, tools: list[Tool] | None = None
+) -> str:
+    turns, extra = template_inputs(tokenizer, messages, tools)
     return tokenizer.apply_chat_template(
-        messages, tokenize=False, add_generation_prompt=generation_prompt
+        turns, tokenize=False, add_generation_prompt=generation_prompt, **extra
     )
 
 
 def assistant_spans(
-    tokenizer: Any, messages: list[dict[str, str]]
+    tokenizer: Any, messages: Messages, tools: list[Tool] | None = None
 ) -> tuple[str, list[tuple[int, int]]]:
-    """The rendered conversation and the character spans of each assistant turn."""
-    text = _render(tokenizer, messages, False)
+    """The rendered conversation and the character spans of each assistant turn (its calls
+    included); tool results and the tool list lie outside every span."""
+    text = _render(tokenizer, messages, False, tools)
     spans = []
     for i, message in enumerate(messages):
         if message["role"] != "assistant":
             continue
-        start = len(_render(tokenizer, messages[:i], True))
-        end = len(_render(tokenizer, messages[: i + 1], False))
-        if text[:end] != _render(tokenizer, messages[: i + 1], False):
+        start = len(_render(tokenizer, messages[:i], True, tools))
+        end = len(_render(tokenizer, messages[: i + 1], False, tools))
+        if text[:end] != _render(tokenizer, messages[: i + 1], False, tools):
             raise ValueError("chat template is not prefix-stable; cannot locate assistant turns")
         spans.append((start, end))
     return text, spans
@@ -50,13 +56,14 @@ def assistant_spans(
 
 def encode(
     tokenizer: Any,
-    messages: list[dict[str, str]],
+    messages: Messages,
     max_length: int,
     loss_on: str = "assistant",
     truncate: bool = False,
+    tools: list[Tool] | None = None,
 ) -> Encoded | None:
     """Token ids and labels, or None when the sequence is too long and may not be cut."""
-    text, spans = assistant_spans(tokenizer, messages)
+    text, spans = assistant_spans(tokenizer, messages, tools)
     encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
     ids: list[int] = encoding["input_ids"]
     if loss_on == "all":
@@ -76,12 +83,13 @@ def encode(
     return Encoded(ids, labels, truncated)
 
 
-def tokenize_prompts(tokenizer: Any, prompts: list[Messages]) -> list[list[int]]:
-    """Each conversation's tokens up to where the assistant's answer starts."""
+def tokenize_prompts(
+    tokenizer: Any, prompts: list[Messages], tools: list[list[Tool] | None] | None = None
+) -> list[list[int]]:
+    """Each conversation's tokens up to where the assistant's answer starts; `tools` holds
+    each prompt's tool list (or None) when there are any."""
+    listed = tools if tools is not None else [None] * len(prompts)
     return [
-        tokenizer(
-            tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True),
-            add_special_tokens=False,
-        )["input_ids"]
-        for p in prompts
+        tokenizer(_render(tokenizer, p, True, t), add_special_tokens=False)["input_ids"]
+        for p, t in zip(prompts, listed, strict=True)
     ]

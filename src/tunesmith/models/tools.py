@@ -216,7 +216,13 @@ def tool_call_tag(
     tags = [
         {
             "begin": f'{CALL_OPEN}{{"name": {json.dumps(f["name"])}, "arguments": ',
-            "content": {"type": "json_schema", "json_schema": f.get("parameters") or {}},
+            # one space at most between JSON tokens, as json.dumps writes them: a model
+            # cannot pad a call until it runs out of tokens
+            "content": {
+                "type": "json_schema",
+                "json_schema": f.get("parameters") or {},
+                "max_whitespace_cnt": 1,
+            },
             "end": f"}}{CALL_CLOSE}",
         }
         for f in functions(tools)

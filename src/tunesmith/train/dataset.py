@@ -34,6 +34,7 @@ def encode_split(
             config.max_length,
             config.loss_on,
             truncate=config.truncation == "truncate",
+            tools=record.get("tools"),
         )
         if encoded is None:
             counts["dropped_too_long"] += 1
