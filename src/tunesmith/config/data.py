@@ -6,7 +6,13 @@ import re
 from typing import Literal
 
 import jinja2
-from pydantic import Field, field_validator, model_validator
+from pydantic import (
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from tunesmith.config.base import Strict
 
@@ -37,9 +43,17 @@ class SourceConfig(Strict):
 
 class TemplateConfig(Strict):
     system: str | None = Field(default=None, description="Jinja2 template of the system message.")
-    user: str = Field(description="Jinja2 template of the user message, over a row's fields.")
+    user: str | None = Field(
+        default=None, description="Jinja2 template of the user message, over a row's fields."
+    )
     assistant: str | None = Field(
         default=None, description="Jinja2 template of the assistant message (the target)."
+    )
+    messages: str | None = Field(
+        default=None, description="Field holding an OpenAI chat conversation, taken as it is."
+    )
+    tools: str | None = Field(
+        default=None, description="Field holding the record's tool list (with `messages`)."
     )
 
     @field_validator("system", "user", "assistant")
@@ -53,6 +67,33 @@ class TemplateConfig(Strict):
                     f"not a valid Jinja2 template: {err.message} (line {err.lineno})"
                 ) from None
         return value
+
+    @field_validator("messages", "tools")
+    @classmethod
+    def _field_name(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("name the field, e.g. 'messages'")
+        return value
+
+    @model_validator(mode="after")
+    def _one_mode(self) -> TemplateConfig:
+        if self.messages is None:
+            if self.user is None:
+                raise ValueError("set `user` (a template) or `messages` (a conversation field)")
+            if self.tools is not None:
+                raise ValueError("`tools` needs `messages`: tool lists come with conversations")
+        elif any(v is not None for v in (self.system, self.user, self.assistant)):
+            raise ValueError(
+                "`messages` takes conversations as they are: drop system/user/assistant"
+            )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # Unset conversation keys stay out of the dump, so a row-template config keeps the
+        # snapshot (and dataset fingerprint) it had before they existed.
+        data = handler(self)
+        return {k: v for k, v in data.items() if k not in ("messages", "tools") or v is not None}
 
 
 class CustomEntity(Strict):

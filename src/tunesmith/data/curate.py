@@ -14,6 +14,7 @@ from typing import Any
 from tunesmith import __version__
 from tunesmith.config import DataConfig
 from tunesmith.config.workspace import Workspace
+from tunesmith.data.conversation import Template, make_template, scan_fields
 from tunesmith.data.dataset_report import plot_lengths, render_report
 from tunesmith.data.dedup import DedupIndex, Duplicate, deduplicate
 from tunesmith.data.feedback import (
@@ -30,8 +31,8 @@ from tunesmith.data.readers import infer_format, source_files
 from tunesmith.data.records import Rejection, Row
 from tunesmith.data.split import SPLITS, assign_splits
 from tunesmith.data.stream import checked_rows
-from tunesmith.data.template import ChatTemplate
 from tunesmith.data.version import latest_version, publish, staging_dir
+from tunesmith.models.tools import message_text
 from tunesmith.store import audit
 from tunesmith.store.files import fingerprint, sha256_file, sha256_tree, write_json
 
@@ -66,7 +67,7 @@ def _source_inputs(workspace: Workspace, config: DataConfig) -> list[dict[str, o
     return inputs
 
 
-def compare_fields(config: DataConfig, template: ChatTemplate) -> list[str]:
+def compare_fields(config: DataConfig, template: Template) -> list[str]:
     return config.dedup.fields or [f for f in template.fields if f not in config.meta_fields]
 
 
@@ -86,7 +87,7 @@ def curate(
     feedback: FeedbackInput | None = None,
 ) -> CurateResult:
     """Curate the configured sources into datasets/<name>/v<N>/ unless nothing changed."""
-    template = ChatTemplate(config.template)
+    template = make_template(config)
     key = pseudonym_key(config)
     sources = _source_inputs(workspace, config)
     config_snapshot = config.model_dump(mode="json")
@@ -144,7 +145,7 @@ def curate(
 def _run(
     workspace: Workspace,
     config: DataConfig,
-    template: ChatTemplate,
+    template: Template,
     key: bytes | None,
     out: Path,
     progress: Progress | None,
@@ -154,8 +155,7 @@ def _run(
 ) -> dict[str, object]:
     tick = progress or (lambda stage, n: None)
     fields = compare_fields(config, template)
-    required = list(dict.fromkeys([*template.fields, *config.meta_fields]))
-    scan = [f for f in required if f not in config.pii.skip_fields]
+    scan = scan_fields(config, template)
     read_counts: Counter[str] = Counter()
     quarantine = (out / "quarantine.jsonl").open("w", encoding="utf-8")
     rejected: Counter[str] = Counter()
@@ -191,15 +191,15 @@ def _run(
         )
         for row in masked:
             pii_found.update(row.findings)
-            messages = template.render(row)
-            if isinstance(messages, Rejection):
-                reject(messages)
+            content = template.record(row)
+            if isinstance(content, Rejection):
+                reject(content)
                 continue
             meta = {"id": row.id, "source": row.source, "row": row.row}
             meta |= {name: row.fields.get(name, "") for name in config.meta_fields}
             if row.findings:
                 meta["pii"] = dict(sorted(row.findings.items()))
-            records.write(json.dumps({"messages": messages, "meta": meta}, ensure_ascii=False))
+            records.write(json.dumps({**content, "meta": meta}, ensure_ascii=False))
             records.write("\n")
             stratum = row.fields.get(config.split.stratify_by) if config.split.stratify_by else None
             strata.append((row.id, stratum))
@@ -302,10 +302,16 @@ def _write_splits(
             split = assignment[record["meta"]["id"]]
             handles[split].write(line)
             counts[split] += 1
-            lengths[split].append(sum(len(m["content"]) for m in record["messages"]))
+            lengths[split].append(sum(_chars(m) for m in record["messages"]))
     for handle in handles.values():
         handle.close()
     return counts, lengths
+
+
+def _chars(message: dict[str, Any]) -> int:
+    """A message's length: its text and its calls' arguments (content may be None)."""
+    calls = message.get("tool_calls") or []
+    return len(message_text(message)) + sum(len(c["function"]["arguments"]) for c in calls)
 
 
 def _estimate_rows(workspace: Workspace, config: DataConfig) -> int:

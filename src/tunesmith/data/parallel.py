@@ -16,6 +16,7 @@ CHUNK = 256
 SERIAL_BELOW = 2_000
 
 _worker_masker: PiiMasker | None = None
+ScanFields = list[str] | Callable[[Row], list[str]]  # the same for every row, or per row
 
 
 def _init_worker(config: PiiConfig, key: bytes | None) -> None:
@@ -45,19 +46,25 @@ def mask_rows(
     rows: Iterable[Row],
     config: PiiConfig,
     key: bytes | None,
-    scan_fields: list[str],
+    scan_fields: ScanFields,
     workers: int,
     expected: int,
     on_done: Callable[[int], None] | None = None,
 ) -> Iterator[Row]:
-    """Rows with their scanned fields masked and `findings` set, in input order."""
+    """Rows with their scanned fields masked and `findings` set, in input order; the scanned
+    fields are a list for all rows or a function of the row (a conversation's text leaves)."""
     if not config.enabled:
         yield from rows
         return
+    fixed = scan_fields if isinstance(scan_fields, list) else None
+
+    def scan(row: Row) -> list[str]:
+        return fixed if fixed is not None else scan_fields(row)  # type: ignore[operator]
+
     if workers <= 1 or expected < SERIAL_BELOW:
         masker = PiiMasker(config, key)
         for row in rows:
-            row.fields, row.findings = _mask_fields(masker, row.fields, scan_fields)
+            row.fields, row.findings = _mask_fields(masker, row.fields, scan(row))
             if on_done:
                 on_done(1)
             yield row
@@ -71,10 +78,10 @@ def mask_rows(
                 if not chunk:
                     break
                 # Only the scanned fields cross the process boundary, and only they come back.
-                payload = [
-                    ({n: row.fields[n] for n in scan_fields if n in row.fields}, scan_fields)
-                    for row in chunk
-                ]
+                payload = []
+                for row in chunk:
+                    names = scan(row)
+                    payload.append(({n: row.fields[n] for n in names if n in row.fields}, names))
                 pending.append((chunk, pool.submit(_mask_chunk, payload)))
             if not pending:
                 return

@@ -203,15 +203,18 @@ class PiiMasker:
     def _name_columns(
         self, fields: dict[str, str], offsets: list[tuple[str, int, int]]
     ) -> list[RecognizerResult]:
-        """A short value in a name column ("customer_name") is a PERSON as a whole."""
+        """A short value in a name column ("customer_name") is a PERSON as a whole; a
+        conversation's leaf ("messages.1.tool_calls.0.function.arguments.customer_name") is
+        named by its last key."""
         if "PERSON" not in self.entities:
             return []
         results = []
         for name, start, _ in offsets:
+            column = name.rpartition(".")[2]
             is_name_column = (
-                name in self.config.name_fields
+                name in self.config.name_fields or column in self.config.name_fields
                 if self.config.name_fields is not None
-                else bool(_NAME_COLUMN.fullmatch(name))
+                else bool(_NAME_COLUMN.fullmatch(column))
             )
             value = fields[name]
             if is_name_column and _NAME_VALUE.fullmatch(value):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -49,7 +49,7 @@ def _undecodable_field(fields: dict[str, str]) -> str | None:
     return None
 
 
-def _as_text(value: object) -> str:
+def _as_text(value: object, ordered: bool = False) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
@@ -60,14 +60,18 @@ def _as_text(value: object) -> str:
         # Invalid UTF-8 stays visible as surrogates, so the row is quarantined, not garbled.
         return value.decode("utf-8", errors="surrogateescape")
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        return json.dumps(value, ensure_ascii=False, sort_keys=not ordered, default=str)
     return str(value)
 
 
 def _make(
-    source: str, row: int, fields: dict[str, object], id_field: str | None
+    source: str,
+    row: int,
+    fields: dict[str, object],
+    id_field: str | None,
+    keep_order: Collection[str] = (),
 ) -> Row | Rejection:
-    text_fields = {str(k): _as_text(v) for k, v in fields.items()}
+    text_fields = {str(k): _as_text(v, str(k) in keep_order) for k, v in fields.items()}
     bad = _undecodable_field(text_fields)
     if bad is not None:
         return Rejection(source, row, READ_STAGE, "undecodable: invalid UTF-8 bytes", field=bad)
@@ -80,7 +84,9 @@ def _make(
     return Row(source=source, row=row, id=record_id, fields=text_fields)
 
 
-def _read_csv(path: Path, source: str, id_field: str | None) -> Iterator[Row | Rejection]:
+def _read_csv(
+    path: Path, source: str, id_field: str | None, keep_order: Collection[str] = ()
+) -> Iterator[Row | Rejection]:
     with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader, None)
@@ -102,7 +108,9 @@ def _read_csv(path: Path, source: str, id_field: str | None) -> Iterator[Row | R
             yield _make(source, number, dict(zip(header, values, strict=True)), id_field)
 
 
-def _read_jsonl(path: Path, source: str, id_field: str | None) -> Iterator[Row | Rejection]:
+def _read_jsonl(
+    path: Path, source: str, id_field: str | None, keep_order: Collection[str] = ()
+) -> Iterator[Row | Rejection]:
     with path.open(encoding="utf-8-sig", errors="surrogateescape") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
@@ -115,10 +123,12 @@ def _read_jsonl(path: Path, source: str, id_field: str | None) -> Iterator[Row |
             if not isinstance(value, dict):
                 yield Rejection(source, number, READ_STAGE, "not a JSON object")
                 continue
-            yield _make(source, number, value, id_field)
+            yield _make(source, number, value, id_field, keep_order)
 
 
-def _read_json(path: Path, source: str, id_field: str | None) -> Iterator[Row | Rejection]:
+def _read_json(
+    path: Path, source: str, id_field: str | None, keep_order: Collection[str] = ()
+) -> Iterator[Row | Rejection]:
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError as err:
@@ -131,18 +141,22 @@ def _read_json(path: Path, source: str, id_field: str | None) -> Iterator[Row | 
         if not isinstance(value, dict):
             yield Rejection(source, number, READ_STAGE, "not a JSON object")
             continue
-        yield _make(source, number, value, id_field)
+        yield _make(source, number, value, id_field, keep_order)
 
 
-def _read_parquet(path: Path, source: str, id_field: str | None) -> Iterator[Row | Rejection]:
+def _read_parquet(
+    path: Path, source: str, id_field: str | None, keep_order: Collection[str] = ()
+) -> Iterator[Row | Rejection]:
     number = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=4096):
         for value in batch.to_pylist():
             number += 1
-            yield _make(source, number, value, id_field)
+            yield _make(source, number, value, id_field, keep_order)
 
 
-def _read_text(path: Path, source: str, id_field: str | None) -> Iterator[Row | Rejection]:
+def _read_text(
+    path: Path, source: str, id_field: str | None, keep_order: Collection[str] = ()
+) -> Iterator[Row | Rejection]:
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in TEXT_SUFFIXES)
     if path.is_file():
         files = [path]
@@ -181,20 +195,27 @@ def source_files(path: Path, fmt: str) -> list[Path]:
 
 
 def read_source(
-    path: Path, source: str, fmt: str | None = None, id_field: str | None = None
+    path: Path,
+    source: str,
+    fmt: str | None = None,
+    id_field: str | None = None,
+    keep_order: Collection[str] = (),
 ) -> Iterator[Row | Rejection]:
     """Stream the rows of one source; `source` is the name recorded on every row.
 
     A folder holds documents (`text`, the default) or files of one tabular format, read in
-    name order, each recorded as `<source>/<relative path>`.
+    name order, each recorded as `<source>/<relative path>`. Nested values become JSON text
+    with sorted keys (the same object reads the same), except in the `keep_order` fields.
     """
     if not path.exists():
         raise SourceError(f"{path}: source not found")
     fmt = fmt or infer_format(path)
     if fmt == "text" or path.is_file():
-        return READERS[fmt](path, source, id_field)
+        return READERS[fmt](path, source, id_field, keep_order)
     return (
         item
         for file in source_files(path, fmt)
-        for item in READERS[fmt](file, f"{source}/{file.relative_to(path).as_posix()}", id_field)
+        for item in READERS[fmt](
+            file, f"{source}/{file.relative_to(path).as_posix()}", id_field, keep_order
+        )
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -14,6 +15,7 @@ class Row:
     id: str
     fields: dict[str, str]
     findings: dict[str, int] = field(default_factory=dict)
+    data: Any = None  # a stage's parsed form of the row (a conversation), never sent to workers
 
 
 @dataclass(frozen=True)

@@ -12,17 +12,18 @@ from collections.abc import Callable, Iterator
 
 from tunesmith.config import DataConfig
 from tunesmith.config.workspace import Workspace
+from tunesmith.data.conversation import Template
 from tunesmith.data.normalise import normalise_row
 from tunesmith.data.pii import PiiMasker
 from tunesmith.data.quality import check_length, check_quality
 from tunesmith.data.readers import READ_STAGE, SourceError, infer_format, read_source
 from tunesmith.data.records import Rejection, Row
-from tunesmith.data.template import FORMAT_STAGE, ChatTemplate
+from tunesmith.data.template import FORMAT_STAGE
 
 ID_SAMPLE = 50  # rows whose id is checked for personal data
 
 
-def _configured_fields(config: DataConfig, template: ChatTemplate) -> dict[str, list[str]]:
+def _configured_fields(config: DataConfig, template: Template) -> dict[str, list[str]]:
     return {
         "data.template": template.fields,
         "data.meta_fields": config.meta_fields,
@@ -32,7 +33,7 @@ def _configured_fields(config: DataConfig, template: ChatTemplate) -> dict[str, 
     }
 
 
-def check_schema(row: Row, config: DataConfig, template: ChatTemplate) -> None:
+def check_schema(row: Row, config: DataConfig, template: Template) -> None:
     """A column named in the config but absent from a fixed-schema source is a config typo."""
     for key, names in _configured_fields(config, template).items():
         for i, name in enumerate(names):
@@ -46,7 +47,7 @@ def check_schema(row: Row, config: DataConfig, template: ChatTemplate) -> None:
 def checked_rows(
     workspace: Workspace,
     config: DataConfig,
-    template: ChatTemplate,
+    template: Template,
     compared: list[str],
     reject: Callable[[Rejection], None],
     read_counts: Counter[str],
@@ -60,7 +61,8 @@ def checked_rows(
         path = workspace.resolve(source.path)
         fixed_schema = (source.format or infer_format(path)) in ("csv", "parquet")
         checked_ids = 0
-        for item in read_source(path, source.path, source.format, source.id_field):
+        items = read_source(path, source.path, source.format, source.id_field, template.verbatim)
+        for item in items:
             read_counts[source.path] += 1
             tick("read", 1)
             if isinstance(item, Rejection):
@@ -83,6 +85,8 @@ def checked_rows(
                 reject(Rejection(item.source, item.row, FORMAT_STAGE, reason, missing[0], item.id))
                 continue
             rejection = check_length(item, template.fields, config.quality)
+            # a conversation is checked and laid out as text fields before the text rules
+            rejection = rejection or template.prepare(item)
             if rejection is None:
                 row = normalise_row(item, required)
                 rejection = check_quality(row, compared, config.quality) or template.check(row)

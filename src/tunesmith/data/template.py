@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import jinja2
 from jinja2 import meta
 
@@ -23,6 +25,7 @@ class ChatTemplate:
         joined = "\n".join(text for text in sources.values() if text)
         names = meta.find_undeclared_variables(env.parse(joined))
         self.fields = sorted(names, key=lambda name: (joined.find(name), name))
+        self.verbatim: frozenset[str] = frozenset()  # fields read as they are (none: all text)
 
     def render(self, row: Row) -> list[dict[str, str]] | Rejection:
         messages = []
@@ -42,6 +45,14 @@ class ChatTemplate:
             if content:
                 messages.append({"role": role, "content": content})
         return messages
+
+    def prepare(self, row: Row) -> Rejection | None:
+        return None  # a row's fields are the template's input as they are
+
+    def record(self, row: Row) -> dict[str, Any] | Rejection:
+        """The record's content: its rendered messages, or why they cannot be rendered."""
+        messages = self.render(row)
+        return messages if isinstance(messages, Rejection) else {"messages": messages}
 
     def check(self, row: Row) -> Rejection | None:
         """The rejection rendering `row` would give, or None."""
