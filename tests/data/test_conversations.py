@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from tunesmith.config import PiiConfig, TemplateConfig
 from tunesmith.config.workspace import Workspace
+from tunesmith.data.conversation import ConversationTemplate
 from tunesmith.data.curate import curate
 from tunesmith.data.parallel import mask_rows
 from tunesmith.data.records import Row
@@ -173,3 +174,42 @@ def test_an_argument_named_like_a_name_column_is_a_person(masker) -> None:
     leaf = "messages.1.tool_calls.0.function.arguments.customer_name"
     masked, found = masker.mask({"messages.0.content": "Refund Ms Ng please", leaf: "Ng"})
     assert masked[leaf] == "<PERSON_1>" and found["PERSON"] >= 1
+
+
+def test_an_argument_the_schema_lists_is_not_scanned() -> None:
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "assign",
+                "parameters": {
+                    "type": "object",
+                    "properties": {
+                        "agent": {"enum": ["Maria Garcia", "John Smith"]},
+                        "notes": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            },
+        }
+    ]
+    arguments = {"agent": "Maria Garcia", "notes": ["for Maria Garcia"]}
+    messages = [
+        {"role": "user", "content": "Give my ticket to Maria Garcia please."},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "assign", "arguments": json.dumps(arguments)},
+                }
+            ],
+        },
+    ]
+    template = ConversationTemplate(TemplateConfig(messages="messages", tools="tools"))
+    row = Row("s", 1, "1", {"messages": json.dumps(messages), "tools": json.dumps(tools)})
+    assert template.prepare(row) is None
+    arg = "messages.1.tool_calls.0.function.arguments"
+    assert template.scan(row) == ["messages.0.content", f"{arg}.notes.0"]
+    assert row.fields["messages"].startswith("Give my ticket to Maria Garcia please.\nassign {")

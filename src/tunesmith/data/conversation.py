@@ -6,7 +6,8 @@ as it is: no template renders it and no text of it is tidied. `prepare` checks i
 
 - every string leaf a person wrote or a tool returned becomes a field of its own
   (`messages.0.content`, `messages.2.tool_calls.0.function.arguments.email`), which the PII
-  stage masks as one record, so a value gets the same placeholder wherever it appears;
+  stage masks as one record, so a value gets the same placeholder wherever it appears (an
+  argument whose schema is an `enum` or `const` is the tool's own value and stays);
 - the messages field itself then holds the compared text: the user turns and the calls
   (names and arguments), what dedup and the quality rules read.
 
@@ -25,7 +26,7 @@ from tunesmith.data.parallel import ScanFields
 from tunesmith.data.records import Rejection, Row
 from tunesmith.data.template import FORMAT_STAGE, ChatTemplate
 from tunesmith.data.tool_checks import Problem, check_messages, parse_tools
-from tunesmith.models.tools import message_calls, message_text
+from tunesmith.models.tools import functions, message_calls, message_text
 
 Where = tuple[Any, ...]  # ("content", i) | ("part", i, k) | ("name", i) | ("arg", i, j, *keys)
 
@@ -40,15 +41,30 @@ class Conversation:
     arguments: dict[tuple[int, int], dict[str, Any]] = field(default_factory=dict)
 
 
-def _argument_leaves(value: Any, name: str, where: Where, out: dict[str, Where]) -> None:
+def _subschema(schema: Any, key: str | int) -> Any:
+    """The schema of `key` in an object (`properties`) or array (`items`); None if unknown."""
+    if not isinstance(schema, dict):
+        return None
+    if isinstance(key, str):
+        properties = schema.get("properties")
+        return properties.get(key) if isinstance(properties, dict) else None
+    items = schema.get("items")
+    return items if isinstance(items, dict) else None
+
+
+def _argument_leaves(
+    value: Any, schema: Any, name: str, where: Where, out: dict[str, Where]
+) -> None:
+    if isinstance(schema, dict) and ("enum" in schema or "const" in schema):
+        return  # a value the tool itself lists is no one's personal data, and masking breaks it
     if isinstance(value, str):
         out[name] = where
     elif isinstance(value, dict):
         for key, item in value.items():
-            _argument_leaves(item, f"{name}.{key}", (*where, key), out)
+            _argument_leaves(item, _subschema(schema, key), f"{name}.{key}", (*where, key), out)
     elif isinstance(value, list):
         for k, item in enumerate(value):
-            _argument_leaves(item, f"{name}.{k}", (*where, k), out)
+            _argument_leaves(item, _subschema(schema, k), f"{name}.{k}", (*where, k), out)
 
 
 def _lay_out(
@@ -56,6 +72,7 @@ def _lay_out(
 ) -> Conversation:
     conversation = Conversation(messages, tools)
     leaves = conversation.leaves
+    parameters = {f["name"]: f.get("parameters") for f in functions(tools)}
     for i, message in enumerate(messages):
         at = f"{prefix}.{i}"
         if message["role"] != "tool" and isinstance(message.get("name"), str):
@@ -70,7 +87,8 @@ def _lay_out(
             for j, call in enumerate(message_calls(message, at)):
                 conversation.arguments[(i, j)] = call.arguments
                 name = f"{at}.tool_calls.{j}.function.arguments"
-                _argument_leaves(call.arguments, name, ("arg", i, j), leaves)
+                schema = parameters.get(call.name)
+                _argument_leaves(call.arguments, schema, name, ("arg", i, j), leaves)
     return conversation
 
 
