@@ -5,10 +5,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from tunesmith.examples import support_tools
 from tunesmith.examples.support_tickets import write_example
 
 EXAMPLES_DIR = Path(__file__).parent
 EXAMPLES = {"support-tickets": write_example}
+EXAMPLES["support-tools"] = support_tools.write_example
 
 
 def create_workspace(directory: Path, example: str = "support-tickets", rows: int = 600) -> Path:
