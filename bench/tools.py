@@ -59,7 +59,8 @@ def episode_table(base: dict, tuned: dict, tasks: int) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=800, help="Generated conversations.")
-    parser.add_argument("--epochs", type=float, default=2.0)
+    parser.add_argument("--episodes", type=int, default=60, help="Episodes kept (of 60).")
+    parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--work", default=None, help="Folder for the workspace (default: temp).")
     args = parser.parse_args()
@@ -74,6 +75,9 @@ def main() -> None:
 
     root = Path(args.work or tempfile.mkdtemp(prefix="tunesmith-tools-")) / "ws"
     create_workspace(root, "support-tools", rows=args.rows)
+    episodes = root / "raw" / "tool_episodes.jsonl"
+    kept = episodes.read_text(encoding="utf-8").splitlines(keepends=True)[: args.episodes]
+    episodes.write_text("".join(kept), encoding="utf-8")
     config_path = root / "tunesmith.yaml"
     settings = yaml.safe_load(config_path.read_text())
     settings["train"] |= {"epochs": args.epochs, "learning_rate": args.lr}

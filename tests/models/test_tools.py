@@ -71,7 +71,7 @@ def test_plain_conversations_render_as_before() -> None:
 def test_text_turns_put_tools_in_the_system_turn_calls_and_results_in_their_turns() -> None:
     turns = text_turns(CONVERSATION, [LOOKUP])
     assert turns[0]["content"].startswith("You are the support desk.")
-    assert '"name": "lookup_order"' in turns[0]["content"]
+    assert '{"name":"lookup_order","description":"Look up an order."' in turns[0]["content"]
     assert turns[2] == {
         "role": "assistant",
         "content": '<tool_call>{"name": "lookup_order", "arguments": {"order_id": "ORD-123456"}}'

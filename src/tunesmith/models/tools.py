@@ -63,7 +63,10 @@ def functions(tools: list[Tool]) -> list[dict[str, Any]]:
 
 def tools_text(tools: list[Tool]) -> str:
     """The system-turn description of `tools`: how to call, then one function per line."""
-    listed = "\n".join(json.dumps(f, ensure_ascii=False) for f in functions(tools))
+    # compact JSON: the list is in every prompt, and spaces cost a fifth of its tokens
+    listed = "\n".join(
+        json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in functions(tools)
+    )
     return (
         "You can call these functions. To call one, answer with "
         f'{CALL_OPEN}{{"name": <function name>, "arguments": <arguments object>}}{CALL_CLOSE}; '
