@@ -11,9 +11,9 @@ from typing import Any
 from tunesmith.config import TaskConfig
 from tunesmith.models.labels import parse_json, parse_label
 from tunesmith.models.load import ModelInputError
-from tunesmith.models.tools import ToolFormatError, functions, message_calls
+from tunesmith.models.tools import ToolFormatError, functions, message_calls, message_text
 
-ROLES = ("system", "user", "assistant", "tool")
+ROLES = ("system", "developer", "user", "assistant", "tool")
 
 
 class EvalInputError(ModelInputError):
@@ -31,7 +31,7 @@ class EvalRow:
 
     @property
     def user_text(self) -> str:
-        return next(m["content"] or "" for m in reversed(self.prompt) if m["role"] == "user")
+        return next(message_text(m) for m in reversed(self.prompt) if m["role"] == "user")
 
 
 def _is_json_object(text: str) -> bool:
@@ -56,8 +56,11 @@ def _row(record: Any, where: str, task: TaskConfig) -> EvalRow:
     for i, message in enumerate(messages):
         calls = isinstance(message, dict) and message.get("tool_calls")
         content = message.get("content") if isinstance(message, dict) else None
-        if not isinstance(content, str) and not (calls and content is None):
-            raise EvalInputError(f"{where}: field 'messages[{i}].content': expected a string")
+        parts = isinstance(content, list) and all(isinstance(p, dict) for p in content)
+        if not isinstance(content, str) and not parts and not (calls and content is None):
+            raise EvalInputError(
+                f"{where}: field 'messages[{i}].content': expected a string or text parts"
+            )
         if message.get("role") not in ROLES:
             raise EvalInputError(
                 f"{where}: field 'messages[{i}].role': expected one of {list(ROLES)}, "
@@ -68,7 +71,7 @@ def _row(record: Any, where: str, task: TaskConfig) -> EvalRow:
     meta = record.get("meta") or {}
     if not isinstance(meta, dict):
         raise EvalInputError(f"{where}: field 'meta': expected an object")
-    reference = messages[-1].get("content") or ""
+    reference = message_text(messages[-1])
     tools = record.get("tools")
     if task.type == "tool_calling":
         reference, tools = _tool_reference(record, where)

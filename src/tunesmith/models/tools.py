@@ -146,7 +146,9 @@ def template_inputs(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Messages and extra keyword arguments for `apply_chat_template`."""
     if not uses_tools(messages, tools):
-        return messages, {}
+        if all(isinstance(m.get("content"), str) for m in messages):
+            return messages, {}
+        return [{**m, "content": message_text(m)} for m in messages], {}  # text parts
     if not native_tool_template(tokenizer):
         return text_turns(messages, tools), {}
     shaped = []
