@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
-import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from tunesmith.models import tools as shared
 from tunesmith.models.tokenize import tokenize_prompts
 from tunesmith.serve.catalog import ServedModel
 from tunesmith.serve.confidence import LabelMargin
 from tunesmith.serve.engine import Done
 from tunesmith.serve.sampling import Pick, SamplingParams
-from tunesmith.serve.schemas import ChatRequest, NamedToolChoice, Tool
-
-_TOOL_CALL = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.DOTALL)
+from tunesmith.serve.schemas import ChatRequest, NamedToolChoice
+from tunesmith.serve.structured import GrammarConstraint, Grammars
 
 
 class RequestError(ValueError):
@@ -26,40 +24,23 @@ class RequestError(ValueError):
         self.param = param
 
 
-def tool_instructions(tools: list[Tool]) -> str:
-    listed = json.dumps([t.function.model_dump(exclude_none=True) for t in tools])
-    return (
-        "You can call functions. To call one, answer with only "
-        '<tool_call>{"name": <function name>, "arguments": <arguments object>}</tool_call>.'
-        f"\nFunctions: {listed}"
-    )
+def offered_tools(request: ChatRequest) -> list[dict[str, Any]] | None:
+    """The request's tools as OpenAI dicts; None when there are none or tool_choice is none
+    (then they are neither described to the model nor called)."""
+    if not request.tools or request.tool_choice == "none":
+        return None
+    return [t.model_dump(exclude_none=True) for t in request.tools]
 
 
-def chat_messages(request: ChatRequest) -> list[dict[str, str]]:
-    """The conversation as the chat template takes it; tools are described in the system turn."""
-    messages: list[dict[str, str]] = []
+def message_dicts(request: ChatRequest) -> list[dict[str, Any]]:
+    """The conversation as OpenAI message dicts, content as text (parts joined)."""
+    out = []
     for message in request.messages:
-        role = "system" if message.role == "developer" else message.role
-        content = message.text()
-        for call in message.tool_calls or []:
-            try:
-                arguments = json.loads(call.function.arguments)
-            except json.JSONDecodeError:
-                raise RequestError(
-                    f"tool call {call.id}: function.arguments is not JSON", "messages"
-                ) from None
-            body = {"name": call.function.name, "arguments": arguments}
-            content += f"<tool_call>{json.dumps(body)}</tool_call>"
-        if role == "tool":
-            content = f"[result of {message.tool_call_id}] {content}"
-        messages.append({"role": role, "content": content})
-    if request.tools and request.tool_choice != "none":
-        instructions = tool_instructions(request.tools)
-        if messages[0]["role"] == "system":
-            messages[0] = {"role": "system", "content": f"{messages[0]['content']}\n{instructions}"}
-        else:
-            messages.insert(0, {"role": "system", "content": instructions})
-    return messages
+        turn = message.model_dump(exclude_none=True)
+        turn["role"] = "system" if message.role == "developer" else message.role
+        turn["content"] = message.text()
+        out.append(turn)
+    return out
 
 
 def forced_tool(request: ChatRequest) -> tuple[bool, str | None]:
@@ -69,34 +50,72 @@ def forced_tool(request: ChatRequest) -> tuple[bool, str | None]:
     return request.tool_choice == "required", None
 
 
-def parse_tool_calls(text: str, request: ChatRequest, forced: bool) -> list[dict[str, Any]]:
-    """Calls in the answer: the whole (constrained) answer when a call was forced, else tagged."""
-    if not request.tools or request.tool_choice == "none":
-        return []
-    names = {t.function.name for t in request.tools}
-    bodies = [text] if forced else _TOOL_CALL.findall(text)
-    calls = []
-    for body in bodies:
-        try:
-            call = json.loads(body)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(call, dict) and call.get("name") in names:
-            calls.append(
-                {
-                    "id": f"call_{uuid.uuid4().hex[:24]}",
-                    "type": "function",
-                    "function": {
-                        "name": call["name"],
-                        "arguments": json.dumps(call.get("arguments", {})),
-                    },
-                }
-            )
-    return calls[:1] if request.parallel_tool_calls is False else calls
+def tool_tag(request: ChatRequest) -> dict[str, Any] | None:
+    """The structural tag the answer decodes under when tools are offered: free text, and
+    every call one of the tools with arguments following its schema."""
+    tools = offered_tools(request)
+    if tools is None:
+        return None
+    required, only = forced_tool(request)
+    return shared.tool_call_tag(
+        tools, required=required, only=only, single=request.parallel_tool_calls is False
+    )
+
+
+def reads_calls(request: ChatRequest) -> bool:
+    """Whether the answer decodes under the tools' tag and is read for calls: tools offered,
+    and either a call is forced or no JSON response_format takes precedence."""
+    fmt = request.response_format
+    plain = fmt is None or fmt.type == "text"
+    return offered_tools(request) is not None and (plain or forced_tool(request)[0])
+
+
+def constraint(grammars: Grammars, request: ChatRequest) -> GrammarConstraint | None:
+    """The tools' structural tag when the answer is read for calls (a forced call wins over
+    response_format; with auto, a JSON response_format wins), else the format's schema."""
+    if reads_calls(request):
+        tag = tool_tag(request)
+        assert tag is not None
+        return grammars.for_tools(tag)
+    fmt = request.response_format
+    if fmt is not None and fmt.type == "json_object":
+        return grammars.for_schema(None)
+    if fmt is not None and fmt.type == "json_schema":
+        assert fmt.json_schema is not None
+        return grammars.for_schema(fmt.json_schema.schema_)
+    return None
+
+
+def answer_calls(text: str, request: ChatRequest) -> tuple[str, list[dict[str, Any]]]:
+    """The answer's content without its calls, and the calls in the OpenAI shape. An answer
+    with a block that does not read as a call (one cut by max_tokens) keeps its whole text."""
+    names = {t.function.name for t in request.tools or []}
+    answer = shared.parse_answer(text, names)
+    calls = answer.calls[:1] if request.parallel_tool_calls is False else answer.calls
+    ids = [f"call_{uuid.uuid4().hex[:24]}" for _ in calls]
+    content = text.strip() if answer.malformed else answer.content
+    return content, shared.openai_tool_calls(calls, ids)
+
+
+def streamable_prefix(text: str) -> str:
+    """The part of a tools answer that is content whatever follows: the text before any call,
+    stripped, less a tail that could still open one; nothing when it could be a bare call."""
+    head = text.split(shared.CALL_OPEN, 1)[0]
+    for cut in range(len(shared.CALL_OPEN) - 1, 0, -1):
+        if head.endswith(shared.CALL_OPEN[:cut]):
+            head = head[:-cut]
+            break
+    head = head.strip()
+    return "" if head.startswith("{") else head
 
 
 def prompt_ids(tokenizer: Any, request: ChatRequest, limit: int) -> list[int]:
-    ids = tokenize_prompts(tokenizer, [chat_messages(request)])[0]
+    """The prompt in the serialisation training and eval use (`models.tools.template_inputs`)."""
+    try:
+        ids = tokenize_prompts(tokenizer, [message_dicts(request)], [offered_tools(request)])[0]
+    except shared.ToolFormatError as err:
+        field_ = "tools" if str(err).startswith("tools") else "messages"
+        raise RequestError(str(err), field_) from None
     if len(ids) > limit:
         raise RequestError(
             f"prompt has {len(ids)} tokens; this server takes at most {limit}", "messages"

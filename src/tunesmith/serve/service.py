@@ -27,30 +27,12 @@ from tunesmith.serve.recording import record, record_failure, record_later
 from tunesmith.serve.retrieval import Retrieved, citations, retrieve, wanted, with_sources
 from tunesmith.serve.schemas import ChatRequest, RatingRequest
 from tunesmith.serve.state import Failed, Prepared, ServeState
-from tunesmith.serve.structured import (
-    SchemaRefused,
-    schema_problem,
-    tool_call_schema,
-)
+from tunesmith.serve.structured import SchemaRefused, schema_problem
 from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import interactions, ratings
 from tunesmith.store.keys import ApiKey
 
 log = logging.getLogger("tunesmith.serve")
-
-
-def _constraint(state: ServeState, request: ChatRequest) -> tuple[Any | None, bool]:
-    forced, only = chat.forced_tool(request)
-    if forced:
-        assert request.tools is not None
-        return state.grammars.for_schema(tool_call_schema(request.tools, only)), True
-    fmt = request.response_format
-    if fmt is not None and fmt.type == "json_object":
-        return state.grammars.for_schema(None), False
-    if fmt is not None and fmt.type == "json_schema":
-        assert fmt.json_schema is not None
-        return state.grammars.for_schema(fmt.json_schema.schema_), False
-    return None, False
 
 
 def prepare(
@@ -90,12 +72,12 @@ def prepare(
         log.debug("model input: %r", state.tokenizer.decode(prompt))
     queue: asyncio.Queue[tuple[int, Delta | Done]] = asyncio.Queue()
     choices, sequences = [], []
-    forced = False
+    forced = chat.forced_tool(request)[0]
+    param = "tools" if chat.reads_calls(request) else "response_format"
     for index in range(request.n):
         params = chat.sampling(request, settings.default_max_tokens, settings.max_tokens, index)
-        param = "response_format" if request.response_format is not None else "tools"
         try:
-            constraint, forced = _constraint(state, request)
+            constraint = chat.constraint(state.grammars, request)
         except SchemaRefused as err:
             raise chat.RequestError(str(err), param) from None
         except Exception as err:  # xgrammar: a schema it cannot compile
@@ -217,16 +199,19 @@ def finish(state: ServeState, job: Prepared) -> tuple[list[dict[str, Any]], dict
     """The choices' final form (message, tool calls, logprobs) and usage; records the call."""
     request = job.request
     out = []
+    tools = chat.reads_calls(request) and not job.refused
     for choice in job.choices:
-        calls = chat.parse_tool_calls(choice.text, request, job.forced_tool)
-        message: dict[str, Any] = {"role": "assistant", "content": None if calls else choice.text}
+        content, calls = chat.answer_calls(choice.text, request) if tools else (choice.text, [])
         if job.values is not None:
-            if not calls:  # a stream restored its text as it went
-                shown = job.shown.get(choice.index)
-                message["content"] = restore(choice.text, job.values) if shown is None else shown
-            for call in calls or []:
+            shown = job.shown.get(choice.index)  # a stream restored its text as it went
+            content = restore(content, job.values) if shown is None else shown
+            for call in calls:
                 function = call["function"]
                 function["arguments"] = restore_json(function["arguments"], job.values)
+        message: dict[str, Any] = {
+            "role": "assistant",
+            "content": None if calls and not content else content,
+        }
         if calls:
             message["tool_calls"] = calls
         if job.retrieved is not None:
@@ -298,7 +283,9 @@ async def complete(
 
 
 async def stream(state: ServeState, job: Prepared) -> AsyncIterator[dict[str, Any]]:
-    """Chunks as OpenAI streams them; tool calls and the finish come once a choice is done."""
+    """Chunks as OpenAI streams them. With tools, content before the first call streams (all
+    of it comes at the end when personal values are restored); the calls, the rest of the
+    content and the finish come once a choice is done."""
     request = job.request
     head = {
         "id": job.id,
@@ -312,11 +299,12 @@ async def stream(state: ServeState, job: Prepared) -> AsyncIterator[dict[str, An
         body = {"index": index, "delta": delta, "logprobs": None, "finish_reason": None, **extra}
         return {**head, "choices": [body]}
 
-    buffer_tools = bool(request.tools) and request.tool_choice != "none"
+    tools = chat.reads_calls(request) and not job.refused
+    sent: dict[int, str] = {}  # with tools: the content streamed so far
     # a placeholder split across tokens is held back until it is whole, then restored
     restorers = (
         {c.index: Restorer(job.values) for c in job.choices}
-        if job.values is not None and not buffer_tools
+        if job.values is not None and not tools
         else {}
     )
     try:
@@ -325,9 +313,13 @@ async def stream(state: ServeState, job: Prepared) -> AsyncIterator[dict[str, An
             if job.refused:
                 yield chunk(choice.index, {"content": choice.text})
         async for index, event in events(state, job):
-            if buffer_tools or not isinstance(event, Delta):
+            if not isinstance(event, Delta) or (tools and job.values is not None):
                 continue
-            text = restorers[index].feed(event.text) if restorers else event.text
+            if tools:  # the prefix only grows: a call or what may open one is held back
+                prefix = chat.streamable_prefix(job.choices[index].text)
+                text, sent[index] = prefix[len(sent.get(index, "")) :], prefix
+            else:
+                text = restorers[index].feed(event.text) if restorers else event.text
             if restorers:
                 job.shown[index] = job.shown.get(index, "") + text
             if text or (request.logprobs and event.picks):
@@ -351,12 +343,13 @@ async def stream(state: ServeState, job: Prepared) -> AsyncIterator[dict[str, An
     await run_in_threadpool(record, state, job, choices, usage)
     for done in choices:
         delta: dict[str, Any] = {}
+        rest = (done["message"]["content"] or "")[len(sent.get(done["index"], "")) :]
+        if tools and rest:
+            delta["content"] = rest
         if "tool_calls" in done["message"]:
             delta["tool_calls"] = [
                 {"index": i, **c} for i, c in enumerate(done["message"]["tool_calls"])
             ]
-        elif buffer_tools:
-            delta["content"] = done["message"]["content"]
         if "annotations" in done["message"]:  # their spans refer to the whole streamed text
             delta["annotations"] = done["message"]["annotations"]
         yield chunk(done["index"], delta, finish_reason=done["finish_reason"])

@@ -1,10 +1,12 @@
 """Constrained decoding with xgrammar: output that follows the requested JSON schema.
 
-A request's JSON schema (or a tool's parameters) compiles to a grammar over the tokenizer's
-vocabulary once; each sequence gets a matcher that masks every token the grammar forbids.
-Whitespace between JSON tokens is limited, so a model cannot pad forever. An answer cut by
-`max_tokens` ends with finish_reason "length" and is not valid JSON; keywords xgrammar does
-not enforce are checked again on the stored answer (capture's `schema_invalid` flag).
+A request's JSON schema, or its tools' structural tag (`models.tools.tool_call_tag`: free
+text, every call one of the tools with arguments following its schema), compiles to a grammar
+over the tokenizer's vocabulary once; each sequence gets a matcher that masks every token the
+grammar forbids. Whitespace between JSON tokens is limited, so a model cannot pad forever.
+An answer cut by `max_tokens` ends with finish_reason "length" and is not valid JSON (a cut
+call is no call); keywords xgrammar does not enforce are checked again on the stored answer
+(capture's `schema_invalid` flag).
 
 A schema is the caller's input: its size, depth and compile time are bounded. A compile that
 runs over its time finishes on one of a few compile threads (xgrammar cannot be interrupted)
@@ -23,9 +25,9 @@ from typing import Any
 
 import torch
 
-from tunesmith.serve.schemas import Tool
-
 CACHED_GRAMMARS = 256  # compiled schemas kept, least recently used dropped
+# whitespace in a tool call's arguments: json.dumps' one space, so a model cannot pad forever
+CALL_WHITESPACE = 1
 COMPILE_THREADS = 2  # schema compiles at once; a slow one holds its thread until it ends
 
 
@@ -50,24 +52,6 @@ def schema_depth(value: Any) -> int:
             return depth
         depth += 1
         level = [c for v in containers for c in (v.values() if isinstance(v, dict) else v)]
-
-
-def tool_call_schema(tools: list[Tool], only: str | None = None) -> dict[str, Any]:
-    """A JSON object `{"name": ..., "arguments": {...}}` for one of `tools` (or `only`)."""
-    options = [
-        {
-            "type": "object",
-            "properties": {
-                "name": {"const": tool.function.name},
-                "arguments": tool.function.parameters,
-            },
-            "required": ["name", "arguments"],
-            "additionalProperties": False,
-        }
-        for tool in tools
-        if only is None or tool.function.name == only
-    ]
-    return options[0] if len(options) == 1 else {"anyOf": options}
 
 
 class GrammarConstraint:
@@ -166,4 +150,23 @@ class Grammars:
                     text, any_whitespace=False, strict_mode=True
                 ),
             )
+        return GrammarConstraint(compiled, self.vocab_size)
+
+    def for_tools(self, tag: dict[str, Any]) -> GrammarConstraint:
+        """Text under a structural tag (`models.tools.tool_call_tag`), whitespace in each call's
+        arguments bounded; the tag is held to the same limits as a schema."""
+        bounded = {
+            **tag,
+            "format": {
+                **tag["format"],
+                "tags": [
+                    {**t, "content": {"max_whitespace_cnt": CALL_WHITESPACE, **t["content"]}}
+                    for t in tag["format"]["tags"]
+                ],
+            },
+        }
+        self.check(bounded)
+        # keys in the caller's order: xgrammar holds a call's properties to the declared order
+        text = json.dumps(bounded)
+        compiled = self._compiled(f"tag:{text}", lambda: self.compiler.compile_structural_tag(text))
         return GrammarConstraint(compiled, self.vocab_size)
