@@ -179,7 +179,9 @@ def parse_answer(text: str, names: set[str] | None = None) -> Answer:
         bodies, content = [text.strip()], ""
     for body in bodies:
         try:
-            value = json.loads(body)
+            value = json.loads(
+                body, strict=False
+            )  # the grammar lets raw control characters into strings
         except json.JSONDecodeError:
             malformed.append(body)
             continue

@@ -126,8 +126,9 @@ class Grammars:
         return f"the schema's grammar takes over {self.compile_seconds:g} s to compile"
 
     def check(self, schema: dict[str, Any]) -> str:
-        """The schema as compiled (canonical JSON), or SchemaRefused when over a limit."""
-        text = json.dumps(schema, sort_keys=True)
+        """The schema as compiled, or SchemaRefused when over a limit. Its keys keep the
+        caller's order: xgrammar writes an object's properties in the order the schema lists."""
+        text = json.dumps(schema)
         size = len(text.encode("utf-8"))
         if size > self.max_bytes:
             raise SchemaRefused(f"the schema is {size} bytes; this server takes {self.max_bytes}")
