@@ -29,6 +29,18 @@ def test_init_then_curate_as_in_the_readme(tmp_path: Path) -> None:
     assert again.exit_code == 0 and "unchanged" in again.output
 
 
+def test_init_the_tool_example_then_curate_its_conversations(tmp_path: Path) -> None:
+    ws = tmp_path / "tools"
+    result = runner.invoke(app, ["init", str(ws), "--example", "support-tools", "--rows", "60"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["curate", "--workspace", str(ws)])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((ws / "datasets/support-tools/v1/manifest.json").read_text())
+    assert manifest["counts"]["read"] == 60 and manifest["counts"]["reconciles"]
+    record = json.loads((ws / "datasets/support-tools/v1/train.jsonl").open().readline())
+    assert record["tools"] and record["meta"]["category"]
+
+
 def test_init_refuses_non_empty_folder_and_unknown_example(tmp_path: Path) -> None:
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("")
