@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tunesmith.config import PiiConfig
 from tunesmith.data.pii import PiiMasker
-from tunesmith.serve.pii_restore import PLACEHOLDER, Restorer, mask_messages, restore
+from tunesmith.serve.pii_restore import (
+    PLACEHOLDER,
+    Maskers,
+    Restorer,
+    mask_messages,
+    mask_request,
+    restore,
+)
+from tunesmith.serve.schemas import ChatRequest
 
 NAME, EMAIL = "Dana Whitfield", "dana.whitfield@example.org"
 
@@ -80,3 +90,74 @@ def test_text_that_only_looks_like_a_placeholder_start_is_sent_at_the_end() -> N
     assert restorer.feed("ONAL note> ok") == " <PERSONAL note> ok"
     assert restorer.feed(" <") == ""
     assert restorer.flush() == " <"
+
+
+def test_history_call_arguments_are_masked_with_the_conversation(masker: PiiMasker) -> None:
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "find_customer",
+                "parameters": {
+                    "type": "object",
+                    "properties": {"email": {"type": "string"}, "tier": {"enum": ["gold"]}},
+                },
+            },
+        }
+    ]
+    arguments = json.dumps({"email": EMAIL, "tier": "gold", "count": 2})
+    call = {"id": "call_1", "type": "function", "function": {"name": "find_customer"}}
+    messages = [
+        *_request(),
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [{**call, "function": {"name": "find_customer", "arguments": arguments}}],
+        },
+        {"role": "tool", "tool_call_id": "call_1", "content": f'{{"name": "{NAME}"}}'},
+    ]
+    masked, values = mask_messages(masker, messages, {}, tools)
+    shown = json.dumps(masked)
+    assert EMAIL not in shown and NAME not in shown
+    # one numbering across the conversation: the user's address and the argument's agree
+    sent = json.loads(masked[2]["tool_calls"][0]["function"]["arguments"])
+    assert sent == {"email": "<EMAIL_ADDRESS_1>", "tier": "gold", "count": 2}
+    assert masked[2]["tool_calls"][0]["id"] == "call_1"
+    assert values.values["<EMAIL_ADDRESS_1>"] == EMAIL
+    untouched = [
+        {
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {**call, "function": {"name": "find_customer", "arguments": '{"tier":"gold"}'}}
+            ],
+        }
+    ]
+    assert mask_messages(masker, untouched, {}, tools)[0] == untouched  # caller's JSON kept
+
+
+def test_a_request_with_calls_reaches_the_model_masked() -> None:
+    body = {
+        "model": "m",
+        "messages": [
+            {"role": "user", "content": f"I am {NAME}"},
+            {
+                "role": "assistant",
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "lookup", "arguments": json.dumps({"who": EMAIL})},
+                    }
+                ],
+            },
+            {"role": "tool", "tool_call_id": "call_1", "content": "found"},
+        ],
+    }
+    request = ChatRequest.model_validate(body)
+    masked, values = mask_request(Maskers(), request, PiiConfig(), {})
+    call = masked.messages[1].tool_calls[0]
+    assert (call.id, call.function.name) == ("call_1", "lookup")
+    assert json.loads(call.function.arguments) == {"who": "<EMAIL_ADDRESS_1>"}
+    assert masked.messages[0].content == "I am <PERSON_1>" and masked.messages[2].content == "found"
+    assert values.values["<EMAIL_ADDRESS_1>"] == EMAIL

@@ -68,7 +68,7 @@ def test_a_store_at_0002_gains_key_groups_and_keeps_its_keys(tmp_path: Path) -> 
         assert "groups" not in {c["name"] for c in sa.inspect(conn).get_columns("api_keys")}
     open_store(url)
     with reading(engine) as conn:
-        assert migrate.current(conn) == migrate.head() == "0004"
+        assert migrate.current(conn) == migrate.head()
     assert [(k.name, k.rate, k.groups) for k in list_keys(engine)] == [("app", "2/second", [])]
 
 
@@ -81,8 +81,23 @@ def test_a_store_at_0003_gains_the_retrieval_record_of_interactions(tmp_path: Pa
         assert "retrieval" not in {c["name"] for c in sa.inspect(conn).get_columns("interactions")}
     open_store(url)
     with reading(engine) as conn:
-        assert migrate.current(conn) == "0004"
+        assert migrate.current(conn) == migrate.head()
         assert "retrieval" in {c["name"] for c in sa.inspect(conn).get_columns("interactions")}
+
+
+def test_a_store_at_0004_gains_the_tools_of_interactions(tmp_path: Path) -> None:
+    url = _old_store(tmp_path / "state.db")
+    engine = open_store(url)
+    with engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0004")
+    with reading(engine) as conn:
+        assert "tools" not in {c["name"] for c in sa.inspect(conn).get_columns("interactions")}
+    open_store(url)
+    with reading(engine) as conn:
+        assert migrate.current(conn) == migrate.head()
+        row = conn.execute(sa.select(interactions)).one()
+        # an interaction stored before keeps its answer and has no tool list
+        assert row.id == "i-1" and row.tools is None and row.label == "billing"
 
 
 def test_an_earlier_release_gains_its_missing_nullable_columns(tmp_path: Path) -> None:

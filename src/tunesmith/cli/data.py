@@ -77,6 +77,18 @@ def curate(
                     f"preference pairs, {c['choice_pairs']} from pairwise choices, in "
                     f"{exported.preferences})"
                 )
+                if exported.refused:  # reviewed tool answers that are not valid calls
+                    console.print(
+                        f"[yellow]left out {len(exported.refused)} reviewed tool answer(s)"
+                        f" ({c['invalid_tool_corrections']} corrections):[/yellow]"
+                    )
+                    for line in exported.refused:
+                        console.print(f"  {line}", markup=False)
+                if c["tool_pairs_skipped"]:
+                    console.print(
+                        f"{c['tool_pairs_skipped']} corrected tool answer(s) without a "
+                        "preference pair (align reads answers as text)"
+                    )
                 result = curate_reviewed(ws, config, progress=tick)
             else:
                 result = run_curate(ws, config.data, progress=tick)

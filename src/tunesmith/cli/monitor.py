@@ -72,11 +72,16 @@ def monitor(
 
 
 def _show(item: ReviewItem) -> None:
-    user = "\n\n".join(m.get("content") or "" for m in item.messages if m["role"] == "user")
+    from tunesmith.review.terminal import item_panels
+
     margin = "-" if item.label_margin is None else f"{item.label_margin:.2f}"
     title = f"item {item.id} · {item.model} · {', '.join(item.reasons)} · margin {margin}"
-    console.print(Panel(user, title=title, title_align="left"))
-    console.print(Panel(item.output, title="model answer", title_align="left"))
+    (heading, given), (answer_title, answer) = item_panels(item)
+    if heading != "input":
+        title += f" · {heading}"
+    # Text, not markup: calls and answers hold square brackets rich would read as styles
+    console.print(Panel(Text(given), title=title, title_align="left"))
+    console.print(Panel(Text(answer), title=answer_title, title_align="left"))
 
 
 def _show_choice(item: ChoiceItem) -> None:

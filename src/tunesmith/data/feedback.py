@@ -2,7 +2,11 @@
 
 Reviewed records are already ChatML (they come from served conversations), so they skip the
 reader and the template but pass the same checks: shape, PII masking with the curate masker,
-and deduplication against every record the version already holds and each other. A kept
+and deduplication against every record the version already holds and each other. A tool
+conversation (a `tools` list, calls or tool results) goes through the conversation mode of
+the format stage (`conversation.py`): checked with `tool_checks` like a source record (a
+failing one is quarantined with its reason), masked leaf by leaf (contents, call arguments,
+tool results; never the tools), its calls and `tools` kept. A kept
 record lands in `train` or in the separate `feedback` evaluation split by a seeded hash of
 its id, so the same record always lands in the same place.
 """
@@ -11,22 +15,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tunesmith.config import DataConfig
+from tunesmith.config import DataConfig, TemplateConfig
+from tunesmith.data.conversation import Conversation, ConversationTemplate
 from tunesmith.data.dedup import DedupIndex
 from tunesmith.data.pii import PiiMasker
 from tunesmith.data.records import Rejection, Row
+from tunesmith.models.tools import message_text, uses_tools
 
 FEEDBACK_SPLIT = "feedback"
 _ROLES = {"system", "user", "assistant", "tool"}
+# a reviewed tool record's fields: the conversation and its tool list, as a source's would be
+_TOOLS = ConversationTemplate(TemplateConfig(messages="messages", tools="tools"))
 
 
 def last_user_text(messages: list[dict[str, Any]]) -> str:
     """The text of the last user turn: what drift and dedup compare."""
-    users = [m.get("content") or "" for m in messages if m.get("role") == "user"]
+    users = [message_text(m) for m in messages if m.get("role") == "user"]
     return users[-1] if users else ""
 
 
@@ -49,6 +58,39 @@ def _problem(record: Any) -> tuple[str, str | None] | None:
     return None
 
 
+def _is_tool_record(record: Any) -> bool:
+    messages = record.get("messages") if isinstance(record, dict) else None
+    if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
+        return False
+    return "tools" in record or uses_tools(messages, None)
+
+
+def _tool_row(
+    source: str, number: int, record: dict[str, Any], reject: Callable[[Rejection], None]
+) -> Row | None:
+    """The row of a reviewed tool conversation, its text leaves laid out as fields; None (and
+    the reason in quarantine) when it fails the checks a source conversation passes."""
+    meta = record.get("meta")
+    if not isinstance(meta, dict) or not meta.get("id"):
+        reject(Rejection(source, number, "feedback", "meta.id is missing", "meta.id"))
+        return None
+    tools = record.get("tools")
+    fields = {
+        "messages": json.dumps(record["messages"], ensure_ascii=False),
+        "tools": json.dumps(tools, ensure_ascii=False) if tools else "",
+    }
+    row = Row(source, number, str(meta["id"]), fields)
+    rejection = _TOOLS.prepare(row)
+    if rejection is not None:
+        reject(Rejection(source, number, "feedback", rejection.reason, rejection.field, row.id))
+        return None
+    if record["messages"][-1].get("role") != "assistant":
+        reason = "the last message is not an assistant answer"
+        reject(Rejection(source, number, "feedback", reason, "messages", row.id))
+        return None
+    return row
+
+
 def read_feedback(
     path: Path, source: str, reject: Callable[[Rejection], None]
 ) -> Iterator[tuple[Row, dict[str, Any]]]:
@@ -60,6 +102,11 @@ def read_feedback(
                 record = json.loads(line)
             except json.JSONDecodeError as err:
                 reject(Rejection(source, number, "feedback", f"bad JSON: {err.msg}"))
+                continue
+            if _is_tool_record(record):
+                row = _tool_row(source, number, record, reject)
+                if row is not None:
+                    yield row, record
                 continue
             problem = _problem(record)
             if problem is not None:
@@ -87,6 +134,14 @@ def masked_record(
     """The record with every message masked (and its place in the source), and what was
     found."""
     meta = {**record["meta"], "source": row.source, "row": row.row}
+    if isinstance(row.data, Conversation):  # a tool conversation: masked leaf by leaf
+        found: Counter[str] = Counter()
+        if masker is not None:
+            masked, found = masker.mask({name: row.fields[name] for name in _TOOLS.scan(row)})
+            row.fields.update(masked)
+        if found:
+            meta["pii"] = dict(sorted(found.items()))
+        return {**_TOOLS.record(row), "meta": meta}, dict(found)
     if masker is None:
         return {"messages": record["messages"], "meta": meta}, {}
     masked, found = masker.mask(row.fields)

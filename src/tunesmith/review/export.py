@@ -8,13 +8,18 @@ picks nothing and stays in the store. An item of the random audit sample (`revie
 goes to `feedback/audit.jsonl` instead, never into training: it is the loop's independent
 comparison of challenger and champion. The files are snapshots, rewritten whole, so a dataset
 version or a comparison can name them by sha256.
+
+A tool conversation (tools offered, calls or results in it) is exported in the OpenAI shape,
+its final turn read from the answer with `models.tools.parse_answer` (`tool_turns.py`); an
+answer that is not valid calls of the offered tools is counted and named, never written.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +28,13 @@ from tunesmith.config.workspace import Workspace
 from tunesmith.models.labels import parse_label
 from tunesmith.review.choices import ChoiceItem, decided_choices
 from tunesmith.review.queue import AUDIT, ReviewItem, decided_items
+from tunesmith.review.tool_turns import tool_record, uses_tools
 from tunesmith.store.db import open_store
 
 REVIEWED_FILE = "feedback/reviewed.jsonl"
 PREFERENCES_FILE = "feedback/preferences.jsonl"
 AUDIT_FILE = "feedback/audit.jsonl"
+TOOL_COUNTS = ("invalid_tool_corrections", "invalid_tool_answers", "tool_pairs_skipped")
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,8 @@ class FeedbackExport:
     audit: Path  # the reviewed audit sample: evaluation records only
     counts: dict[str, int]
     through: int  # the newest decided review item in the export (0: none)
+    # "review item 7: <why>" for each reviewed tool answer left out (see `to_records`)
+    refused: list[str] = field(default_factory=list)
 
 
 def _prompt(item: ReviewItem) -> list[dict[str, str]]:
@@ -65,17 +74,49 @@ def _meta(item: ReviewItem, task: TaskConfig, answer: str) -> dict[str, Any]:
     return meta
 
 
+def _tool_record(item: ReviewItem, answer: str, meta: dict[str, Any]) -> tuple[Any, str | None]:
+    """The OpenAI-shape record of a tool conversation, or None and why its answer is refused.
+    An accepted answer keeps its calls' ids; a correction's calls get ids of their own."""
+    ids = [str(c.get("id")) for c in item.calls] if item.decision == "accept" else []
+    record, problem = tool_record(item.messages, item.tools, answer, ids, f"call_fb{item.id}_")
+    return (None, problem) if record is None else ({**record, "meta": meta}, None)
+
+
 def to_records(
-    items: list[ReviewItem], task: TaskConfig
+    items: list[ReviewItem],
+    task: TaskConfig,
+    counts: Counter[str] | None = None,
+    refused: list[str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(training records, preference pairs) from decided review items."""
+    """(training records, preference pairs) from decided review items. A tool conversation
+    becomes an OpenAI-shape record (`tools`, calls and the ids they answer kept); one whose
+    answer does not read as valid calls is left out, counted in `counts`
+    (`invalid_tool_corrections`; `invalid_tool_answers` for an accepted one) and named with
+    its reason in `refused`. Its preference pair is left out and counted too
+    (`tool_pairs_skipped`): align reads chosen and rejected answers as text."""
     records, pairs = [], []
+    counts = Counter() if counts is None else counts
+    refused = [] if refused is None else refused
     for item in items:
         answer = item.output if item.decision == "accept" else item.correction
         if not answer:
             continue
-        prompt = _prompt(item)
         meta = _meta(item, task, answer)
+        if uses_tools(item.tools, item.messages):
+            record, problem = _tool_record(item, answer, meta)
+            if record is None:
+                counts[
+                    "invalid_tool_answers"
+                    if item.decision == "accept"
+                    else "invalid_tool_corrections"
+                ] += 1
+                refused.append(f"review item {item.id}: {problem}")
+                continue
+            records.append(record)
+            if item.decision != "accept" and answer.strip() != item.output.strip():
+                counts["tool_pairs_skipped"] += 1
+            continue
+        prompt = _prompt(item)
         records.append(
             {"messages": [*prompt, {"role": "assistant", "content": answer}], "meta": meta}
         )
@@ -141,8 +182,10 @@ def export_feedback(ws: Workspace, task: TaskConfig) -> FeedbackExport:
     store = open_store(ws.state_url())
     decided, choices = decided_items(store), decided_choices(store)
     items = [i for i in decided if AUDIT not in i.reasons]
-    records, pairs = to_records(items, task)
-    audit_records, _ = to_records([i for i in decided if AUDIT in i.reasons], task)
+    tools: Counter[str] = Counter()
+    refused: list[str] = []
+    records, pairs = to_records(items, task, tools, refused)
+    audit_records, _ = to_records([i for i in decided if AUDIT in i.reasons], task, tools, refused)
     chosen, ties = choice_pairs(choices)
     records_path, pairs_path = ws.resolve(REVIEWED_FILE), ws.resolve(PREFERENCES_FILE)
     audit_path = ws.resolve(AUDIT_FILE)
@@ -160,7 +203,9 @@ def export_feedback(ws: Workspace, task: TaskConfig) -> FeedbackExport:
         "choice_ties": ties,
         "audit_decided": len(decided) - len(items),
         "audit_records": len(audit_records),
+        # tool conversations whose answer was refused (named in `refused`), pairs not written
+        **{k: tools[k] for k in TOOL_COUNTS},
     }
     # `through` stays about review items: the loop's triggers count corrections after it
     through = max((i.id for i in decided), default=0)
-    return FeedbackExport(records_path, pairs_path, audit_path, counts, through)
+    return FeedbackExport(records_path, pairs_path, audit_path, counts, through, refused)

@@ -12,7 +12,7 @@ key given, else `user:LOGIN`); a reviewer key claims and counts only its models'
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from tunesmith.config import TaskConfig
 from tunesmith.models.labels import parse_label
-from tunesmith.review import lease
+from tunesmith.review import lease, tool_turns
 from tunesmith.store import audit
 from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.db import interactions, reading, review_items
@@ -69,9 +69,18 @@ class ReviewItem:
     run_id: str | None
     # the knowledge chunks the answer was given from (ids, index version): None without
     retrieval: dict[str, Any] | None = None
+    # the tools the request offered (None: none, or stored before they were kept)
+    tools: list[dict[str, Any]] | None = None
+    # the answer's calls in the OpenAI shape; `output` holds them as text after the content
+    calls: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The item, its turns with their calls and results written out for a reviewer."""
+        out = asdict(self)
+        out["messages"] = tool_turns.shown_messages(self.messages)
+        out["tool_names"] = tool_turns.tool_names(self.tools)
+        out["uses_tools"] = tool_turns.uses_tools(self.tools, self.messages)
+        return out
 
 
 def enqueue(engine: Engine, candidates: list[Candidate], now: datetime | None = None) -> int:
@@ -116,13 +125,15 @@ def _query() -> sa.Select[Any]:
         interactions.c.label_margin,
         interactions.c.run_id,
         interactions.c.retrieval,
+        interactions.c.tools,
     ).join(interactions, interactions.c.id == review_items.c.interaction_id)
 
 
 def _item(row: Any) -> ReviewItem:
     data = dict(row._mapping)
-    choices = data.pop("choices") or [{}]
-    return ReviewItem(**data, output=choices[0].get("text") or "")
+    first = (data.pop("choices") or [{}])[0]
+    output = tool_turns.stored_output(first)
+    return ReviewItem(**data, output=output, calls=list(first.get("tool_calls") or []))
 
 
 def get_item(engine: Engine, item_id: int) -> ReviewItem:
@@ -163,6 +174,17 @@ def check_correction(task: TaskConfig, correction: str) -> None:
         )
 
 
+def check_item_correction(task: TaskConfig, item: ReviewItem, correction: str) -> None:
+    """A tool conversation's correction must be valid calls of its tools (checked now, while
+    the reviewer can fix it; the export checks again); any other answer, the task's rule."""
+    if not tool_turns.uses_tools(item.tools, item.messages):
+        check_correction(task, correction)
+        return
+    _, problem = tool_turns.tool_record(item.messages, item.tools, correction, [])
+    if problem is not None:
+        raise ReviewError(f"correction refused: {problem}")
+
+
 def decide(
     engine: Engine,
     item_id: int,
@@ -186,10 +208,11 @@ def decide(
         raise ReviewError("a correction needs the corrected answer")
     if decision == "accept" and correction is not None:
         raise ReviewError("an accepted answer takes no correction (use 'correct')")
+    held = get_item(engine, item_id)
     if correction is not None:
-        check_correction(task, correction)
+        check_item_correction(task, held, correction)
     stamp = utc_timestamp(lease.now_or(now))
-    subject = f"interaction/{get_item(engine, item_id).interaction_id}"
+    subject = f"interaction/{held.interaction_id}"
     shown = {"by": by} if by else {}
 
     def record() -> None:

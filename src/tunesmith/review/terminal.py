@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from tunesmith.config import TaskConfig
-from tunesmith.review import choices, queue
+from tunesmith.review import choices, queue, tool_turns
 from tunesmith.review.corrections import corrected_answer
 from tunesmith.store.actor import Actor
 
@@ -44,6 +44,19 @@ class Session:
     open: int  # items still open in the queue the key sees, when it ended
 
 
+def item_panels(item: queue.ReviewItem) -> list[tuple[str, str]]:
+    """(title, text) of what a reviewer reads about an item: the input, then the answer. A
+    tool conversation shows every turn with its calls and results, and the tools offered."""
+    if not tool_turns.uses_tools(item.tools, item.messages):
+        user = "\n\n".join(m.get("content") or "" for m in item.messages if m["role"] == "user")
+        return [("input", user), ("model answer", item.output)]
+    names = ", ".join(tool_turns.tool_names(item.tools)) or "none stored"
+    return [
+        (f"conversation · tools: {names}", tool_turns.conversation_text(item.messages)),
+        ("model answer (calls as <tool_call>{...}</tool_call>)", item.output),
+    ]
+
+
 def scope(actor: Actor) -> list[str] | None:
     """The models a reviewer key covers; None (every model) for `*` or the OS user."""
     if actor.key is None or "*" in actor.key.models:
@@ -51,9 +64,15 @@ def scope(actor: Actor) -> list[str] | None:
     return actor.key.models
 
 
-def ask_correction(terminal: Terminal, task: TaskConfig, output: str) -> str | None:
+def ask_correction(
+    terminal: Terminal, task: TaskConfig, output: str, calls: bool = False
+) -> str | None:
     """The corrected answer the reviewer types: a label from the menu (the model's reply kept
-    unless they type another) for a classification task, else the whole answer."""
+    unless they type another) for a classification task, else (and for a tool conversation,
+    `calls`) the whole answer."""
+    if calls:  # typed as the answer shows them, one after another
+        question = 'corrected answer (<tool_call>{"name": ..., "arguments": {...}}</tool_call>)'
+        return terminal.ask(question, "") or None
     labels = task.labels if task.type == "classification" else None
     if not labels:
         return terminal.ask("corrected answer", "") or None
@@ -122,7 +141,10 @@ def review_queue(
     reviewer, models, decided = actor.reviewer, scope(actor), 0
     claimed = _claimed(queue, store, reviewer, lease_seconds, models, terminal, QUEUE_KEYS)
     for item, key in claimed:
-        correction = ask_correction(terminal, task, item.output) if key in ("c", "r") else None
+        calls = tool_turns.uses_tools(item.tools, item.messages)
+        correction = (
+            ask_correction(terminal, task, item.output, calls) if key in ("c", "r") else None
+        )
         decision = DECISIONS.get(key)
         if decision is None:  # an unknown key: the item is offered again
             queue.release(store, item.id, reviewer)

@@ -37,6 +37,8 @@ class Interaction:
     invented_placeholders: int = 0
     # the knowledge chunks given to the model (ids, scores, index version); None: no retrieval
     retrieval: dict[str, Any] | None = None
+    # the tools the request offered, as OpenAI dicts: schemas, not personal data (not masked)
+    tools: list[dict[str, Any]] | None = None
 
 
 def _schema_invalid(text: str, schema: dict[str, Any]) -> bool:
@@ -126,5 +128,6 @@ class Recorder:
                     stream=item.stream,
                     flags=flags,
                     retrieval=item.retrieval,
+                    tools=item.tools or None,
                 )
             )

@@ -54,20 +54,104 @@ class RequestValues:
         return json.dumps(value)[1:-1] if self.in_json else value
 
 
+Path = tuple[Any, ...]  # keys from a call's arguments object down to one string value
+
+
+def _string_leaves(value: Any, schema: Any, path: Path, out: list[Path]) -> None:
+    """The string values of a call's arguments, as curate lays them out: a value the tool's
+    schema lists (`enum`, `const`) is the tool's own, not personal data, and stays."""
+    if isinstance(schema, dict) and ("enum" in schema or "const" in schema):
+        return
+    if isinstance(value, str):
+        out.append(path)
+    elif isinstance(value, dict | list):
+        keyed = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in keyed:
+            sub = None
+            if isinstance(schema, dict):
+                sub = (schema.get("properties") or {}).get(key) if isinstance(key, str) else None
+                sub = schema.get("items") if isinstance(key, int) else sub
+            _string_leaves(item, sub, (*path, key), out)
+
+
+def _call_fields(
+    messages: list[dict[str, Any]], schemas: dict[str, Any]
+) -> dict[str, tuple[int, int, dict[str, Any], Path]]:
+    """Field name -> (message, call, parsed arguments, path) of every string argument of the
+    history's calls; arguments that are not a JSON object are left as they are."""
+    found = {}
+    for i, message in enumerate(messages):
+        for j, call in enumerate(message.get("tool_calls") or []):
+            function = call.get("function") or {}
+            try:
+                arguments = json.loads(function.get("arguments") or "{}")
+            except json.JSONDecodeError:
+                continue
+            if not isinstance(arguments, dict):
+                continue
+            paths: list[Path] = []
+            _string_leaves(arguments, schemas.get(function.get("name")), (), paths)
+            for path in paths:
+                found[f"{i}.tool_calls.{j}." + ".".join(map(str, path))] = (i, j, arguments, path)
+    return found
+
+
+def _put_back(
+    messages: list[dict[str, Any]], calls: dict[str, Any], masked: dict[str, str]
+) -> list[dict[str, Any]]:
+    """`messages` with masked contents and, in each call with a masked argument, its
+    arguments re-encoded (a call nothing was found in keeps its caller's JSON text)."""
+    out = [
+        {**m, "content": masked[str(i)]} if str(i) in masked else dict(m)
+        for i, m in enumerate(messages)
+    ]
+    changed: dict[tuple[int, int], dict[str, Any]] = {}
+    for name, (i, j, arguments, path) in calls.items():
+        target = arguments
+        for key in path[:-1]:
+            target = target[key]
+        if masked.get(name, target[path[-1]]) != target[path[-1]]:
+            target[path[-1]] = masked[name]
+            changed[(i, j)] = arguments
+    for (i, j), arguments in changed.items():
+        tool_calls = [dict(c) for c in out[i]["tool_calls"]]
+        text = json.dumps(arguments, ensure_ascii=False)
+        tool_calls[j] = {
+            **tool_calls[j],
+            "function": {**tool_calls[j]["function"], "arguments": text},
+        }
+        out[i]["tool_calls"] = tool_calls
+    return out
+
+
 def mask_messages(
-    masker: Any, messages: list[dict[str, Any]], invented_text: dict[str, str]
+    masker: Any,
+    messages: list[dict[str, Any]],
+    invented_text: dict[str, str],
+    tools: list[dict[str, Any]] | None = None,
 ) -> tuple[list[dict[str, Any]], RequestValues]:
     """`messages` with the personal data of user, assistant and tool turns masked as one
-    record (one numbering across the conversation), and the request's values."""
+    record (one numbering across the conversation), the string arguments of the history's
+    calls included (as curate masks them, `tools` telling which values the tool lists), and
+    the request's values."""
     fields = {
         str(i): m["content"]
         for i, m in enumerate(messages)
         if m.get("role") in _ROLES_MASKED and isinstance(m.get("content"), str) and m["content"]
     }
+    schemas = {
+        (t.get("function") or {}).get("name"): (t.get("function") or {}).get("parameters")
+        for t in tools or []
+    }
+    calls = _call_fields(messages, schemas)
+    for name, (_, _, arguments, path) in calls.items():
+        value: Any = arguments
+        for key in path:
+            value = value[key]
+        if value:
+            fields[name] = value
     masked, _, values = masker.mask_with_values(fields) if fields else ({}, None, {})
-    out = [
-        {**m, "content": masked[str(i)]} if str(i) in masked else m for i, m in enumerate(messages)
-    ]
+    out = _put_back(messages, calls, masked)
     return out, RequestValues(values=values, invented_text=dict(invented_text))
 
 
@@ -96,15 +180,33 @@ def mask_request(
     maskers: Maskers, request: ChatRequest, pii: Any, invented_text: dict[str, str]
 ) -> tuple[ChatRequest, RequestValues]:
     """The request masked as the model's training data was (`pii`), and the values it held."""
-    texts = [{"role": m.role, "content": m.text()} for m in request.messages]
-    masked, values = mask_messages(maskers.get(pii), texts, invented_text)
+    texts = [
+        {"role": m.role, "content": m.text()}
+        | ({"tool_calls": [c.model_dump() for c in m.tool_calls]} if m.tool_calls else {})
+        for m in request.messages
+    ]
+    tools = [t.model_dump() for t in request.tools or []]
+    masked, values = mask_messages(maskers.get(pii), texts, invented_text, tools)
     messages = [
-        m if t["content"] == m.text() else m.model_copy(update={"content": t["content"]})
-        for m, t in zip(request.messages, masked, strict=True)
+        m if t == t_in else m.model_copy(update=_changes(m, t))
+        for m, t, t_in in zip(request.messages, masked, texts, strict=True)
     ]
     fmt = request.response_format
     values.in_json = fmt is not None and fmt.type != "text"
     return request.model_copy(update={"messages": messages}), values
+
+
+def _changes(message: Any, masked: dict[str, Any]) -> dict[str, Any]:
+    """What masking changed in one message: its content, its calls' arguments."""
+    update: dict[str, Any] = {}
+    if masked["content"] != message.text():
+        update["content"] = masked["content"]
+    if message.tool_calls:
+        update["tool_calls"] = [
+            c.model_copy(update={"function": c.function.model_copy(update=m["function"])})
+            for c, m in zip(message.tool_calls, masked["tool_calls"], strict=True)
+        ]
+    return update
 
 
 def restore_json(text: str, values: RequestValues) -> str:

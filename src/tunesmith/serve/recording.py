@@ -110,6 +110,7 @@ def _interaction(job: Prepared, now: float, **fields: Any) -> Interaction:
         ttft_ms=None if job.first_token is None else 1000 * (job.first_token - job.started),
         stream=job.request.stream,
         retrieval=None if job.retrieved is None else job.retrieved.record(),
+        tools=[t.model_dump(exclude_none=True) for t in job.request.tools or []] or None,
         **fields,
     )
 

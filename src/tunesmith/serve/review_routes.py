@@ -149,7 +149,7 @@ def _held_by_other(item: ReviewItem | ChoiceItem, reviewer: str) -> bool:
     )
 
 
-def _check(state: ServeState, body: DecisionRequest) -> None:
+def _check(state: ServeState, body: DecisionRequest, item: ReviewItem) -> None:
     """The checks `review.decide` makes before touching the store, answered as 400s here so
     that any ReviewError it raises after them is about the item's state (a 409)."""
     correction = (body.correction or "").strip() or None
@@ -171,7 +171,7 @@ def _check(state: ServeState, body: DecisionRequest) -> None:
         )
     if correction is not None:
         try:
-            review.check_correction(state.probe.task, correction)
+            review.check_item_correction(state.probe.task, item, correction)
         except ReviewError as err:
             raise ApiError(400, str(err), "invalid_request_error", None, "correction") from None
 
@@ -207,8 +207,7 @@ def next_item(key: KeyDep, state: StateDep, skip: str = "") -> dict[str, Any]:
 def decide(item_id: int, body: DecisionRequest, key: KeyDep, state: StateDep) -> dict[str, Any]:
     """Accept, correct or reject an item this reviewer holds (or that nobody holds)."""
     reviewer = _reviewer(key)
-    _existing(state, item_id, key)
-    _check(state, body)
+    _check(state, body, _existing(state, item_id, key))
     try:
         item = review.decide(
             state.store,

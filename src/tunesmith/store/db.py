@@ -57,6 +57,8 @@ interactions = sa.Table(
     sa.Column("flags", sa.JSON, nullable=True),
     # knowledge chunks the answer was given from: index version, chunk ids and scores
     sa.Column("retrieval", sa.JSON(none_as_null=True), nullable=True),
+    # the tools the request offered (function schemas, never masked); null: none offered
+    sa.Column("tools", sa.JSON(none_as_null=True), nullable=True),
 )
 
 # a caller's verdict on an answer it received (thumbs up / down)
