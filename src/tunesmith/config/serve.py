@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class ServeRetrievalConfig(BaseModel):
@@ -25,6 +25,68 @@ class ServeRetrievalConfig(BaseModel):
         default="I cannot answer that from the documents you have access to.",
         description="The answer when no source the caller may read was found.",
     )
+
+
+class WorkflowStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        min_length=1, description="The step's name, as `when`, `include` and the trace say it."
+    )
+    model: str = Field(
+        min_length=1, description="A served model: run id, registry reference or the base."
+    )
+    kind: Literal["classify", "extract", "act"] = Field(
+        description="classify: a label; extract: a JSON object; act: the answer with tool calls."
+    )
+    when: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Run only if each named earlier classify step gave one of these labels.",
+    )
+    include: list[str] = Field(
+        default_factory=list,
+        description="Earlier steps whose outputs are added to the conversation as a system note.",
+    )
+    labels: list[str] | None = Field(
+        default=None,
+        description="classify: the labels to choose from; default the run's task labels.",
+    )
+    json_schema: dict[str, Any] | None = Field(
+        default=None,
+        description="extract: the object's JSON schema; default the run's task.json_schema.",
+    )
+    max_tokens: int | None = Field(
+        default=None, ge=1, description="New tokens for this step; default the request's."
+    )
+
+
+class WorkflowConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        min_length=1, description="The model name a client asks for; not a served model's."
+    )
+    steps: list[WorkflowStep] = Field(min_length=1, description="The specialists, run in order.")
+
+    @model_validator(mode="after")
+    def _steps_refer_back(self) -> WorkflowConfig:
+        kinds: dict[str, str] = {}
+        for step in self.steps:
+            where = f"workflow '{self.name}' step '{step.name}'"
+            if step.name in kinds:
+                raise ValueError(f"{where}: the name is used twice")
+            for earlier in [*step.when, *step.include]:
+                if earlier not in kinds:
+                    raise ValueError(f"{where}: '{earlier}' is not an earlier step")
+            for earlier in step.when:
+                if kinds[earlier] != "classify":
+                    raise ValueError(f"{where}: when '{earlier}' needs a classify step")
+            if step.labels is not None and (step.kind != "classify" or not step.labels):
+                raise ValueError(f"{where}: labels are for classify steps, at least one")
+            if step.json_schema is not None and step.kind != "extract":
+                raise ValueError(f"{where}: json_schema is for extract steps")
+            kinds[step.name] = step.kind
+        return self
 
 
 class ServeConfig(BaseModel):
@@ -84,3 +146,14 @@ class ServeConfig(BaseModel):
         },
         description="How a placeholder the request never had is written, by type; others vanish.",
     )
+    workflows: list[WorkflowConfig] = Field(
+        default_factory=list,
+        description="Specialists chained behind one model name (classify, extract, act).",
+    )
+
+    @model_validator(mode="after")
+    def _workflow_names_unique(self) -> ServeConfig:
+        names = [w.name for w in self.workflows]
+        if len(set(names)) != len(names):
+            raise ValueError("serve.workflows: two workflows have the same name")
+        return self

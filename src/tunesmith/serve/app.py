@@ -29,6 +29,7 @@ from tunesmith.serve.routes import router
 from tunesmith.serve.schemas import error_body, internal_error
 from tunesmith.serve.state import ServeState
 from tunesmith.serve.structured import Grammars
+from tunesmith.serve.workflow import check_workflows
 from tunesmith.store import audit
 from tunesmith.store.db import open_store
 
@@ -69,13 +70,16 @@ def load_state(ws: Workspace, config: ProjectConfig) -> ServeState:
             masker = PiiMasker(config.data.pii)
         recorder = Recorder(store, masker)
     retriever, embedder = _knowledge(ws, config)
+    catalog = Catalog(ws, base.name, base.weights_sha256, settings.alias_refresh_seconds)
+    check_workflows(catalog, settings.workflows)
     return ServeState(
+        workflows={flow.name: flow for flow in settings.workflows},
         retriever=retriever,
         embedder=embedder,
         settings=settings,
         engine=engine,
         tokenizer=tokenizer,
-        catalog=Catalog(ws, base.name, base.weights_sha256, settings.alias_refresh_seconds),
+        catalog=catalog,
         grammars=Grammars(
             tokenizer,
             int(model.config.vocab_size),

@@ -39,6 +39,8 @@ class Interaction:
     retrieval: dict[str, Any] | None = None
     # the tools the request offered, as OpenAI dicts: schemas, not personal data (not masked)
     tools: list[dict[str, Any]] | None = None
+    # a workflow's steps: which adapter did what (label, fields, call names), skipped or not
+    trace: list[dict[str, Any]] | None = None
 
 
 def _schema_invalid(text: str, schema: dict[str, Any]) -> bool:
@@ -75,6 +77,16 @@ class Recorder:
             }
             for c in calls
         ]
+
+    def _mask_leaves(self, value: Any) -> Any:
+        """Every string in a JSON value masked (extracted fields are the caller's data)."""
+        if isinstance(value, str):
+            return self._mask(value)
+        if isinstance(value, list):
+            return [self._mask_leaves(v) for v in value]
+        if isinstance(value, dict):
+            return {k: self._mask_leaves(v) for k, v in value.items()}
+        return value
 
     def record(self, row_id: str, item: Interaction) -> None:
         """Commit one interaction under the completion's id; durable when this returns."""
@@ -129,5 +141,11 @@ class Recorder:
                     flags=flags,
                     retrieval=item.retrieval,
                     tools=item.tools or None,
+                    trace=[
+                        {**t, "fields": self._mask_leaves(t["fields"])} if "fields" in t else t
+                        for t in item.trace
+                    ]
+                    if item.trace is not None
+                    else None,
                 )
             )

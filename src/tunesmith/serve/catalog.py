@@ -35,6 +35,8 @@ class ServedModel:
     registry_version: int | None = None
     # how the run's training data was masked (a PiiConfig); None: the base, or unmasked data
     pii: Any | None = None
+    # the run's task (a TaskConfig): its labels and schema, which a workflow step reads
+    task: Any | None = None
 
 
 class Catalog:
@@ -75,7 +77,13 @@ class Catalog:
             return ServedModel(name, None, None)
         run = self._run(found.run_id, name)
         return ServedModel(
-            name, run.run_id, run.adapter_dir, found.registry_name, found.registry_version, run.pii
+            name,
+            run.run_id,
+            run.adapter_dir,
+            found.registry_name,
+            found.registry_version,
+            run.pii,
+            run.task,
         )
 
     def _run(self, run_id: str, asked: str) -> ServedModel:
@@ -93,7 +101,9 @@ class Catalog:
                 f"model '{asked}': run {run_id} was trained on other base weights than this "
                 "server holds"
             )
-        return ServedModel(asked, run_id, run_dir / "adapter", pii=_training_pii(run_dir))
+        config = _training_config(run_dir)
+        pii = config.data.pii if config.data.pii.enabled else None
+        return ServedModel(asked, run_id, run_dir / "adapter", pii=pii, task=config.task)
 
     def registered_names(self) -> list[str]:
         return registered_names(self.ws)
@@ -124,11 +134,10 @@ class Catalog:
         return {"id": ref, "parent": self.base_id, "run_id": served.run_id}
 
 
-def _training_pii(run_dir: Path) -> Any | None:
-    """The masking config of the data a run learned from, when that data was masked."""
+def _training_config(run_dir: Path) -> Any:
+    """The config a run trained with: how its data was masked, and its task."""
     import yaml
 
     from tunesmith.config import ProjectConfig
 
-    config = ProjectConfig.model_validate(yaml.safe_load((run_dir / "config.yaml").read_text()))
-    return config.data.pii if config.data.pii.enabled else None
+    return ProjectConfig.model_validate(yaml.safe_load((run_dir / "config.yaml").read_text()))

@@ -16,9 +16,14 @@ if TYPE_CHECKING:
 
 
 def record(
-    state: ServeState, job: Prepared, choices: list[dict[str, Any]], usage: dict[str, int]
+    state: ServeState,
+    job: Prepared,
+    choices: list[dict[str, Any]],
+    usage: dict[str, int],
+    trace: list[dict[str, Any]] | None = None,
 ) -> None:
-    """Metrics, and the interaction committed to the state store (called before responding)."""
+    """Metrics, and the interaction committed to the state store (called before responding);
+    a workflow's call comes with its trace, and its label is its classify step's."""
     now = time.monotonic()
     model = job.request.model
     job.recorded = True
@@ -50,20 +55,37 @@ def record(
             finish_reason=choices[0]["finish_reason"],
             completion_tokens=usage["completion_tokens"],
             mean_logprob=sum(means) / len(means) if means else None,
-            label=state.probe.label(first.text),
-            label_margin=first.margin_probe.margin if first.margin_probe else None,
+            label=state.probe.label(first.text) if trace is None else _routed_label(trace),
+            label_margin=first.margin_probe.margin
+            if first.margin_probe and trace is None
+            else None,
             response_schema=_response_schema(job.request),
             # an answer from the knowledge base is not a routing decision
-            expects_label=state.probe.task.type == "classification"
+            expects_label=trace is None
+            and state.probe.task.type == "classification"
             and not job.request.tools
             and job.request.response_format is None
             and job.retrieved is None,
             invented_placeholders=job.values.invented if job.values is not None else 0,
+            trace=trace,
         ),
     )
 
 
-def record_failure(state: ServeState, job: Prepared, status: str, detail: str) -> None:
+def _routed_label(trace: list[dict[str, Any]]) -> str | None:
+    """The label of a workflow's first classify step that ran."""
+    return next(
+        (t.get("label") for t in trace if t["kind"] == "classify" and not t["skipped"]), None
+    )
+
+
+def record_failure(
+    state: ServeState,
+    job: Prepared,
+    status: str,
+    detail: str,
+    trace: list[dict[str, Any]] | None = None,
+) -> None:
     """A failed or cancelled call, counted and committed like an answer: the (masked) messages,
     status, reason, tokens and timings; no partial answer text."""
     if job.recorded:
@@ -93,6 +115,7 @@ def record_failure(state: ServeState, job: Prepared, status: str, detail: str) -
             mean_logprob=None,
             label=None,
             label_margin=None,
+            trace=trace,
         ),
     )
 

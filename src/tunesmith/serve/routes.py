@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from tunesmith.serve import service
+from tunesmith.serve import service, workflow
 from tunesmith.serve.catalog import ModelNotFound
 from tunesmith.serve.chat import RequestError
 from tunesmith.serve.deps import ApiError, KeyDep, StateDep, require_role
@@ -62,6 +62,17 @@ def list_models(key: KeyDep, state: StateDep) -> dict[str, Any]:
         }
         for entry in state.catalog.listing()
         if key.allows(entry["id"])
+    ] + [
+        {
+            "id": name,
+            "object": "model",
+            "created": created,
+            "owned_by": "tunesmith",
+            "parent": state.catalog.base_id,
+            "root": name,
+        }
+        for name in state.workflows
+        if key.allows(name)
     ]
     return {"object": "list", "data": data}
 
@@ -89,6 +100,9 @@ async def chat_completions(
             "model_not_allowed",
             "model",
         )
+    flow = state.workflows.get(request.model)
+    if flow is not None:
+        return await _workflow(state, flow, request, key, http)
     try:
         served = await run_in_threadpool(state.catalog.resolve, request.model)
         loop = asyncio.get_running_loop()
@@ -123,6 +137,27 @@ async def chat_completions(
         yield "data: [DONE]\n\n"
 
     return StreamingResponse(body(), media_type="text/event-stream")
+
+
+async def _workflow(
+    state: StateDep, flow: Any, request: ChatRequest, key: KeyDep, http: Request
+) -> dict[str, Any]:
+    """A workflow's answer (serve.workflows), its errors said as a single call's are."""
+    try:
+        return await workflow.answer(state, flow, request, key, _disconnected(http))
+    except ModelNotFound as err:
+        raise ApiError(404, str(err), "invalid_request_error", "model_not_found", "model") from None
+    except RequestError as err:
+        raise ApiError(400, str(err), "invalid_request_error", None, err.param) from None
+    except EngineBusy as err:
+        retry = str(state.settings.retry_after_seconds)
+        message = f"the server is busy: {err}; retry after {retry} s"
+        headers = {"Retry-After": retry}
+        raise ApiError(503, message, "server_error", "overloaded", headers=headers) from None
+    except service.Failed as err:
+        level = logging.INFO if err.status == "cancelled" else logging.ERROR
+        log.log(level, "workflow %s %s: %s", err.request_id, err.status, err.detail)
+        raise ApiError(500, internal_error(err.request_id), "server_error") from None
 
 
 @router.post("/v1/embeddings")

@@ -186,7 +186,7 @@ async def events(state: ServeState, job: Prepared) -> AsyncIterator[tuple[int, D
             seq.cancelled.set()
 
 
-def _failure(job: Prepared) -> tuple[str, str] | None:
+def failure(job: Prepared) -> tuple[str, str] | None:
     """("error" | "cancelled", why) when a choice did not finish, else None."""
     for status in ("error", "cancelled"):
         for c in job.choices:
@@ -240,9 +240,9 @@ def finish(state: ServeState, job: Prepared) -> tuple[list[dict[str, Any]], dict
 
 async def _fail(state: ServeState, job: Prepared) -> None:
     """Record and raise Failed when a choice failed or was cancelled."""
-    if (failure := _failure(job)) is not None:
-        await run_in_threadpool(record_failure, state, job, *failure)
-        raise Failed(job.id, *failure)
+    if (failed := failure(job)) is not None:
+        await run_in_threadpool(record_failure, state, job, *failed)
+        raise Failed(job.id, *failed)
 
 
 async def _cancel_on(gone: Awaitable[None], job: Prepared) -> None:

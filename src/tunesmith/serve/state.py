@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tunesmith.config.monitor import MonitorConfig
-from tunesmith.config.serve import ServeConfig
+from tunesmith.config.serve import ServeConfig, WorkflowConfig
 from tunesmith.serve import chat
 from tunesmith.serve.capture import Recorder
 from tunesmith.serve.catalog import Catalog, ServedModel
@@ -41,6 +41,7 @@ class ServeState:
     maskers: Maskers = field(default_factory=Maskers)  # requests masked as training data was
     retriever: Any | None = None  # knowledge.retriever.Retriever: the knowledge index, if any
     embedder: Any | None = None  # models.sentence.SentenceModel served at /v1/embeddings
+    workflows: dict[str, WorkflowConfig] = field(default_factory=dict)  # by the name asked for
 
 
 @dataclass

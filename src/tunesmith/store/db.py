@@ -59,6 +59,8 @@ interactions = sa.Table(
     sa.Column("retrieval", sa.JSON(none_as_null=True), nullable=True),
     # the tools the request offered (function schemas, never masked); null: none offered
     sa.Column("tools", sa.JSON(none_as_null=True), nullable=True),
+    # a workflow's steps (serve.workflows): model, run, output summary, latency; null: no workflow
+    sa.Column("trace", sa.JSON(none_as_null=True), nullable=True),
 )
 
 # a caller's verdict on an answer it received (thumbs up / down)
