@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -156,3 +155,19 @@ def test_grammar_constrained_generation_only_makes_valid_calls(bpe_model_dir: Pa
         for call in answer.calls:
             validate(call.arguments, schemas[call.name])
     assert len(grammars._cache) == 1  # compiled once for the three prompts
+
+
+def test_the_example_s_tool_results_carry_no_loss(bpe_model_dir: Path) -> None:
+    from transformers import AutoTokenizer
+
+    from tunesmith.examples.support_tools import generate_tool_records
+    from tunesmith.models.tokenize import encode
+
+    tokenizer = AutoTokenizer.from_pretrained(bpe_model_dir)
+    record = next(r for r in generate_tool_records(40, 0) if r["category"] == "multi_step")
+    encoded = encode(tokenizer, record["messages"], 4096, tools=record["tools"])
+    assert encoded is not None
+    learned = tokenizer.decode([t for t in encoded.labels if t != IGNORE])
+    results = [m["content"] for m in record["messages"] if m["role"] == "tool"]
+    assert results and all(r not in learned for r in results)
+    assert "<tool_call>" in learned

@@ -20,6 +20,7 @@ def run_command(
     """The whole loop on an example: curate, train, eval, register, serve, monitor, review,
     retrain, promote, serve again; with simulated traffic and a simulated reviewer."""
     from tunesmith.pipeline.main_job import peak_rss_gib, run_main_job
+    from tunesmith.pipeline.tool_job import run_tool_job
 
     started = time.monotonic()
     with progress_bar() as progress:
@@ -32,7 +33,10 @@ def run_command(
             return lambda n: progress.advance(task, n)
 
         with stage_errors(FileExistsError, KeyError):
-            rows = run_main_job(directory, example, say, bar)
+            if example == "support-tools":
+                rows = run_tool_job(directory, say, bar)
+            else:
+                rows = run_main_job(directory, example, say, bar)
     own, server = peak_rss_gib()
     table = Table(
         title=f"tunesmith run: {directory} ({time.monotonic() - started:.0f} s)",

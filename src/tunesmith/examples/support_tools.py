@@ -162,9 +162,11 @@ def _write_jsonl(rows: list[dict[str, Any]], path: Path) -> None:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def write_example(raw_dir: Path, n: int = 600, seed: int = 0, episodes: int = 60) -> Path:
+def write_example(raw_dir: Path, n: int = 600, seed: int = 0, episodes: int | None = None) -> Path:
     """`raw/tool_conversations.jsonl` (`n` records) and `raw/tool_episodes.jsonl` (`episodes`
-    tasks, from another seed so no episode repeats a training conversation)."""
+    tasks, default one per ten records, from another seed so no episode repeats a training
+    conversation)."""
+    episodes = max(1, n // 10) if episodes is None else episodes
     raw_dir.mkdir(parents=True, exist_ok=True)
     path = raw_dir / "tool_conversations.jsonl"
     _write_jsonl(generate_tool_records(n, seed), path)
