@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 import jinja2
 from pydantic import (
@@ -55,8 +55,15 @@ class TemplateConfig(Strict):
     tools: str | None = Field(
         default=None, description="Field holding the record's tool list (with `messages`)."
     )
+    tool_calls: str | None = Field(
+        default=None,
+        description="Jinja2 template of the assistant's calls, JSON: {name, arguments} or a list.",
+    )
+    tool_list: list[dict[str, Any]] | None = Field(
+        default=None, description="The tools (OpenAI function tools) rows' `tool_calls` use."
+    )
 
-    @field_validator("system", "user", "assistant")
+    @field_validator("system", "user", "assistant", "tool_calls")
     @classmethod
     def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
@@ -77,14 +84,19 @@ class TemplateConfig(Strict):
 
     @model_validator(mode="after")
     def _one_mode(self) -> TemplateConfig:
+        if (self.tool_calls is None) != (self.tool_list is None):
+            raise ValueError("`tool_calls` and `tool_list` go together")
         if self.messages is None:
             if self.user is None:
                 raise ValueError("set `user` (a template) or `messages` (a conversation field)")
             if self.tools is not None:
                 raise ValueError("`tools` needs `messages`: tool lists come with conversations")
-        elif any(v is not None for v in (self.system, self.user, self.assistant)):
+        elif any(
+            v is not None
+            for v in (self.system, self.user, self.assistant, self.tool_calls, self.tool_list)
+        ):
             raise ValueError(
-                "`messages` takes conversations as they are: drop system/user/assistant"
+                "`messages` takes conversations as they are: drop system/user/assistant/tool_calls"
             )
         return self
 
@@ -93,7 +105,8 @@ class TemplateConfig(Strict):
         # Unset conversation keys stay out of the dump, so a row-template config keeps the
         # snapshot (and dataset fingerprint) it had before they existed.
         data = handler(self)
-        return {k: v for k, v in data.items() if k not in ("messages", "tools") or v is not None}
+        optional = ("messages", "tools", "tool_calls", "tool_list")
+        return {k: v for k, v in data.items() if k not in optional or v is not None}
 
 
 class CustomEntity(Strict):
