@@ -94,7 +94,7 @@ def _ask(url: str, key: str, model: str, record: dict[str, Any]) -> str:
         messages=record["messages"][:-1],
         tools=record["tools"],
         tool_choice="auto",
-        max_tokens=128,
+        max_tokens=192,  # three parallel calls run to 172 tokens
         temperature=0,
     )
     message = done.choices[0].message
