@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import typer
+import yaml
 from typer.testing import CliRunner
 
 from tunesmith.cli import app
@@ -39,6 +40,24 @@ def test_init_the_tool_example_then_curate_its_conversations(tmp_path: Path) -> 
     assert manifest["counts"]["read"] == 60 and manifest["counts"]["reconciles"]
     record = json.loads((ws / "datasets/support-tools/v1/train.jsonl").open().readline())
     assert record["tools"] and record["meta"]["category"]
+
+
+def test_eval_of_a_tool_caller_prints_its_categories(tmp_path: Path, bpe_model_dir: Path) -> None:
+    ws = tmp_path / "tools"
+    assert (
+        runner.invoke(
+            app, ["init", str(ws), "--example", "support-tools", "--rows", "40"]
+        ).exit_code
+        == 0
+    )
+    raw = yaml.safe_load((ws / "tunesmith.yaml").read_text())
+    raw["base_model"] = {"name": "tiny-bpe", "path": str(bpe_model_dir)}
+    raw["eval"] |= {"max_new_tokens": 16, "max_episode_steps": 1, "gates": {}}
+    (ws / "tunesmith.yaml").write_text(yaml.safe_dump(raw))
+    assert runner.invoke(app, ["curate", "--workspace", str(ws)]).exit_code == 0
+    result = runner.invoke(app, ["eval", "--model", "base", "--workspace", str(ws)])
+    assert result.exit_code == 0, result.output
+    assert "tool calls per category" in result.output and "episode_success" in result.output
 
 
 def test_init_refuses_non_empty_folder_and_unknown_example(tmp_path: Path) -> None:

@@ -104,6 +104,8 @@ def eval_command(
     console.print(table)
     if report["compare"]:
         console.print(compare_table(report["compare"], main))
+    if report.get("per_category"):
+        console.print(_category_table(report["per_category"]))
     for field, audit in report["slices"].items():
         if audit["ratio"] is not None:
             console.print(
@@ -204,3 +206,16 @@ def _eval_knowledge(
     for note in report["notes"]:
         console.print(f"note: {note}", highlight=False)
     console.print(f"Report: {result.files[1]}")
+
+
+def _category_table(per_category: dict[str, dict[str, float]]) -> Table:
+    """Tool calls per category (simple, multiple, parallel, irrelevance, ...)."""
+    from tunesmith.evaluate.eval_report import TOOL_COLUMNS
+
+    table = Table(title="tool calls per category")
+    for column in ("category", "rows", *TOOL_COLUMNS):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for category, metrics in per_category.items():
+        cells = [_fmt(metrics[c]) if c in metrics else "—" for c in TOOL_COLUMNS]
+        table.add_row(category, str(int(metrics["rows"])), *cells)
+    return table
