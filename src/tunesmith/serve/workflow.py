@@ -17,6 +17,7 @@ import asyncio
 import json
 import threading
 import time
+import weakref
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
@@ -80,7 +81,8 @@ def _schema(step: WorkflowStep, served: ServedModel) -> dict[str, Any] | None:
     return None  # any JSON object
 
 
-_label_grammars: dict[str, Any] = {}  # EBNF -> compiled: few label sets, kept for good
+# per tokenizer's Grammars, EBNF -> compiled: a server has few label sets, kept for good
+_label_grammars: weakref.WeakKeyDictionary[Grammars, dict[str, Any]] = weakref.WeakKeyDictionary()
 _label_lock = threading.Lock()
 
 
@@ -90,11 +92,12 @@ def _label_constraint(grammars: Grammars, labels: list[str], prefix: str) -> Gra
     head = f"{json.dumps(prefix, ensure_ascii=False)} " if prefix else ""
     ebnf = f"root ::= {head}({choice})"
     with _label_lock:
-        compiled = _label_grammars.get(ebnf)
+        cache = _label_grammars.setdefault(grammars, {})
+        compiled = cache.get(ebnf)
     if compiled is None:
         compiled = grammars.compiler.compile_grammar(ebnf)
         with _label_lock:
-            _label_grammars[ebnf] = compiled
+            cache[ebnf] = compiled
     return GrammarConstraint(compiled, grammars.vocab_size)
 
 
