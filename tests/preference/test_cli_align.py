@@ -17,7 +17,6 @@ from tunesmith.serve.try_serve import server_process
 from tunesmith.store.db import open_store
 from tunesmith.store.keys import create_key
 
-from ..serve.conftest import bpe_model_dir  # noqa: F401
 from ..train.test_align import sft_workspace, write_pairs  # noqa: F401
 
 runner = CliRunner()
@@ -25,7 +24,7 @@ runner = CliRunner()
 
 def test_generate_align_winrate_and_agreement_as_in_the_readme(
     sft_workspace: tuple,  # noqa: F811
-    bpe_model_dir: Path,  # noqa: F811
+    bpe_model_dir: Path,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

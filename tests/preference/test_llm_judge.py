@@ -35,7 +35,6 @@ from tunesmith.store.db import interactions
 from tunesmith.store.keys import create_key
 
 # loopback allowed (the unreachable-endpoint test connects to it); the BPE model writes JSON
-from ..serve.conftest import bpe_model_dir  # noqa: F401
 
 KEY_ENV = "TUNESMITH_TEST_JUDGE_KEY"
 # room for a 200-character reason even at one token per character
@@ -133,7 +132,7 @@ def test_unreachable_endpoint_is_a_judge_error_naming_it(monkeypatch: pytest.Mon
 @pytest.fixture(scope="module")
 def served(
     tmp_path_factory: pytest.TempPathFactory,
-    bpe_model_dir: Path,  # noqa: F811
+    bpe_model_dir: Path,
 ) -> Iterator[dict[str, Any]]:
     """`tunesmith serve`'s app on the tiny BPE model, with a judge key, run in-process."""
     root = create_workspace(tmp_path_factory.mktemp("judge") / "ws", "support-tickets", rows=20)
