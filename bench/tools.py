@@ -63,6 +63,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--work", default=None, help="Folder for the workspace (default: temp).")
+    parser.add_argument(
+        "--eval-only", action="store_true", help="Re-evaluate the run already in --work."
+    )
     args = parser.parse_args()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     import yaml
@@ -74,23 +77,33 @@ def main() -> None:
     from tunesmith.train.run import train
 
     root = Path(args.work or tempfile.mkdtemp(prefix="tunesmith-tools-")) / "ws"
-    create_workspace(root, "support-tools", rows=args.rows)
-    episodes = root / "raw" / "tool_episodes.jsonl"
-    kept = episodes.read_text(encoding="utf-8").splitlines(keepends=True)[: args.episodes]
-    episodes.write_text("".join(kept), encoding="utf-8")
-    config_path = root / "tunesmith.yaml"
-    settings = yaml.safe_load(config_path.read_text())
-    settings["train"] |= {"epochs": args.epochs, "learning_rate": args.lr}
-    settings["train"].pop("max_steps", None)
-    config_path.write_text(yaml.safe_dump(settings, sort_keys=False))
-    ws = open_workspace(root)
-    config = ws.load_config()
-    data = curate(ws, config.data)
-    started = time.perf_counter()
-    run = train(ws, config)
-    train_minutes = (time.perf_counter() - started) / 60
+    if args.eval_only:
+        ws = open_workspace(root)
+        config = ws.load_config()
+        data = curate(ws, config.data)  # unchanged: the version the run trained on
+        (run_dir,) = [p for p in ws.runs_dir.iterdir() if (p / "adapter").is_dir()]
+        summary = json.loads((run_dir / "summary.json").read_text())
+        run_id, steps = run_dir.name, int(summary.get("steps", 0))
+        train_minutes = float(summary.get("train_seconds", 0.0)) / 60
+    else:
+        create_workspace(root, "support-tools", rows=args.rows)
+        episodes = root / "raw" / "tool_episodes.jsonl"
+        kept = episodes.read_text(encoding="utf-8").splitlines(keepends=True)[: args.episodes]
+        episodes.write_text("".join(kept), encoding="utf-8")
+        config_path = root / "tunesmith.yaml"
+        settings = yaml.safe_load(config_path.read_text())
+        settings["train"] |= {"epochs": args.epochs, "learning_rate": args.lr}
+        settings["train"].pop("max_steps", None)
+        config_path.write_text(yaml.safe_dump(settings, sort_keys=False))
+        ws = open_workspace(root)
+        config = ws.load_config()
+        data = curate(ws, config.data)
+        started = time.perf_counter()
+        run = train(ws, config)
+        run_id, steps = run.run_id, run.steps
+        train_minutes = (time.perf_counter() - started) / 60
     timings, reports = {}, {}
-    for name, ref in (("base", "base"), ("tuned", run.run_id)):
+    for name, ref in (("base", "base"), ("tuned", run_id)):
         started = time.perf_counter()
         reports[name] = evaluate(ws, config, ref).report
         timings[name] = (time.perf_counter() - started) / 60
@@ -105,7 +118,7 @@ def main() -> None:
             f"SmolLM2-135M-Instruct, the `support-tools` example: {args.rows} generated "
             f"conversations (kept {counts['kept']}, quarantined {counts['quarantined']}; "
             f"splits {json.dumps(counts['splits'])}), LoRA r=16, lr {args.lr}, {args.epochs:g} "
-            f"epochs ({run.steps} steps, {train_minutes:.1f} min on this CPU). Both models get "
+            f"epochs ({steps} steps, {train_minutes:.1f} min on this CPU). Both models get "
             "the same prompt (the tool list in the system turn, the shared serialisation of "
             "`models/tools.py`) and decode calls under the tools' grammar; argument match is "
             "by value (AST), order-free, types checked. Eval "

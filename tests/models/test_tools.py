@@ -171,3 +171,22 @@ def test_the_example_s_tool_results_carry_no_loss(bpe_model_dir: Path) -> None:
     results = [m["content"] for m in record["messages"] if m["role"] == "tool"]
     assert results and all(r not in learned for r in results)
     assert "<tool_call>" in learned
+
+
+def test_the_eval_grammar_keeps_the_schema_s_property_order(bpe_model_dir: Path) -> None:
+    """Arguments are written in the order the tool's schema lists them, as in training."""
+    import xgrammar as xgr
+    from transformers import AutoModelForCausalLM
+
+    from tunesmith.models.grammar import ToolGrammars
+
+    tokenizer = AutoTokenizer.from_pretrained(bpe_model_dir)
+    model = AutoModelForCausalLM.from_pretrained(bpe_model_dir)
+    compiled = ToolGrammars(model, tokenizer).for_tools([REFUND])
+
+    def accepts(text: str) -> bool:
+        matcher = xgr.GrammarMatcher(compiled)
+        return all(matcher.accept_token(t) for t in tokenizer(text)["input_ids"])
+
+    assert accepts(Call("issue_refund", {"order_id": "A", "amount": 5}).text())
+    assert not accepts(Call("issue_refund", {"amount": 5, "order_id": "A"}).text())

@@ -28,7 +28,9 @@ class ToolGrammars:
         self._cache: dict[str, Any] = {}
 
     def for_tools(self, tools: list[Tool], required: bool = False) -> Any:
-        text = json.dumps(tool_call_tag(tools, required=required), sort_keys=True)
+        # the caller's key order: xgrammar writes properties in the order the schema lists
+        # them, and the model was trained on arguments in that order
+        text = json.dumps(tool_call_tag(tools, required=required))
         if text not in self._cache:
             self._cache[text] = self.compiler.compile_structural_tag(text)
         return self._cache[text]
