@@ -12,8 +12,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
+from tunesmith.data.tool_checks import Problem, parse_tools
 from tunesmith.models.tools import Answer, Call, functions, parse_answer
 
 
@@ -54,10 +53,12 @@ def same_calls(predicted: list[Call], gold: list[dict[str, Any]]) -> bool:
 
 
 def schema_valid(call: Call, tools: list[dict[str, Any]]) -> bool:
-    schema = next((f.get("parameters") for f in functions(tools) if f["name"] == call.name), None)
-    if schema is None:
+    """Whether the call names one of `tools` and its arguments validate; the validators are
+    curate's, compiled once per tool list."""
+    toolset = parse_tools(json.dumps(tools), "tools")
+    if isinstance(toolset, Problem) or call.name not in toolset.validators:
         return False
-    return not any(Draft202012Validator(schema).iter_errors(call.arguments))
+    return toolset.validators[call.name].is_valid(call.arguments)
 
 
 def read_answers(tools: list[list[dict[str, Any]] | None], outputs: list[str]) -> list[Answer]:

@@ -84,11 +84,8 @@ def _evaluate(job: Job, run_id: str) -> None:
     )
 
 
-def _ask(url: str, key: str, model: str, record: dict[str, Any]) -> str:
+def _ask(client: Any, model: str, record: dict[str, Any]) -> str:
     """One held-out conversation through the API; the answer in the shared call format."""
-    from openai import OpenAI
-
-    client = OpenAI(base_url=url, api_key=key, max_retries=2, timeout=600)
     done = client.chat.completions.create(
         model=model,
         messages=record["messages"][:-1],
@@ -113,10 +110,13 @@ def _serve(job: Job, url: str, key: str, test: Path) -> None:
         records = [json.loads(line) for line in handle][:SERVED_REQUESTS]
     rows = read_rows(test, job.config.task)[: len(records)]
     advance: Callable[[int], None] = job.bar("tool-use requests", len(records))
+    from openai import OpenAI
+
     model = f"{job.name}@champion"
+    client = OpenAI(base_url=url, api_key=key, max_retries=2, timeout=600)
 
     def one(record: dict[str, Any]) -> str:
-        answer = _ask(url, key, model, record)
+        answer = _ask(client, model, record)
         advance(1)
         return answer
 
