@@ -19,11 +19,11 @@ MAX_LINES = 400
 
 # package -> the packages it may import; rows run bottom to top, and a row names only packages
 # of earlier rows, so the table is the layering (config < store < models < data < registry,
-# knowledge < governance, preference < evaluate < train < review < monitor < serve < loop <
+# knowledge, memory < governance, preference < evaluate < train < review < monitor < serve < loop <
 # pipeline < cli).
 # Every package may import the root `tunesmith` (its version, the offline environment).
 _SHARED = frozenset({"config", "store", "models", "data"})
-_STAGES = _SHARED | {"knowledge", "registry", "governance", "preference"}
+_STAGES = _SHARED | {"knowledge", "registry", "memory", "governance", "preference"}
 ALLOWED: dict[str, frozenset[str]] = {
     "config": frozenset(),
     "plan": frozenset(),  # leaves: import nothing, only pipeline and cli import them
@@ -32,6 +32,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "models": frozenset({"config", "store"}),
     "data": frozenset({"config", "store", "models"}),
     "knowledge": _SHARED,
+    "memory": frozenset({"config", "store"}),  # per-user memory: its own tables, no model code
     "registry": _SHARED,
     "governance": _SHARED | {"registry", "knowledge"},  # erasure reaches indexed chunks
     "preference": _SHARED | {"registry"},

@@ -40,6 +40,7 @@ from tunesmith.cli import (  # noqa: E402, F401
     governance,
     job,
     knowledge,
+    memory,
     monitor,
     registry,
     serve,

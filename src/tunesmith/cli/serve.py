@@ -81,6 +81,12 @@ def keys_create(
             "repeatable. A key without groups retrieves nothing."
         ),
     ] = None,
+    tenant: Annotated[
+        str | None,
+        typer.Option(
+            help="Whose end users' memory it reads and writes (memory:); without: no memory."
+        ),
+    ] = None,
     workspace: WorkspaceOption = None,
 ) -> None:
     """Create a key; its secret is printed this once and stored only as a hash."""
@@ -93,7 +99,9 @@ def keys_create(
     named = [g.strip() for option in groups or [] for g in option.split(",") if g.strip()]
     who = audit.current_actor()
     with stage_errors(ApiKeyError):
-        key, secret = create_key(open_store(ws.state_url()), name, scope, who, rate, role, named)
+        key, secret = create_key(
+            open_store(ws.state_url()), name, scope, who, rate, role, named, tenant
+        )
     audit.append(audit.audit_path(ws.state_dir), "key.create", name, details=key.to_json())
     console.print(f"key '{name}' for {', '.join(scope)}; its secret (shown only now):")
     console.print(secret, highlight=False, markup=False, soft_wrap=True)
@@ -107,7 +115,18 @@ def keys_list(workspace: WorkspaceOption = None) -> None:
 
     ws = open_workspace(workspace)
     table = Table(title="API keys")
-    for column in ("name", "prefix", "models", "roles", "groups", "rate", "created", "revoked"):
+    columns = (
+        "name",
+        "prefix",
+        "models",
+        "roles",
+        "groups",
+        "tenant",
+        "rate",
+        "created",
+        "revoked",
+    )
+    for column in columns:
         table.add_column(column)
     for key in list_keys(open_store(ws.state_url())):
         table.add_row(
@@ -116,6 +135,7 @@ def keys_list(workspace: WorkspaceOption = None) -> None:
             ", ".join(key.models),
             ", ".join(key.roles),
             ", ".join(key.groups) or "-",
+            key.tenant or "-",
             key.rate or "-",
             key.created_at,
             key.revoked_at or "-",

@@ -18,6 +18,7 @@ from tunesmith.config.data import (
 )
 from tunesmith.config.eval import EvalConfig, GatesConfig
 from tunesmith.config.knowledge import KnowledgeConfig
+from tunesmith.config.memory import FactRule, MemoryConfig
 from tunesmith.config.model import BaseModelConfig
 from tunesmith.config.monitor import MonitorConfig, RetrainConfig
 from tunesmith.config.project import (
@@ -42,9 +43,11 @@ __all__ = [
     "DataConfig",
     "DedupConfig",
     "EvalConfig",
+    "FactRule",
     "GatesConfig",
     "JudgeConfig",
     "KnowledgeConfig",
+    "MemoryConfig",
     "MonitorConfig",
     "PiiConfig",
     "ProjectConfig",

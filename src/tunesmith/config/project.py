@@ -13,6 +13,7 @@ from tunesmith.config.base import CONFIG_FILENAME, ConfigError, Strict
 from tunesmith.config.data import DataConfig
 from tunesmith.config.eval import EvalConfig, known_metrics
 from tunesmith.config.knowledge import KnowledgeConfig
+from tunesmith.config.memory import MemoryConfig
 from tunesmith.config.model import BaseModelConfig
 from tunesmith.config.monitor import MonitorConfig
 from tunesmith.config.registry import RegistryConfig
@@ -42,6 +43,10 @@ class ProjectConfig(Strict):
     )
     knowledge: KnowledgeConfig | None = Field(
         default=None, description="Documents served models retrieve from, with access groups."
+    )
+    memory: MemoryConfig = Field(
+        default_factory=MemoryConfig,
+        description="What served models remember of each end user (off unless models are named).",
     )
 
     @model_validator(mode="after")

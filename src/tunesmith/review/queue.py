@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from tunesmith.config import TaskConfig
+from tunesmith.memory.manage import memories_used
 from tunesmith.models.labels import parse_label
 from tunesmith.review import lease, tool_turns
 from tunesmith.store import audit
@@ -73,6 +74,9 @@ class ReviewItem:
     tools: list[dict[str, Any]] | None = None
     # the answer's calls in the OpenAI shape; `output` holds them as text after the content
     calls: list[dict[str, Any]] = field(default_factory=list)
+    # the user's memories the answer was given (ids, scores) and, read now, their text
+    memory: dict[str, Any] | None = None
+    memories: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The item, its turns with their calls and results written out for a reviewer."""
@@ -126,6 +130,7 @@ def _query() -> sa.Select[Any]:
         interactions.c.run_id,
         interactions.c.retrieval,
         interactions.c.tools,
+        interactions.c.memory,
     ).join(interactions, interactions.c.id == review_items.c.interaction_id)
 
 
@@ -141,7 +146,10 @@ def get_item(engine: Engine, item_id: int) -> ReviewItem:
         row = conn.execute(_query().where(review_items.c.id == item_id)).first()
     if row is None:
         raise ReviewError(f"review item {item_id} does not exist")
-    return _item(row)
+    item = _item(row)
+    if item.memory:
+        item.memories = memories_used(engine, item.memory)
+    return item
 
 
 def claim_next(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 import socket
@@ -23,6 +24,8 @@ from tunesmith.serve.catalog import Catalog
 from tunesmith.serve.confidence import TaskProbe
 from tunesmith.serve.deps import ApiError, RateLimiter
 from tunesmith.serve.engine import Engine
+from tunesmith.serve.memory import expire_on_schedule
+from tunesmith.serve.memory import router as memory_router
 from tunesmith.serve.metrics import ServeMetrics
 from tunesmith.serve.review_routes import router as review_router
 from tunesmith.serve.routes import router
@@ -70,9 +73,13 @@ def load_state(ws: Workspace, config: ProjectConfig) -> ServeState:
             masker = PiiMasker(config.data.pii)
         recorder = Recorder(store, masker)
     retriever, embedder = _knowledge(ws, config)
+    memory_embedder, memory_masker = _memory(ws, config, embedder)
     catalog = Catalog(ws, base.name, base.weights_sha256, settings.alias_refresh_seconds)
     check_workflows(catalog, settings.workflows)
     return ServeState(
+        memory=config.memory,
+        memory_embedder=memory_embedder,
+        memory_masker=memory_masker,
         workflows={flow.name: flow for flow in settings.workflows},
         retriever=retriever,
         embedder=embedder,
@@ -95,6 +102,28 @@ def load_state(ws: Workspace, config: ProjectConfig) -> ServeState:
         monitor=config.monitor,
         audit_log=audit.audit_path(ws.state_dir),
     )
+
+
+def _memory(ws: Workspace, config: ProjectConfig, embedder: Any | None) -> tuple[Any, Any]:
+    """The memory index's embedding model and masker; (None, None) when no model has memory.
+    The masker is data.pii's in memory's mode, on even where capture masks nothing: masked
+    values never enter memory unless pseudonymised."""
+    if not config.memory.models:
+        return None, None
+    from tunesmith.data.curate import pseudonym_key
+    from tunesmith.data.pii import PiiMasker
+    from tunesmith.memory.write import MemoryMasker
+    from tunesmith.models.sentence import load_sentence_model
+
+    mode = config.memory.pii
+    data = config.data.model_copy(
+        update={"pii": config.data.pii.model_copy(update={"enabled": True, "mode": mode})}
+    )
+    masker = MemoryMasker(PiiMasker(data.pii, pseudonym_key(data)), mode)
+    name = config.memory.embedding_model
+    if embedder is not None and embedder.name == name:
+        return embedder, masker
+    return load_sentence_model(name, ws.root), masker
 
 
 def _knowledge(ws: Workspace, config: ProjectConfig) -> tuple[Any | None, Any | None]:
@@ -206,7 +235,9 @@ def create_app(state: ServeState, engine_thread: bool = True) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if engine_thread:
             state.engine.start()
+        expiry = asyncio.create_task(expire_on_schedule(state))
         yield
+        expiry.cancel()
         if engine_thread:
             state.engine.stop()
 
@@ -215,6 +246,7 @@ def create_app(state: ServeState, engine_thread: bool = True) -> FastAPI:
     app.state.limiter = RateLimiter()
     app.include_router(router)
     app.include_router(review_router)
+    app.include_router(memory_router)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, err: ApiError) -> JSONResponse:

@@ -41,6 +41,8 @@ class Interaction:
     tools: list[dict[str, Any]] | None = None
     # a workflow's steps: which adapter did what (label, fields, call names), skipped or not
     trace: list[dict[str, Any]] | None = None
+    # the user's memories given to the model (ids, kinds, scores); None: no memory
+    memory: dict[str, Any] | None = None
 
 
 def _schema_invalid(text: str, schema: dict[str, Any]) -> bool:
@@ -147,5 +149,6 @@ class Recorder:
                     ]
                     if item.trace is not None
                     else None,
+                    memory=item.memory,
                 )
             )

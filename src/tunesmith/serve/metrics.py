@@ -49,6 +49,12 @@ class ServeMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        self.memory_recall = Histogram(
+            "tunesmith_memory_recall_seconds",
+            "Time to read a user's memories into a call's prompt (memory:).",
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
+            registry=r,
+        )
         self.prompt_tokens = Counter(
             "tunesmith_prompt_tokens", "Prompt tokens processed.", registry=r
         )

@@ -7,7 +7,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
-from tunesmith.serve import chat
+from tunesmith.serve import chat, memory
 from tunesmith.serve.capture import Interaction
 from tunesmith.serve.schemas import ChatRequest
 
@@ -36,6 +36,8 @@ def record(
         state.metrics.pii_placeholders.labels(model, "restored").inc(job.values.restored)
         state.metrics.pii_placeholders.labels(model, "invented").inc(job.values.invented)
     if state.recorder is None:
+        if trace is None and job.remembered is not None:
+            memory.write(state, job, choices)
         return
     first = job.choices[0]
     means = [c.done.mean_logprob for c in job.choices if c.done and c.done.mean_logprob is not None]
@@ -70,6 +72,8 @@ def record(
             trace=trace,
         ),
     )
+    if trace is None and job.remembered is not None:
+        memory.write(state, job, choices)
 
 
 def _routed_label(trace: list[dict[str, Any]]) -> str | None:
@@ -134,6 +138,7 @@ def _interaction(job: Prepared, now: float, **fields: Any) -> Interaction:
         stream=job.request.stream,
         retrieval=None if job.retrieved is None else job.retrieved.record(),
         tools=[t.model_dump(exclude_none=True) for t in job.request.tools or []] or None,
+        memory=None if job.remembered is None else job.remembered.record(),
         **fields,
     )
 

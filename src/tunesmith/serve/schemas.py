@@ -124,7 +124,11 @@ class ChatRequest(_Body):
         default=None, description="Whether and which function must be called."
     )
     parallel_tool_calls: bool | None = Field(default=None, description="At most one call is made.")
-    user: str | None = Field(default=None, description="End-user id, stored with the call.")
+    user: str | None = Field(
+        default=None,
+        max_length=256,
+        description="End user whose memory the call reads and writes (memory:, a key's tenant).",
+    )
     frequency_penalty: float | None = Field(default=None, description="Only 0 is supported.")
     presence_penalty: float | None = Field(default=None, description="Only 0 is supported.")
     # an extension (the openai client sends it with extra_body): sources and citations

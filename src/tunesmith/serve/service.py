@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 
-from tunesmith.serve import chat
+from tunesmith.serve import chat, memory
 from tunesmith.serve.catalog import ServedModel
 from tunesmith.serve.engine import Delta, Done, Sequence
 from tunesmith.serve.pii_restore import (
@@ -67,6 +67,7 @@ def prepare(
     ):
         return _refusal(state, request, key, served, retrieved, values)
     prompted = request if retrieved is None else with_sources(request, retrieved.hits)
+    prompted, remembered = memory.with_memory(state, prompted, key)
     prompt = chat.prompt_ids(state.tokenizer, prompted, settings.max_prompt_tokens)
     if log.isEnabledFor(logging.DEBUG):
         log.debug("model input: %r", state.tokenizer.decode(prompt))
@@ -117,6 +118,7 @@ def prepare(
         chat.completion_id(),
         values=values,
         retrieved=retrieved,
+        remembered=remembered,
     )
 
 
@@ -271,7 +273,7 @@ async def complete(
     await _fail(state, job)
     choices, usage = finish(state, job)
     await run_in_threadpool(record, state, job, choices, usage)
-    return {
+    body = {
         "id": job.id,
         "object": "chat.completion",
         "created": int(time.time()),
@@ -280,6 +282,9 @@ async def complete(
         "usage": usage,
         "system_fingerprint": job.served.run_id or "base",
     }
+    if job.remembered is not None:
+        body["tunesmith_memory"] = job.remembered.body()
+    return body
 
 
 async def stream(state: ServeState, job: Prepared) -> AsyncIterator[dict[str, Any]]:
@@ -352,7 +357,8 @@ async def stream(state: ServeState, job: Prepared) -> AsyncIterator[dict[str, An
             ]
         if "annotations" in done["message"]:  # their spans refer to the whole streamed text
             delta["annotations"] = done["message"]["annotations"]
-        yield chunk(done["index"], delta, finish_reason=done["finish_reason"])
+        extra = {} if job.remembered is None else {"tunesmith_memory": job.remembered.body()}
+        yield {**chunk(done["index"], delta, finish_reason=done["finish_reason"]), **extra}
     if request.stream_options is not None and request.stream_options.include_usage:
         yield {**head, "choices": [], "usage": usage}
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from tunesmith.config.memory import MemoryConfig
 from tunesmith.config.monitor import MonitorConfig
 from tunesmith.config.serve import ServeConfig, WorkflowConfig
 from tunesmith.serve import chat
@@ -18,6 +19,10 @@ from tunesmith.serve.engine import Delta, Done, Engine, Sequence
 from tunesmith.serve.metrics import ServeMetrics
 from tunesmith.serve.pii_restore import Maskers, RequestValues
 from tunesmith.serve.retrieval import Retrieved
+
+if TYPE_CHECKING:
+    from tunesmith.memory.write import MemoryMasker
+    from tunesmith.serve.memory import Remembered
 from tunesmith.serve.schemas import ChatRequest
 from tunesmith.serve.structured import Grammars
 from tunesmith.store.keys import ApiKey
@@ -42,6 +47,9 @@ class ServeState:
     retriever: Any | None = None  # knowledge.retriever.Retriever: the knowledge index, if any
     embedder: Any | None = None  # models.sentence.SentenceModel served at /v1/embeddings
     workflows: dict[str, WorkflowConfig] = field(default_factory=dict)  # by the name asked for
+    memory: MemoryConfig = field(default_factory=MemoryConfig)  # what models remember of users
+    memory_embedder: Any | None = None  # models.sentence.SentenceModel; None: no memory
+    memory_masker: MemoryMasker | None = None  # text masked before it enters memory
 
 
 @dataclass
@@ -63,6 +71,7 @@ class Prepared:
     shown: dict[int, str] = field(default_factory=dict)  # streamed text as the caller saw it
     retrieved: Retrieved | None = None  # the sources given; None: answered without retrieval
     refused: bool = False  # no source the caller may read: the refusal, the model not run
+    remembered: Remembered | None = None  # the user's memories given; None: no memory
 
 
 class Failed(Exception):

@@ -29,6 +29,8 @@ api_keys = sa.Table(
     sa.Column("created_at", sa.String(32), nullable=False),
     sa.Column("created_by", sa.String(128), nullable=False),
     sa.Column("revoked_at", sa.String(32), nullable=True),
+    # whose end users' memory the key reads and writes; null: no memory
+    sa.Column("tenant", sa.String(64), nullable=True),
 )
 
 interactions = sa.Table(
@@ -61,6 +63,8 @@ interactions = sa.Table(
     sa.Column("tools", sa.JSON(none_as_null=True), nullable=True),
     # a workflow's steps (serve.workflows): model, run, output summary, latency; null: no workflow
     sa.Column("trace", sa.JSON(none_as_null=True), nullable=True),
+    # the memories the answer was given (ids, kinds, scores; never their text); null: none
+    sa.Column("memory", sa.JSON(none_as_null=True), nullable=True),
 )
 
 # a caller's verdict on an answer it received (thumbs up / down)
@@ -120,6 +124,44 @@ choice_items = sa.Table(
     sa.Column("note", sa.Text, nullable=True),
     sa.Column("decided_by", sa.String(128), nullable=True),
     sa.Column("decided_at", sa.String(32), nullable=True),
+)
+
+# what a served model remembers of an end user (memory:), scoped to (tenant, end_user):
+# earlier turns (episodes) and facts, each with its unit embedding as float32 bytes
+memory_episodes = sa.Table(
+    "memory_episodes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant", sa.String(64), nullable=False),
+    sa.Column("end_user", sa.String(256), nullable=False),
+    sa.Column("interaction_id", sa.String(40), nullable=False),
+    sa.Column("model", sa.String(256), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False, index=True),
+    sa.Column("text", sa.Text, nullable=False),  # masked as memory.pii says
+    sa.Column("embedding_model", sa.String(256), nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+    sa.Index("ix_memory_episodes_scope", "tenant", "end_user"),
+)
+
+memory_facts = sa.Table(
+    "memory_facts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("tenant", sa.String(64), nullable=False),
+    sa.Column("end_user", sa.String(256), nullable=False),
+    sa.Column("slot", sa.String(64), nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("confidence", sa.Float, nullable=False),
+    # rule:<slot>, answer_json or tool:<name>: how the fact was found
+    sa.Column("method", sa.String(128), nullable=False),
+    sa.Column("source_interaction", sa.String(40), nullable=False),
+    sa.Column("created_at", sa.String(32), nullable=False, index=True),
+    # a newer value of the slot replaced this one; kept as history, never retrieved
+    sa.Column("superseded_at", sa.String(32), nullable=True),
+    sa.Column("superseded_by", sa.Integer, nullable=True),
+    sa.Column("embedding_model", sa.String(256), nullable=False),
+    sa.Column("vector", sa.LargeBinary, nullable=False),
+    sa.Index("ix_memory_facts_scope", "tenant", "end_user"),
 )
 
 

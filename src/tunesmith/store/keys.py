@@ -1,5 +1,5 @@
-"""API keys: created once with their secret shown once, stored hashed, scoped to models and
-knowledge-base access groups."""
+"""API keys: created once with their secret shown once, stored hashed, scoped to models,
+knowledge-base access groups and a memory tenant."""
 
 from __future__ import annotations
 
@@ -43,6 +43,8 @@ class ApiKey:
     revoked_at: str | None
     # knowledge-base groups whose documents the key may retrieve; none retrieves nothing
     groups: list[str] = field(default_factory=list)
+    # whose end users' memory the key reads and writes (memory:); none: no memory at all
+    tenant: str | None = None
 
     def allows(self, model: str) -> bool:
         """`*` is every model; a registry name covers its versions and aliases; else exact."""
@@ -64,6 +66,7 @@ class ApiKey:
             "created_by": self.created_by,
             "revoked_at": self.revoked_at,
             "groups": self.groups,
+            "tenant": self.tenant,
         }
 
 
@@ -106,6 +109,7 @@ def _row_to_key(row: Any) -> ApiKey:
         created_by=row.created_by,
         revoked_at=row.revoked_at,
         groups=list(row.groups or []),  # NULL on a key made before groups: it has none
+        tenant=row.tenant,
     )
 
 
@@ -117,6 +121,7 @@ def create_key(
     rate: str | None = None,
     roles: list[str] | None = None,
     groups: list[str] | None = None,
+    tenant: str | None = None,
 ) -> tuple[ApiKey, str]:
     """A new key and its secret, which is returned this once and stored only as a hash."""
     roles = roles or ["inference"]
@@ -129,9 +134,13 @@ def create_key(
         raise ApiKeyError(f"key name '{name}': letters, digits, '.', '_' and '-' only")
     exact = parse_rate(rate) if rate else None
     groups = parse_groups(groups or [])
+    if tenant is not None and not _GROUP.fullmatch(tenant):
+        raise ApiKeyError(
+            f"tenant '{tenant}': lowercase letters, digits, '-' and '_' only, 1-64 characters"
+        )
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     made = utc_timestamp()
-    key = ApiKey(name, secret[:10], models, roles, exact, made, created_by, None, groups)
+    key = ApiKey(name, secret[:10], models, roles, exact, made, created_by, None, groups, tenant)
     with engine.begin() as conn:
         if conn.execute(sa.select(api_keys.c.id).where(api_keys.c.name == name)).first():
             raise ApiKeyError(f"a key named '{name}' exists; revoke it or choose another name")
@@ -144,6 +153,7 @@ def create_key(
                 roles=roles,
                 rate=exact,
                 groups=groups,
+                tenant=tenant,
                 created_at=key.created_at,
                 created_by=created_by,
             )
