@@ -171,3 +171,23 @@ def test_a_value_is_found_in_the_chunks_of_the_knowledge_index(
     build_index(ws, load_knowledge_config(ws.config_path))
     places = [p.where for p in find_value(ws, "maria.lopez@example.com").places]
     assert places == []  # fixed at the source and re-indexed: gone from every chunk
+
+
+def test_a_value_a_served_model_remembered_is_found_in_its_memory(ws: Workspace) -> None:
+    import numpy as np
+
+    from tunesmith.store.db import memory_facts
+
+    engine = open_store(ws.state_url())
+    with engine.begin() as conn:
+        conn.execute(
+            memory_facts.insert().values(
+                tenant="acme", end_user="u-9", slot="city", value="Llandudno", confidence=0.9,
+                method="rule:city", source_interaction="int-4", created_at="2026-12-04T10:00:00Z",
+                embedding_model="m", vector=np.ones(4, dtype="<f4").tobytes(),
+            )
+        )  # fmt: skip
+    engine.dispose()
+    found = find_value(ws, "llandudno")
+    assert [p.where for p in found.places] == ["state store memory_facts id 1"]
+    assert "tunesmith memory forget" in found.places[0].what

@@ -38,6 +38,8 @@ STORE_TABLES = {
     "review_items": "review item",
     "choice_items": "pairwise choice",
     "api_keys": "API key",
+    "memory_episodes": "remembered turn of an end user (tunesmith memory forget)",
+    "memory_facts": "remembered fact of an end user (tunesmith memory forget)",
 }
 
 
@@ -114,7 +116,9 @@ def _store_rows(ws: Workspace, needles: set[str]) -> Iterator[Place]:
             for name, what in STORE_TABLES.items():
                 table = metadata.tables[name]
                 for row in conn.execute(table.select().order_by(table.c.id)).mappings():
-                    text = json.dumps(dict(row), ensure_ascii=False, default=str)
+                    # an embedding's bytes hold no text to find
+                    fields = {k: v for k, v in row.items() if k != "vector"}
+                    text = json.dumps(fields, ensure_ascii=False, default=str)
                     if _hit(text, needles):
                         detail = f" of model {row['model']}" if row.get("model") else ""
                         place = f"state store {name} id {row['id']}"
