@@ -18,6 +18,7 @@ from tunesmith.config.workspace import Workspace
 from tunesmith.examples.scaffold import create_workspace
 from tunesmith.memory.manage import count
 from tunesmith.memory.records import Scope
+from tunesmith.review.queue import Candidate, enqueue
 from tunesmith.serve.app import create_app, load_state
 from tunesmith.store import audit
 from tunesmith.store.db import interactions, memory_facts
@@ -54,6 +55,7 @@ def served(
         for name, tenant in [("acme-app", "acme"), ("acme-web", "acme"), ("globex", "globex"),
                              ("plain", None)]
     }  # fmt: skip
+    keys["reviewer"] = create_key(state.store, "rev", ["*"], "ci", roles=["reviewer"])[1]
     with live_server(create_app(state)) as url:
         yield {"url": url, "keys": keys, "state": state, "log": audit.audit_path(ws.state_dir)}
 
@@ -100,6 +102,13 @@ def test_a_users_words_reach_their_next_call_and_no_one_elses(
     assert [m["id"] for m in stored.memory["used"]] == [m["id"] for m in given]
     assert ORDER not in str(stored.memory)  # the record names memories, never holds them
 
+    # the review page's item says which memories the answer was given, with their text
+    enqueue(served["state"].store, [Candidate(second.id, "tiny-bpe", ["audit_sample"], 0.5)])
+    reviewer = {"Authorization": f"Bearer {served['keys']['reviewer']}"}
+    item = httpx.get(f"{served['url']}/v1/review/next", headers=reviewer).json()["item"]
+    assert item["interaction_id"] == second.id
+    assert f"order_id: {ORDER}" in [m["text"] for m in item["memories"]]
+
     caplog.clear()
     for key, user in [("globex", "u-1"), ("acme-app", "u-2"), ("plain", "u-1"), ("acme-app", None)]:
         other = _ask(served, key, "What was my order number?", user)
@@ -138,3 +147,31 @@ def test_the_stream_names_the_memories_and_forget_removes_them(served: dict[str,
     plain = {"Authorization": f"Bearer {served['keys']['plain']}"}
     refused = httpx.delete(f"{served['url']}/v1/memory/u-1", headers=plain)
     assert refused.status_code == 403
+
+
+def test_the_servers_schedule_expires_memories_past_retention(served: dict[str, Any]) -> None:
+    import asyncio
+
+    import numpy as np
+
+    from tunesmith.serve.memory import expire_on_schedule
+    from tunesmith.store.db import memory_episodes
+
+    state = served["state"]
+    with state.store.begin() as conn:
+        conn.execute(
+            memory_episodes.insert().values(
+                tenant="acme", end_user="u-old", interaction_id="c-old", model="tiny-bpe",
+                created_at="2020-01-01T00:00:00.000Z", text="user: hi", embedding_model="m",
+                vector=np.ones(4, dtype="<f4").tobytes(),
+            )
+        )  # fmt: skip
+    assert count(state.store, Scope("acme", "u-old")) == 1
+
+    async def one_round() -> None:
+        with pytest.raises(TimeoutError):  # the schedule runs until the server stops
+            await asyncio.wait_for(expire_on_schedule(state), timeout=1.0)
+
+    asyncio.run(one_round())
+    assert count(state.store, Scope("acme", "u-old")) == 0
+    assert [e.action for e in audit.entries(served["log"])][-1] == "memory.expire"

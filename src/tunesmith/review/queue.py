@@ -12,7 +12,7 @@ key given, else `user:LOGIN`); a reviewer key claims and counts only its models'
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -148,7 +148,7 @@ def get_item(engine: Engine, item_id: int) -> ReviewItem:
         raise ReviewError(f"review item {item_id} does not exist")
     item = _item(row)
     if item.memory:
-        item.memories = memories_used(engine, item.memory)
+        item = replace(item, memories=memories_used(engine, item.memory))
     return item
 
 
