@@ -1,7 +1,7 @@
 """Does memory let a served model answer what a user told it in an earlier session?
 
 A generated multi-session benchmark on SmolLM2-135M-Instruct behind `tunesmith serve`'s app
-(in-process, the official `openai` client): users in two tenants tell the desk their order
+(its own process, the official `openai` client): users in two tenants tell the desk their order
 number, product, city and preferred contact in a first session; distractor users (the same
 user ids in the other tenant, neighbours with the same product) tell it similar facts; a
 quarter of the users then move city. A later session asks one question per user whose answer
@@ -20,14 +20,10 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -86,25 +82,6 @@ def first_session(u: dict[str, Any]) -> str:
     )
 
 
-@contextmanager
-def live_server(app: Any) -> Iterator[str]:
-    """uvicorn on a free loopback port in a thread; yields the base URL."""
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=30, help="Users per tenant.")
@@ -118,9 +95,9 @@ def main() -> None:
     from tunesmith.examples.scaffold import create_workspace
     from tunesmith.memory.manage import count, forget
     from tunesmith.memory.records import Scope
-    from tunesmith.serve.app import create_app, load_state
+    from tunesmith.serve.try_serve import server_process
     from tunesmith.store import audit
-    from tunesmith.store.db import interactions, memory_episodes, memory_facts
+    from tunesmith.store.db import interactions, memory_episodes, memory_facts, open_store
     from tunesmith.store.keys import create_key
 
     root = Path(args.work or tempfile.mkdtemp(prefix="tunesmith-memory-")) / "ws"
@@ -130,20 +107,19 @@ def main() -> None:
     settings["memory"] = {"models": ["*"], "facts": RULES}
     config_path.write_text(yaml.safe_dump(settings, sort_keys=False))
     ws = Workspace(root)
-    state = load_state(ws, ws.load_config())
-    keys = {t: create_key(state.store, t, ["*"], "bench", tenant=t)[1] for t in ("acme", "globex")}
-    keys["none"] = create_key(state.store, "no-memory", ["*"], "bench")[1]
+    memory = ws.load_config().memory
+    store = open_store(ws.state_url())
+    keys = {t: create_key(store, t, ["*"], "bench", tenant=t)[1] for t in ("acme", "globex")}
+    keys["none"] = create_key(store, "no-memory", ["*"], "bench")[1]
     population = users(args.users, 0)
     results: list[dict[str, Any]] = []
-    with live_server(create_app(state)) as url:
-        clients = {
-            k: OpenAI(base_url=url + "/v1", api_key=v, max_retries=0) for k, v in keys.items()
-        }
+    with server_process(ws) as (url, _):  # `tunesmith serve` in its own process
+        clients = {k: OpenAI(base_url=url, api_key=v, max_retries=0) for k, v in keys.items()}
 
         def ask(key: str, user: str | None, text: str) -> Any:
             extra = {"user": user} if user else {}
             return clients[key].chat.completions.create(
-                model=state.catalog.base_id,
+                model="base",
                 messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": text}],
                 max_tokens=args.max_tokens,
                 temperature=0,
@@ -166,7 +142,7 @@ def main() -> None:
 
     def owners(ids: list[str]) -> set[tuple[str, str]]:
         found = set()
-        with state.store.connect() as conn:
+        with store.connect() as conn:
             for table, prefix in ((memory_facts, "f"), (memory_episodes, "e")):
                 wanted = [int(i[1:]) for i in ids if i[0] == prefix]
                 rows = conn.execute(
@@ -191,7 +167,7 @@ def main() -> None:
             facts = [m["text"] for m in given if m["kind"] == "fact"]
             newer_given += f"city: {u['moved']}" in facts
             older_given += f"city: {u['facts']['city']}" in facts
-        with state.store.connect() as conn:
+        with store.connect() as conn:
             row = conn.execute(
                 sa.select(interactions.c.memory).where(interactions.c.id == r["with"].id)
             ).one()
@@ -201,17 +177,15 @@ def main() -> None:
     log = audit.audit_path(ws.state_dir)
     acme = [u for u in population if u["tenant"] == "acme"]
     for u in acme:
-        forget(state.store, log, Scope("acme", u["user"]), actor="bench")
-    left = sum(count(state.store, Scope("acme", u["user"])) for u in acme)
+        forget(store, log, Scope("acme", u["user"]), actor="bench")
+    left = sum(count(store, Scope("acme", u["user"])) for u in acme)
     kept = sum(
-        count(state.store, Scope("globex", u["user"]))
-        for u in population
-        if u["tenant"] == "globex"
+        count(store, Scope("globex", u["user"])) for u in population if u["tenant"] == "globex"
     )
     chain = audit.verify(log)
     n = len(results)
     q = statistics.quantiles(recall_ms, n=20)
-    k = state.memory.facts_k + state.memory.episodes_k
+    k = memory.facts_k + memory.episodes_k
     rows = [
         ("answer accuracy, with memory", f"{correct['with'] / n:.3f}"),
         ("answer accuracy, without memory (same model)", f"{correct['without'] / n:.3f}"),
@@ -239,8 +213,8 @@ def main() -> None:
             "contact in a first session; a quarter then move city. "
             f"One question per user ({n}) asked with memory (the tenant's key, `user`) and without "
             "(a key with no tenant). Memory: rule facts (4 patterns), all-MiniLM-L6-v2, "
-            f"facts_k {state.memory.facts_k}, episodes_k {state.memory.episodes_k}, budget "
-            f"{state.memory.token_budget} tokens. {minutes:.1f} min for {3 * n + moved} calls.",
+            f"facts_k {memory.facts_k}, episodes_k {memory.episodes_k}, budget "
+            f"{memory.token_budget} tokens. {minutes:.1f} min for {3 * n + moved} calls.",
             "",
             "| measure | value |",
             "|---|---:|",

@@ -197,3 +197,24 @@ def test_structured_answers_and_calls_become_facts() -> None:
         ("update_address.city", "Leeds", "tool:update_address"),
         ("update_address.n", "2", "tool:update_address"),
     }
+
+
+def test_a_store_before_memory_gains_its_tables_and_columns(tmp_path: Path) -> None:
+    from alembic import command
+
+    from tunesmith.store import migrate
+    from tunesmith.store.db import reading
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    engine = open_store(url)
+    with engine.begin() as conn:
+        command.downgrade(migrate.alembic_config(conn), "0006")
+    with reading(engine) as conn:
+        assert "memory_facts" not in sa.inspect(conn).get_table_names()
+    open_store(url)
+    with reading(engine) as conn:
+        inspector = sa.inspect(conn)
+        assert migrate.current(conn) == migrate.head() == "0007"
+        assert {"memory_episodes", "memory_facts"} <= set(inspector.get_table_names())
+        assert "tenant" in {c["name"] for c in inspector.get_columns("api_keys")}
+        assert "memory" in {c["name"] for c in inspector.get_columns("interactions")}

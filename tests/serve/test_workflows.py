@@ -219,5 +219,5 @@ def test_a_store_before_workflows_gains_the_trace_column(tmp_path: Path) -> None
         assert "trace" not in {c["name"] for c in sa.inspect(conn).get_columns("interactions")}
     open_store(url)
     with reading(engine) as conn:
-        assert migrate.current(conn) == migrate.head() == "0006"
+        assert migrate.current(conn) == migrate.head()  # the newest, 0006 or later
         assert "trace" in {c["name"] for c in sa.inspect(conn).get_columns("interactions")}

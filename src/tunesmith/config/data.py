@@ -14,7 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-from tunesmith.config.base import Strict
+from tunesmith.config.base import Strict, compiled_pattern
 
 PII_ENTITIES = (
     "PERSON",
@@ -123,11 +123,7 @@ class CustomEntity(Strict):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as err:
-            raise ValueError(f"not a valid regular expression: {err}") from None
-        return value
+        return compiled_pattern(value)
 
 
 class PiiConfig(Strict):

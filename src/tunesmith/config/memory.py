@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from tunesmith.config.base import Strict
+from tunesmith.config.base import Strict, compiled_pattern
 from tunesmith.config.knowledge import DEFAULT_EMBEDDING_MODEL
 
 _SLOT = re.compile(r"[a-z][a-z0-9_.]{0,63}")
@@ -33,11 +33,7 @@ class FactRule(Strict):
     @field_validator("pattern")
     @classmethod
     def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as err:
-            raise ValueError(f"not a valid regular expression: {err}") from None
-        return value
+        return compiled_pattern(value)
 
 
 class MemoryConfig(Strict):

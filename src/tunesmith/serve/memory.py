@@ -19,7 +19,7 @@ from tunesmith.memory.records import Memory, Scope
 from tunesmith.memory.write import remember
 from tunesmith.serve.deps import ApiError, KeyDep, StateDep, require_role
 from tunesmith.serve.retrieval import question
-from tunesmith.serve.schemas import ChatRequest, Message
+from tunesmith.serve.schemas import ChatRequest
 from tunesmith.store.keys import ApiKey
 
 if TYPE_CHECKING:
@@ -74,15 +74,7 @@ def with_memory(
     block, used = memory_block(found, _token_counter(state), state.memory.token_budget)
     remembered = Remembered(scope, used, 1000 * (time.perf_counter() - started))
     state.metrics.memory_recall.observe(remembered.recall_ms / 1000)
-    if not used:
-        return request, remembered
-    messages = list(request.messages)
-    if messages and messages[0].role in ("system", "developer"):
-        first = messages[0]
-        messages[0] = Message(role=first.role, content=f"{first.text()}\n\n{block}")
-    else:
-        messages.insert(0, Message(role="system", content=block))
-    return request.model_copy(update={"messages": messages}), remembered
+    return (request.with_system_note(block) if used else request), remembered
 
 
 def _token_counter(state: ServeState) -> Any:
@@ -93,8 +85,7 @@ def _token_counter(state: ServeState) -> Any:
 def write(state: ServeState, job: Prepared, choices: list[dict[str, Any]]) -> None:
     """The answered turn into the user's memory (after its capture, before the response): a
     failure to remember is logged, never the call's failure."""
-    scope = scope_of(state, job.request, job.key)
-    if scope is None or state.memory_masker is None or not choices:
+    if job.remembered is None or state.memory_masker is None or not choices:
         return
     message = choices[0]["message"]
     try:
@@ -103,7 +94,7 @@ def write(state: ServeState, job: Prepared, choices: list[dict[str, Any]]) -> No
             state.memory_embedder,
             state.memory_masker,
             state.memory,
-            scope,
+            job.remembered.scope,
             job.id,
             job.request.model,
             question(job.request),

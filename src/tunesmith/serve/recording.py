@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from tunesmith.serve import chat, memory
-from tunesmith.serve.capture import Interaction
+from tunesmith.serve.capture import Interaction, Recorder
 from tunesmith.serve.schemas import ChatRequest
 
 if TYPE_CHECKING:
@@ -35,13 +35,25 @@ def record(
     if job.values is not None:
         state.metrics.pii_placeholders.labels(model, "restored").inc(job.values.restored)
         state.metrics.pii_placeholders.labels(model, "invented").inc(job.values.invented)
-    if state.recorder is None:
-        if trace is None and job.remembered is not None:
-            memory.write(state, job, choices)
-        return
+    if state.recorder is not None:
+        _capture(state.recorder, state, job, choices, usage, trace, now)
+    if trace is None:  # a workflow's steps are not remembered (each step reads memory)
+        memory.write(state, job, choices)
+
+
+def _capture(
+    recorder: Recorder,
+    state: ServeState,
+    job: Prepared,
+    choices: list[dict[str, Any]],
+    usage: dict[str, int],
+    trace: list[dict[str, Any]] | None,
+    now: float,
+) -> None:
+    """The answered call committed to the state store, its rule flags with it."""
     first = job.choices[0]
     means = [c.done.mean_logprob for c in job.choices if c.done and c.done.mean_logprob is not None]
-    state.recorder.record(
+    recorder.record(
         job.id,
         _interaction(
             job,
@@ -72,8 +84,6 @@ def record(
             trace=trace,
         ),
     )
-    if trace is None and job.remembered is not None:
-        memory.write(state, job, choices)
 
 
 def _routed_label(trace: list[dict[str, Any]]) -> str | None:

@@ -12,7 +12,7 @@ from tunesmith.config.serve import ServeRetrievalConfig
 from tunesmith.knowledge.answers import SOURCES, citations, sources_block
 from tunesmith.knowledge.retriever import Retriever
 from tunesmith.knowledge.search import Hit
-from tunesmith.serve.schemas import ChatRequest, Message
+from tunesmith.serve.schemas import ChatRequest
 from tunesmith.store.keys import ApiKey
 
 __all__ = ["SOURCES", "Retrieved", "citations", "question", "retrieve", "wanted", "with_sources"]
@@ -71,11 +71,4 @@ def retrieve(
 
 def with_sources(request: ChatRequest, hits: list[Hit]) -> ChatRequest:
     """The request as the model sees it: the sources in the system turn, numbered."""
-    block = sources_block(hits)
-    messages = list(request.messages)
-    if messages and messages[0].role in ("system", "developer"):
-        first = messages[0]
-        messages[0] = Message(role=first.role, content=f"{first.text()}\n\n{block}")
-    else:
-        messages.insert(0, Message(role="system", content=block))
-    return request.model_copy(update={"messages": messages})
+    return request.with_system_note(sources_block(hits))

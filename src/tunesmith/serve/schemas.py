@@ -166,6 +166,17 @@ class ChatRequest(_Body):
                 )
         return self
 
+    def with_system_note(self, note: str) -> ChatRequest:
+        """The request with `note` after its system (or developer) turn, or as a new first
+        system turn: how sources, memories and a workflow's earlier outputs reach the model."""
+        messages = list(self.messages)
+        if messages and messages[0].role in ("system", "developer"):
+            first = messages[0]
+            messages[0] = first.model_copy(update={"content": f"{first.text()}\n\n{note}"})
+        else:
+            messages.insert(0, Message(role="system", content=note))
+        return self.model_copy(update={"messages": messages})
+
     def stops(self) -> list[str]:
         if self.stop is None:
             return []

@@ -19,13 +19,13 @@ from tunesmith.serve.engine import Delta, Done, Engine, Sequence
 from tunesmith.serve.metrics import ServeMetrics
 from tunesmith.serve.pii_restore import Maskers, RequestValues
 from tunesmith.serve.retrieval import Retrieved
+from tunesmith.serve.schemas import ChatRequest
+from tunesmith.serve.structured import Grammars
+from tunesmith.store.keys import ApiKey
 
 if TYPE_CHECKING:
     from tunesmith.memory.write import MemoryMasker
     from tunesmith.serve.memory import Remembered
-from tunesmith.serve.schemas import ChatRequest
-from tunesmith.serve.structured import Grammars
-from tunesmith.store.keys import ApiKey
 
 
 @dataclass

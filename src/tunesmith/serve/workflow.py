@@ -31,7 +31,7 @@ from tunesmith.serve import service
 from tunesmith.serve.catalog import Catalog, ModelNotFound, ServedModel
 from tunesmith.serve.chat import RequestError
 from tunesmith.serve.recording import record, record_failure, record_later
-from tunesmith.serve.schemas import ChatRequest, Message, ResponseFormat
+from tunesmith.serve.schemas import ChatRequest, ResponseFormat
 from tunesmith.serve.state import Failed, Prepared, ServeState
 from tunesmith.serve.structured import GrammarConstraint, Grammars
 
@@ -149,15 +149,7 @@ def _step_request(
             fmt = {"type": "json_schema", "json_schema": {"name": step.name, "schema": schema}}
         update["response_format"] = ResponseFormat.model_validate(fmt)
     if step.include:
-        messages = list(request.messages)
-        note = _note(step, outcomes)
-        if messages[0].role in ("system", "developer"):
-            messages[0] = messages[0].model_copy(
-                update={"content": f"{messages[0].text()}\n\n{note}"}
-            )
-        else:
-            messages.insert(0, Message(role="system", content=note))
-        update["messages"] = messages
+        update["messages"] = request.with_system_note(_note(step, outcomes)).messages
     return request.model_copy(update=update)
 
 
