@@ -207,7 +207,8 @@ def main() -> None:
             "## Memory: answers that need an earlier session, with and without memory",
             "",
             f"SmolLM2-135M-Instruct (base), greedy, max {args.max_tokens} new tokens; the "
-            f"server's app in-process, the official `openai` client. {args.users} users in "
+            "server in its own process (`tunesmith serve`), the official `openai` client. "
+            f"{args.users} users in "
             "each of two tenants with the same user ids (so every user has a same-named "
             "distractor elsewhere), each telling order number, product, city and preferred "
             "contact in a first session; a quarter then move city. "
