@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -53,7 +53,9 @@ def test_failures_raise_the_error_rate_alert_and_the_retrain_trigger(tmp_path: P
         recorder.record(f"ok-{i}", _call("stop", "Queue: shipping"))
     recorder.record("failed", _call("error", ""))
     recorder.record("left", _call("cancelled", ""))
-    now = datetime.now(UTC)
+    # the window's end is exclusive at millisecond precision: a call recorded in the same
+    # millisecond as `now` belongs to the next window, so the test looks a moment ahead
+    now = datetime.now(UTC) + timedelta(seconds=1)
     report = monitor(ws, config, since="1h", now=now).report
     (entry,) = report["models"]
     stats = entry["statistics"]
@@ -61,7 +63,7 @@ def test_failures_raise_the_error_rate_alert_and_the_retrain_trigger(tmp_path: P
     assert stats["error_rate"] == 1 / 8 and stats["cancelled_rate"] == 1 / 8
     assert entry["alerts"] == []  # 0.125 is within 0.2
     recorder.record("failed-2", _call("error", ""))
-    report = monitor(ws, config, since="1h", now=datetime.now(UTC)).report
+    report = monitor(ws, config, since="1h", now=datetime.now(UTC) + timedelta(seconds=1)).report
     (entry,) = report["models"]
     assert entry["statistics"]["error_rate"] == 2 / 9
     assert entry["alerts"] and "2 failed" in entry["alerts"][0]
