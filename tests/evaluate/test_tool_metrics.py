@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from tunesmith.evaluate.tool_metrics import per_category, same_value, tool_calling
+from tunesmith.evaluate.tool_metrics import per_category, row_outcome, same_value, tool_calling
 from tunesmith.models.tools import Call
 
 TOOLS = [
@@ -78,3 +78,17 @@ def test_per_category_counts_rows() -> None:
         table["irrelevance"]["irrelevance_rate"] == 1.0
         and "name_accuracy" not in table["irrelevance"]
     )
+
+
+def test_a_row_outcome_names_the_calls_but_never_their_arguments() -> None:
+    wrong = Call("lookup_order", {"order_id": "ORD-1"}).text() + "<tool_call>{broken"
+    outcome = row_outcome(TOOLS, gold(REFUND), wrong)
+    assert outcome == {
+        "gold_calls": ["issue_refund"],
+        "called": ["lookup_order"],
+        "malformed": 1,
+        "correct": False,
+    }
+    assert "ORD-1" not in json.dumps(outcome)
+    right = Call("issue_refund", {"order_id": "ORD-1", "amount": 5}).text()
+    assert row_outcome(TOOLS, gold(REFUND), right)["correct"]

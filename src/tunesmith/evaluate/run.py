@@ -72,10 +72,14 @@ def _out_dir(ws: Workspace, target: Target, data: dict[str, Any], data_file: Pat
 
 
 def _predictions(rows: list[EvalRow], preds: Predictions) -> list[dict[str, Any]]:
-    """Per row: id, gold and predicted label, margin; never the text (it may hold PII)."""
+    """Per row: id, gold and predicted label, margin, a tool turn's called names and whether
+    it was right; never the text (it may hold PII)."""
     out = []
     for i, row in enumerate(rows):
         entry: dict[str, Any] = {"id": row.id}
+        if row.tools is not None:
+            entry |= {"category": row.meta.get("category")}
+            entry |= tool_metrics.row_outcome(row.tools, row.reference, preds.answers[i])
         if preds.labels is not None:
             entry |= {"gold": row.label, "predicted": preds.labels[i]}
         if preds.margins is not None:

@@ -68,6 +68,20 @@ def read_answers(tools: list[list[dict[str, Any]] | None], outputs: list[str]) -
     ]
 
 
+def row_outcome(tools: list[dict[str, Any]] | None, reference: str, output: str) -> dict[str, Any]:
+    """One turn's result for predictions.jsonl: the function names wanted and called, the
+    unreadable call blocks, and whether the turn was right; names only, never arguments
+    (they carry customers' values)."""
+    (answer,) = read_answers([tools], [output])
+    gold = json.loads(reference)
+    return {
+        "gold_calls": [g["name"] for g in gold],
+        "called": [c.name for c in answer.calls],
+        "malformed": len(answer.malformed),
+        "correct": same_calls(answer.calls, gold) and not answer.malformed,
+    }
+
+
 def tool_calling(
     tools: list[list[dict[str, Any]] | None], references: list[str], outputs: list[str]
 ) -> dict[str, float]:
