@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from tunesmith.config.workspace import Workspace
@@ -52,6 +53,12 @@ def test_the_tool_job_trains_evaluates_registers_and_serves_calls(
     categories = {"simple", "multiple", "parallel", "irrelevance", "multi_step"}
     assert set(report["per_category"]) <= categories
     assert sum(int(c["rows"]) for c in report["per_category"].values()) == len(test)
+    predictions = [
+        json.loads(line) for line in (run_dir / "eval" / "predictions.jsonl").open(encoding="utf-8")
+    ]
+    assert len(predictions) == len(test) and {p["category"] for p in predictions} <= categories
+    right = sum(p["correct"] for p in predictions)
+    assert right / len(predictions) == pytest.approx(metrics["call_accuracy"])
     assert "## Per category (tool calls)" in (run_dir / "eval" / "report.md").read_text()
     assert [c["setting"] for c in report["compare"]] == [
         "base, tool-list prompt",
