@@ -225,8 +225,29 @@ def test_output_is_byte_identical_to_the_recorded_digests(tmp_path: Path) -> Non
     # test and benchmark built on the example: change these only on purpose
     conversations = write_example(tmp_path, n=600, seed=0)
     assert hashlib.sha256(conversations.read_bytes()).hexdigest() == (
-        "4be0e5a6e45a6e036b32164ffdd112212f7876095e4bd2ab2d4e2ec5953fe140"
+        "4f70f5a5856405afa2b9709d3c6a737b34a25069d9a07cf65ff8bc22d2f9df52"
     )
     assert hashlib.sha256((tmp_path / "tool_episodes.jsonl").read_bytes()).hexdigest() == (
-        "14899519358e85c7fb48f424d3b33e5bf2b06d7dd8dbe41fa069bfc1ef5dd2dc"
+        "6dfa6b1f174e9d46253746f98b686ca484d35ba71433eff9062787dc9240eea4"
     )
+
+
+def test_a_trajectory_looks_an_order_up_only_for_the_amount_not_given() -> None:
+    """The first call follows from the request, never from a coin: a single-turn record and a
+    trajectory asking the same thing start with the same call."""
+    rng = random.Random(5)
+    for kind, action in (("address", "update_address"), ("cancel", "cancel_order")):
+        for _ in range(30):
+            conv = trajectory(rng, kind, fault=False)
+            assert conv.gold[0]["name"] == action
+    looked_up = direct = 0
+    for _ in range(60):
+        conv = trajectory(rng, "refund", fault=False)
+        refund = next(c for c in conv.gold if c["name"] == "issue_refund")
+        total = conv.state["orders"][refund["arguments"]["order_id"]]["total"]
+        if conv.gold[0]["name"] == "lookup_order":  # the customer gave no amount
+            looked_up += 1
+            assert refund["arguments"]["amount"] == total
+        else:
+            direct += 1
+    assert looked_up and direct

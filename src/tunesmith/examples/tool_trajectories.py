@@ -91,7 +91,8 @@ def _status(conv: Conversation, p: Phrasing, oid: str, plan: dict[str, Any]) -> 
 def _refund(conv: Conversation, p: Phrasing, oid: str, plan: dict[str, Any]) -> None:
     order = conv.state["orders"][oid]
     asked = plan.get("amount")
-    if plan["variant"] != "over" and (asked is None or p.rng.random() < 0.7):
+    # one rule the model can learn: look the order up only to learn the amount not given
+    if asked is None:
         conv.call("lookup_order", order_id=oid)
     amount = order["total"] if asked is None else asked
     done = conv.call("issue_refund", order_id=oid, amount=amount, reason=plan["reason"])
@@ -106,11 +107,8 @@ def _refund(conv: Conversation, p: Phrasing, oid: str, plan: dict[str, Any]) -> 
 
 def _address(conv: Conversation, p: Phrasing, oid: str, plan: dict[str, Any]) -> None:
     address = plan["address"]
-    if p.rng.random() < 0.7:
-        status = conv.call("lookup_order", order_id=oid)["status"]
-        if status != "processing":
-            _escalated(conv, p, oid, "shipping", plan["priority"], f"it is already {status}")
-            return
+    # no lookup first: the tool's own error says the order has shipped, and a first step
+    # that is sometimes a lookup and sometimes not is a coin the model cannot learn
     if "error" in conv.call("update_address", order_id=oid, **address):
         _escalated(conv, p, oid, "shipping", plan["priority"], "it has already shipped")
         return
@@ -118,11 +116,6 @@ def _address(conv: Conversation, p: Phrasing, oid: str, plan: dict[str, Any]) ->
 
 
 def _cancel(conv: Conversation, p: Phrasing, oid: str, plan: dict[str, Any]) -> None:
-    if p.rng.random() < 0.3:
-        status = conv.call("lookup_order", order_id=oid)["status"]
-        if status != "processing":
-            _escalated(conv, p, oid, "shipping", plan["priority"], f"it is already {status}")
-            return
     if "error" in conv.call("cancel_order", order_id=oid):
         _escalated(conv, p, oid, "shipping", plan["priority"], "it has already shipped")
         return
