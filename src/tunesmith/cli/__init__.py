@@ -36,6 +36,7 @@ from tunesmith.cli import (  # noqa: E402, F401
     data,
     train,
     align,
+    reward,
     evaluate,
     governance,
     job,

@@ -90,6 +90,9 @@ def eval_command(
     for warning in result.warnings:
         err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
     report = result.report
+    if report.get("kind") == "reward":
+        _show_reward(report, result.out_dir)
+        return
     main = report["main_metric"]
     data = report["data"]
     where = (
@@ -118,6 +121,25 @@ def eval_command(
     console.print(f"Report: {result.out_dir / 'report.md'}")
     if result.passed is False:
         raise typer.Exit(code=1)
+
+
+def _show_reward(report: dict, out_dir: Path) -> None:
+    """A reward run's agreement with the held-out human decisions, beside the other judges."""
+    data = report["data"]
+    console.print(f"{report['model']['run_id']} on {data['pairs']} pairs of {data['file']}")
+    table = Table(title="agreement with the human's choice (ties count against)")
+    for column in ("judge", "pairs", "agrees"):
+        table.add_column(column, justify="left" if column == "judge" else "right")
+    for name, result in report["judges"].items():
+        table.add_row(name, str(result["pairs"]), _fmt(result["agree"]))
+    console.print(table)
+    buckets = Table(title="calibration: accuracy by |reward margin|")
+    for column in ("margin", "pairs", "accuracy"):
+        buckets.add_column(column, justify="left" if column == "margin" else "right")
+    for row in report["calibration"]:
+        buckets.add_row(row["bucket"], str(row["pairs"]), _fmt(row["accuracy"]))
+    console.print(buckets)
+    console.print(f"Report: {out_dir / 'report.md'}")
 
 
 def _eval_embedding(ws: Workspace, run_id: str) -> None:

@@ -29,6 +29,7 @@ from tunesmith.config.project import (
     with_section,
 )
 from tunesmith.config.registry import RegistryConfig
+from tunesmith.config.reward import RewardConfig
 from tunesmith.config.serve import ServeConfig
 from tunesmith.config.task import TaskConfig
 from tunesmith.config.train import TrainConfig
@@ -54,6 +55,7 @@ __all__ = [
     "QualityConfig",
     "RegistryConfig",
     "RetrainConfig",
+    "RewardConfig",
     "RubricConfig",
     "SamplingConfig",
     "ServeConfig",

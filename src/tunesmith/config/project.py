@@ -17,6 +17,7 @@ from tunesmith.config.memory import MemoryConfig
 from tunesmith.config.model import BaseModelConfig
 from tunesmith.config.monitor import MonitorConfig
 from tunesmith.config.registry import RegistryConfig
+from tunesmith.config.reward import RewardConfig
 from tunesmith.config.serve import ServeConfig
 from tunesmith.config.task import TaskConfig
 from tunesmith.config.train import TrainConfig
@@ -40,6 +41,9 @@ class ProjectConfig(Strict):
     )
     align: AlignConfig = Field(
         default_factory=AlignConfig, description="Preference data, judges and preference tuning."
+    )
+    reward: RewardConfig = Field(
+        default_factory=RewardConfig, description="The reward model learned from pairwise choices."
     )
     knowledge: KnowledgeConfig | None = Field(
         default=None, description="Documents served models retrieve from, with access groups."

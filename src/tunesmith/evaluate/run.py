@@ -6,6 +6,7 @@ Writes `runs/<run-id>/eval/` (a `--data` file: `eval-<stem>-<sha8>/`; the base m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -24,6 +25,7 @@ from tunesmith.evaluate.episodes import load_backend, read_episodes
 from tunesmith.evaluate.eval_report import write_report
 from tunesmith.evaluate.gates import check_gates
 from tunesmith.evaluate.predict import Predictions
+from tunesmith.evaluate.reward_eval import evaluate_reward
 from tunesmith.evaluate.score_model import (
     ProgressFactory,
     cost,
@@ -34,6 +36,7 @@ from tunesmith.evaluate.score_model import (
 )
 from tunesmith.evaluate.slices import audit_slices
 from tunesmith.models.load import Target, base_of, load_model
+from tunesmith.models.reward import is_reward_run
 from tunesmith.registry.references import champion_target, resolve_target
 from tunesmith.store import audit
 from tunesmith.store.clock import utc_timestamp
@@ -99,6 +102,9 @@ def evaluate(
     """Evaluate `model_ref` on the test split (or `data_file`); gates, report, audit, MLflow."""
     from tunesmith.registry import default_name
 
+    if is_reward_run(ws.runs_dir / model_ref):  # --compare adds the LLM judge's agreement
+        judge = _llm_agreement(config) if with_compare else None
+        return EvalResult(*evaluate_reward(ws, config, model_ref, judge))
     task, settings = config.task, config.eval
     target = resolve_target(ws, config, model_ref)
     dataset_dir, manifest = _dataset(ws, config, target)
@@ -191,6 +197,13 @@ def evaluate(
     _audit(ws, target, report, out_dir, path)
     warnings = _track(ws, config, target, report, out_dir)
     return EvalResult(report, out_dir, files, warnings)
+
+
+def _llm_agreement(config: ProjectConfig) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
+    from tunesmith.preference.llm_judge import agreement, judge_client
+
+    client = judge_client(config.align.judge, config.serve)
+    return lambda pairs: agreement(client, config.align.judge, pairs)
 
 
 def _per_category(rows: list[EvalRow], preds: Predictions) -> dict[str, dict[str, float]]:

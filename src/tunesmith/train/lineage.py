@@ -23,7 +23,7 @@ def _git_commit(root: Path) -> str | None:
 
 def build_lineage(
     run_id: str,
-    dataset: dict[str, Any],
+    dataset: dict[str, Any] | None,
     base_model: dict[str, Any],
     seed: int,
     counts: dict[str, dict[str, int]],
