@@ -13,10 +13,12 @@ from tunesmith.config import load_config
 from tunesmith.config.workspace import Workspace
 from tunesmith.data.curate import curate
 from tunesmith.evaluate.run import evaluate
-from tunesmith.models.reward import load_reward_model
+from tunesmith.governance.lineage import runs_carrying
+from tunesmith.models.reward import load_reward_model, pairwise_accuracy
+from tunesmith.models.run_model import RunModelError, finished_run
 from tunesmith.preference.pairs import PreferenceInputError
 from tunesmith.store.audit import entries
-from tunesmith.train.reward import pairwise_accuracy, reward_train
+from tunesmith.train.reward import reward_train
 
 REWARD = {
     "lora_r": 4,
@@ -92,7 +94,11 @@ def test_a_reward_model_learns_the_choices_and_keeps_human_decisions_back(
     assert summary["steps"] == 12 and summary["method"] == "reward"
     assert summary["train_accuracy"] >= 0.9  # the rambling wrong-queue answer scores below
     model = load_reward_model(run)
-    assert pairwise_accuracy(model.model, model.tokenizer, held) >= 0.9
+    assert pairwise_accuracy(model.margins(held)) >= 0.9
+    # a reward model is never served or tuned on as a chat model, and lineage lookups skip it
+    with pytest.raises(RunModelError, match="is a reward model"):
+        finished_run(ws, result.run_id)
+    assert runs_carrying(ws, {"support-tickets/v1"}) == {}
     # a padded batch scores each answer as it scores alone
     prompts = [held[0]["prompt"], held[1]["prompt"]]
     answers = [held[0]["chosen"][0]["content"], "Queue: billing"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from tunesmith.config.base import Strict
+from tunesmith.config.train import ALL_LINEAR
 
 
 class RewardConfig(Strict):
@@ -13,7 +14,7 @@ class RewardConfig(Strict):
     lora_r: int = Field(default=16, ge=1, description="Adapter rank.")
     lora_alpha: int = Field(default=32, ge=1, description="Adapter scaling numerator.")
     target_modules: list[str] = Field(
-        default=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        default_factory=lambda: list(ALL_LINEAR),
         description="Linear layers that get adapters (the score head is trained whole).",
     )
     learning_rate: float = Field(default=2e-4, gt=0, description="Peak learning rate.")

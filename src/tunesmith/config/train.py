@@ -8,6 +8,9 @@ from pydantic import Field, model_validator
 
 from tunesmith.config.base import Strict
 
+# every linear layer of a Llama-style block: where adapters go unless a config says otherwise
+ALL_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
 
 class TrainConfig(Strict):
     dataset: str = Field(
@@ -23,7 +26,7 @@ class TrainConfig(Strict):
         default=0.0, ge=0, lt=1, description="Dropout on adapter input; 0 skips a pass per layer."
     )
     target_modules: list[str] = Field(
-        default=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+        default_factory=lambda: list(ALL_LINEAR),
         description="Linear layers that get adapters.",
     )
     learning_rate: float = Field(default=2e-4, gt=0, description="Peak learning rate.")

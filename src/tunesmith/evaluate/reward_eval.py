@@ -17,7 +17,7 @@ from typing import Any
 
 from tunesmith.config import ProjectConfig
 from tunesmith.config.workspace import Workspace
-from tunesmith.models.reward import load_reward_model
+from tunesmith.models.reward import load_reward_model, pairwise_accuracy
 from tunesmith.preference.agreement import rubric_agreement
 from tunesmith.store import audit
 from tunesmith.store.clock import utc_timestamp
@@ -41,10 +41,6 @@ def calibration(margins: list[float], edges: list[float]) -> list[dict[str, Any]
     return out
 
 
-def _answer(side: list[dict[str, Any]]) -> str:
-    return str(side[-1]["content"])
-
-
 def _decisions(run_dir: Path) -> tuple[Path, list[dict[str, Any]]]:
     path = run_dir / "pairs" / "held_out.jsonl"
     rows = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x]
@@ -65,12 +61,8 @@ def evaluate_reward(
     run_dir = ws.runs_dir / run_id
     path, pairs = _decisions(run_dir)
     model = load_reward_model(run_dir)
-    prompts = [p["prompt"] for p in pairs]
-    chosen = model.score(prompts, [_answer(p["chosen"]) for p in pairs])
-    rejected = model.score(prompts, [_answer(p["rejected"]) for p in pairs])
-    margins = [c - r for c, r in zip(chosen, rejected, strict=True)]
-    accuracy = sum(m > 0 for m in margins) / len(margins) if margins else None
-    settings = json.loads((run_dir / "reward.json").read_text(encoding="utf-8"))["reward"]
+    margins = model.margins(pairs)
+    accuracy = pairwise_accuracy(margins)
     rubric = rubric_agreement(config, pairs)
     judges: dict[str, Any] = {
         "reward model": {"pairs": len(pairs), "agree": accuracy},
@@ -93,7 +85,7 @@ def evaluate_reward(
             "pairwise_accuracy": accuracy,
             "mean_margin": sum(margins) / len(margins) if margins else None,
         },
-        "calibration": calibration(margins, list(settings["margin_buckets"])),
+        "calibration": calibration(margins, model.settings.margin_buckets),
         "judges": judges,
         "passed": None,  # no gates on a reward model yet
     }

@@ -36,11 +36,11 @@ from tunesmith.evaluate.score_model import (
 )
 from tunesmith.evaluate.slices import audit_slices
 from tunesmith.models.load import Target, base_of, load_model
-from tunesmith.models.reward import is_reward_run
 from tunesmith.registry.references import champion_target, resolve_target
 from tunesmith.store import audit
 from tunesmith.store.clock import utc_timestamp
 from tunesmith.store.files import sha256_file
+from tunesmith.store.runs import is_reward_run
 
 
 @dataclass(frozen=True)

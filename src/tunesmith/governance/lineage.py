@@ -151,7 +151,8 @@ def runs_carrying(
     carriers = dict(runs or {})
     lineages = _lineages(workspace)
     for lineage in lineages:
-        ref = f"{lineage['dataset']['name']}/{lineage['dataset']['version']}"
+        dataset = lineage["dataset"] or {}  # a reward run learned from pairs, no dataset
+        ref = f"{dataset.get('name')}/{dataset.get('version')}"
         if ref in datasets and lineage["run_id"] not in carriers:
             carriers[lineage["run_id"]] = f"trained on {ref}"
     grown = True
@@ -177,6 +178,11 @@ def trace_run(workspace: Workspace, run_id: str) -> dict[str, Any]:
         raise FileNotFoundError(f"run '{run_id}' not found in {workspace.runs_dir}")
     lineage = json.loads(lineage_file.read_text(encoding="utf-8"))
     dataset = lineage["dataset"]
+    if dataset is None:
+        raise FileNotFoundError(
+            f"run '{run_id}' is a reward model: it learned from the preference pairs its "
+            "lineage.json names under 'preferences', not from a dataset version"
+        )
     manifest_file = workspace.root / dataset["path"] / "manifest.json"
     if not manifest_file.is_file():
         # without the manifest the sources are unknown: say so rather than list none

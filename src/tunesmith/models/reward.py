@@ -15,13 +15,9 @@ from typing import Any
 
 import torch
 
+from tunesmith.config.reward import RewardConfig
 from tunesmith.models.run_model import RunModelError, recorded_base, trained_in
-
-REWARD_FILE = "reward.json"  # marks a run folder as a reward model's
-
-
-def is_reward_run(run_dir: Path) -> bool:
-    return (run_dir / REWARD_FILE).is_file()
+from tunesmith.store.runs import REWARD_FILE, is_reward_run
 
 
 def pair_ids(tokenizer: Any, prompt: list[dict[str, Any]], answer: str) -> list[int]:
@@ -45,12 +41,13 @@ def scalar_head_model(base_path: Path, dtype: torch.dtype) -> tuple[Any, Any]:
 
 @dataclass
 class RewardModel:
-    """A trained reward model ready to score; `run_id` names the run it came from."""
+    """A reward model ready to score: the run it came from (or is training in) and the
+    settings it trained with."""
 
     run_id: str
     model: Any
     tokenizer: Any
-    max_length: int
+    settings: RewardConfig
 
     @torch.no_grad()
     def score(
@@ -59,7 +56,7 @@ class RewardModel:
         """One reward per (prompt, answer); a pair longer than max_length keeps its end (the
         answer is what is scored)."""
         sequences = [
-            pair_ids(self.tokenizer, p, a)[-self.max_length :]
+            pair_ids(self.tokenizer, p, a)[-self.settings.max_length :]
             for p, a in zip(prompts, answers, strict=True)
         ]
         pad = self.tokenizer.pad_token_id
@@ -79,6 +76,18 @@ class RewardModel:
             scores.extend(out.logits[:, 0].float().tolist())
         return scores
 
+    def margins(self, pairs: list[dict[str, Any]]) -> list[float]:
+        """Chosen minus rejected reward of each preference pair; above 0: the human's pick."""
+        prompts = [p["prompt"] for p in pairs]
+        chosen = self.score(prompts, [str(p["chosen"][-1]["content"]) for p in pairs])
+        rejected = self.score(prompts, [str(p["rejected"][-1]["content"]) for p in pairs])
+        return [c - r for c, r in zip(chosen, rejected, strict=True)]
+
+
+def pairwise_accuracy(margins: list[float]) -> float | None:
+    """Share of pairs the model orders as the human did; a tie counts against it."""
+    return sum(m > 0 for m in margins) / len(margins) if margins else None
+
 
 def load_reward_model(run_dir: Path) -> RewardModel:
     """A finished reward run's model on the best device, in the dtype it trained in."""
@@ -90,10 +99,11 @@ def load_reward_model(run_dir: Path) -> RewardModel:
     if not is_reward_run(run_dir) or not (run_dir / "summary.json").is_file():
         raise RunModelError(f"'{run_dir.name}' is not a finished reward-model run")
     lineage = json.loads((run_dir / "lineage.json").read_text(encoding="utf-8"))
-    settings = json.loads((run_dir / REWARD_FILE).read_text(encoding="utf-8"))["reward"]
+    marker = json.loads((run_dir / REWARD_FILE).read_text(encoding="utf-8"))
+    settings = RewardConfig.model_validate(marker["reward"])
     base, _ = scalar_head_model(recorded_base(run_dir.name, lineage), trained_in(lineage))
     adapter_dir = run_dir / "adapter"
     model = PeftModel.from_pretrained(base, adapter_dir)
     tokenizer = AutoTokenizer.from_pretrained(adapter_dir)
     model.eval().to(hardware()["device"])
-    return RewardModel(run_dir.name, model, tokenizer, int(settings["max_length"]))
+    return RewardModel(run_dir.name, model, tokenizer, settings)

@@ -16,6 +16,7 @@ import torch
 from tunesmith.config.workspace import Workspace
 from tunesmith.models.base import weights_digest
 from tunesmith.models.quantize import dequantize_linear_weights, quantize_linear_weights
+from tunesmith.store.runs import is_reward_run
 
 # what a run's adapter/ folder holds its trained weights in: LoRA/DoRA/QLoRA, or a full fine-tune
 WEIGHTS_FILES = ("adapter_model.safetensors", "model.safetensors")
@@ -39,6 +40,8 @@ def finished_run(workspace: Workspace, run_id: str) -> tuple[Path, dict[str, Any
         raise RunModelError(f"run '{run_id}' not found in {workspace.runs_dir}")
     if not (run_dir / "summary.json").is_file() or not (run_dir / "adapter").is_dir():
         raise RunModelError(f"run '{run_id}' has not finished; resume it first")
+    if is_reward_run(run_dir):  # a scalar head: it scores answers, it cannot write one
+        raise RunModelError(f"run '{run_id}' is a reward model; it is not served or tuned on")
     lineage = json.loads((run_dir / "lineage.json").read_text(encoding="utf-8"))
     method = yaml.safe_load((run_dir / "config.yaml").read_text())["train"]["method"]
     return run_dir, lineage, method

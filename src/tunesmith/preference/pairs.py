@@ -153,6 +153,28 @@ def held_out(pair: dict[str, Any], share: float) -> bool:
     return _unit(pair["prompt"], "judges") < share
 
 
+def take_held_out(
+    pairs: PairSet, review_files: list[Path], root: Path, share: float
+) -> list[dict[str, Any]]:
+    """Take the human pairs (those read from `review_files`) that `held_out` keeps back out of
+    `pairs.kept`, and return them: never trained on, the decisions the judges are checked on."""
+    reviews = {str(p.resolve().relative_to(root.resolve())) for p in review_files}
+    kept_back = [
+        p for p in pairs.kept if p["meta"]["pair_source"] in reviews and held_out(p, share)
+    ]
+    pairs.kept = [p for p in pairs.kept if not any(p is k for k in kept_back)]
+    return kept_back
+
+
+def require_pairs(pairs: PairSet) -> None:
+    """Refuse a set with no pair left to train on, naming the first reasons."""
+    if not pairs.kept:
+        reasons = "; ".join(
+            f"{q['source']}:{q['line']}: {q['reason']}" for q in pairs.quarantined[:3]
+        )
+        raise PreferenceInputError(f"no usable preference pairs ({reasons})")
+
+
 def split_pairs(
     pairs: list[dict[str, Any]], val_share: float, seed: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

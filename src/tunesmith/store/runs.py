@@ -1,6 +1,7 @@
-"""What kind of run a run folder holds: an adapter run (train, align) or a tuned embedding
-model (`task.type: embedding`, told by its manifest). Read by eval, the registry and the CLI;
-written by train/embedding.py."""
+"""What kind of run a run folder holds: an adapter run (train, align), a tuned embedding
+model (`task.type: embedding`, told by its manifest) or a reward model (told by its
+`reward.json`). Read by eval, the registry, model loading and the CLI; written by
+train/embedding.py and train/reward.py."""
 
 from __future__ import annotations
 
@@ -9,6 +10,11 @@ from pathlib import Path
 from typing import Any
 
 EMBEDDING_KIND = "embedding"  # manifest.json's `kind` of an embedding run
+REWARD_FILE = "reward.json"  # marks a run folder as a reward model's
+
+
+def is_reward_run(run_dir: Path) -> bool:
+    return (run_dir / REWARD_FILE).is_file()
 
 
 def embedding_manifest(run_dir: Path) -> dict[str, Any] | None:

@@ -32,10 +32,11 @@ from tunesmith.models.hardware import hardware
 from tunesmith.models.run_model import RunModelError, finished_run
 from tunesmith.preference.pairs import (
     PreferenceInputError,
-    held_out,
     mask_pairs,
     read_pairs,
+    require_pairs,
     split_pairs,
+    take_held_out,
 )
 from tunesmith.store import audit
 from tunesmith.store.files import sha256_file, write_atomic, write_jsonl
@@ -223,21 +224,11 @@ def _new_run(
     """Check, mask and split the pairs and write the run folder's inputs; refused inputs
     leave no folder."""
     pairs = read_pairs(pair_files, workspace.root)
-    reviews = {str(p.resolve().relative_to(workspace.root.resolve())) for p in review_files}
-    kept_back = [
-        p
-        for p in pairs.kept
-        if p["meta"]["pair_source"] in reviews and held_out(p, settings.judge_holdout)
-    ]
-    pairs.kept = [p for p in pairs.kept if not any(p is k for k in kept_back)]
+    kept_back = take_held_out(pairs, review_files, workspace.root, settings.judge_holdout)
     masked = {}
     if sft_config.data.pii.enabled:
         masked = mask_pairs(pairs, PiiMasker(sft_config.data.pii, pseudonym_key(sft_config.data)))
-    if not pairs.kept:
-        reasons = "; ".join(
-            f"{q['source']}:{q['line']}: {q['reason']}" for q in pairs.quarantined[:3]
-        )
-        raise PreferenceInputError(f"no usable preference pairs ({reasons})")
+    require_pairs(pairs)
     train_pairs, val_pairs = split_pairs(pairs.kept, settings.val_share, settings.seed)
     # held-out human pairs are neither trained on nor lost: counted apart
     counts = {

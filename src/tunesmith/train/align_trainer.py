@@ -11,6 +11,7 @@ from typing import Any
 from transformers import TrainerCallback, TrainerControl, TrainerState, TrainingArguments
 
 from tunesmith.config.align import AlignConfig
+from tunesmith.config.reward import RewardConfig
 
 
 class MetricsLog(TrainerCallback):
@@ -95,6 +96,39 @@ def replay_rows(dataset_file: Path, count: int, seed: int) -> list[dict[str, Any
     return rows
 
 
+def preference_arguments(
+    settings: AlignConfig | RewardConfig, run_dir: Path, has_val: bool, hw: dict[str, Any]
+) -> dict[str, Any]:
+    """The TRL config fields pair trainers share (DPO, ORPO, reward): length, checkpoints,
+    evaluation, and precision from the hardware."""
+    return {
+        "output_dir": str(run_dir / "checkpoints"),
+        "per_device_train_batch_size": settings.batch_size,
+        "per_device_eval_batch_size": settings.batch_size,
+        "gradient_accumulation_steps": settings.grad_accum,
+        "learning_rate": settings.learning_rate,
+        "num_train_epochs": settings.epochs,
+        "max_steps": settings.max_steps or -1,
+        "warmup_steps": settings.warmup_ratio,  # below 1: a ratio of all steps
+        "lr_scheduler_type": "cosine",
+        "seed": settings.seed,
+        "data_seed": settings.seed,
+        "logging_steps": settings.logging_steps,
+        "save_strategy": "steps",
+        "save_steps": settings.save_steps,
+        "save_total_limit": 2,  # with one, a crash mid-save could leave none
+        "eval_strategy": "steps" if has_val else "no",
+        "eval_steps": settings.save_steps,
+        # bf16 only where the hardware has it; checkpointing costs compute a small model lacks
+        "bf16": hw["bf16"],
+        "use_cpu": hw["device"] == "cpu",
+        "gradient_checkpointing": False,
+        "report_to": "none",
+        "disable_tqdm": True,
+        "dataloader_num_workers": 0,
+    }
+
+
 def build_trainer(
     model: Any,
     tokenizer: Any,
@@ -109,33 +143,9 @@ def build_trainer(
     precision the hardware supports."""
     from datasets import Dataset
 
-    common = {
-        "output_dir": str(run_dir / "checkpoints"),
-        "per_device_train_batch_size": settings.batch_size,
-        "per_device_eval_batch_size": settings.batch_size,
-        "gradient_accumulation_steps": settings.grad_accum,
-        "learning_rate": settings.learning_rate,
-        "num_train_epochs": settings.epochs,
-        "max_steps": settings.max_steps or -1,
-        "warmup_steps": settings.warmup_ratio,
-        "lr_scheduler_type": "cosine",
-        "seed": settings.seed,
-        "data_seed": settings.seed,
-        "logging_steps": settings.logging_steps,
-        "save_strategy": "steps",
-        "save_steps": settings.save_steps,
-        "save_total_limit": 2,  # with one, a crash mid-save could leave none
-        "eval_strategy": "steps" if val_pairs else "no",
-        "eval_steps": settings.save_steps,
+    common = preference_arguments(settings, run_dir, bool(val_pairs), hw) | {
         "beta": settings.beta,
         "max_length": settings.max_length,
-        # bf16 only where the hardware has it; checkpointing costs compute a small model lacks
-        "bf16": hw["bf16"],
-        "use_cpu": hw["device"] == "cpu",
-        "gradient_checkpointing": False,
-        "report_to": "none",
-        "disable_tqdm": True,
-        "dataloader_num_workers": 0,
     }
     fields = ("prompt", "chosen", "rejected")
     train_rows = pair_texts(train_pairs, tokenizer, settings.shared_head_in_prompt)

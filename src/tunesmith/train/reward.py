@@ -31,18 +31,20 @@ from tunesmith.data.curate import pseudonym_key
 from tunesmith.data.pii import PiiMasker
 from tunesmith.models.base import BaseModelError, resolve_base_model
 from tunesmith.models.hardware import hardware
-from tunesmith.models.reward import REWARD_FILE, pair_ids, scalar_head_model
+from tunesmith.models.reward import RewardModel, pair_ids, pairwise_accuracy, scalar_head_model
 from tunesmith.preference.pairs import (
     PreferenceInputError,
-    held_out,
     mask_pairs,
     read_pairs,
+    require_pairs,
     split_pairs,
+    take_held_out,
 )
 from tunesmith.store import audit
 from tunesmith.store.files import sha256_file, write_atomic, write_jsonl
+from tunesmith.store.runs import REWARD_FILE
 from tunesmith.store.tracking import Tracker
-from tunesmith.train.align_trainer import MetricsLog
+from tunesmith.train.align_trainer import MetricsLog, preference_arguments
 from tunesmith.train.callbacks import CompleteMarker, fsync_tree
 from tunesmith.train.lineage import build_lineage
 
@@ -78,34 +80,10 @@ def _trainer(
     from trl import RewardConfig as TrlRewardConfig
     from trl import RewardTrainer
 
-    hw = hardware()
     args = TrlRewardConfig(
-        output_dir=str(run_dir / "checkpoints"),
-        per_device_train_batch_size=settings.batch_size,
-        per_device_eval_batch_size=settings.batch_size,
-        gradient_accumulation_steps=settings.grad_accum,
-        learning_rate=settings.learning_rate,
-        num_train_epochs=settings.epochs,
-        max_steps=settings.max_steps or -1,
-        warmup_steps=settings.warmup_ratio,  # below 1: a ratio of all steps
-        lr_scheduler_type="cosine",
-        seed=settings.seed,
-        data_seed=settings.seed,
-        logging_steps=settings.logging_steps,
-        save_strategy="steps",
-        save_steps=settings.save_steps,
-        save_total_limit=2,
-        eval_strategy="steps" if val else "no",
-        eval_steps=settings.save_steps,
+        **preference_arguments(settings, run_dir, bool(val), hardware()),
         max_length=None,  # counted out above, not dropped silently by the trainer
         center_rewards_coefficient=settings.center_rewards,
-        # bf16 only where the hardware has it; checkpointing costs compute a small model lacks
-        bf16=hw["bf16"],
-        use_cpu=hw["device"] == "cpu",
-        gradient_checkpointing=False,
-        report_to="none",
-        disable_tqdm=True,
-        dataloader_num_workers=0,
     )
     return RewardTrainer(
         model=model,
@@ -132,19 +110,6 @@ def _peft_model(base_path: Path, settings: RewardConfig) -> tuple[Any, Any]:
     return get_peft_model(model, lora), tokenizer
 
 
-def pairwise_accuracy(model: Any, tokenizer: Any, pairs: list[dict[str, Any]]) -> float | None:
-    """Share of pairs whose chosen answer the model scores above the rejected one."""
-    from tunesmith.models.reward import RewardModel
-
-    if not pairs:
-        return None
-    scorer = RewardModel("training", model, tokenizer, 1 << 30)
-    prompts = [p["prompt"] for p in pairs]
-    chosen = scorer.score(prompts, [p["chosen"][-1]["content"] for p in pairs])
-    rejected = scorer.score(prompts, [p["rejected"][-1]["content"] for p in pairs])
-    return sum(c > r for c, r in zip(chosen, rejected, strict=True)) / len(pairs)
-
-
 def _split(
     workspace: Workspace,
     config: ProjectConfig,
@@ -156,15 +121,8 @@ def _split(
     masked = {}
     if config.data.pii.enabled:  # before the split: held-out decisions are scored masked too
         masked = mask_pairs(pairs, PiiMasker(config.data.pii, pseudonym_key(config.data)))
-    reviews = {str(p.resolve().relative_to(workspace.root.resolve())) for p in review_files}
-    share = config.align.judge_holdout
-    kept_back = [
-        p for p in pairs.kept if p["meta"]["pair_source"] in reviews and held_out(p, share)
-    ]
-    pairs.kept = [p for p in pairs.kept if not any(p is k for k in kept_back)]
-    if not pairs.kept:
-        reasons = "; ".join(f"{q['source']}:{q['line']}: {q['reason']}" for q in pairs.quarantined)
-        raise PreferenceInputError(f"no usable preference pairs ({reasons[:300]})")
+    kept_back = take_held_out(pairs, review_files, workspace.root, config.align.judge_holdout)
+    require_pairs(pairs)
     return pairs, kept_back, masked
 
 
@@ -243,14 +201,14 @@ def reward_train(
         adapter_dir = run_dir / "adapter"
         trainer.model.save_pretrained(str(adapter_dir))
         tokenizer.save_pretrained(str(adapter_dir))
-        trainer.model.eval()
-        val_accuracy = pairwise_accuracy(trainer.model, tokenizer, val_pairs)
+        scorer = RewardModel(run_id, trainer.model.eval(), tokenizer, settings)
+        val_accuracy = pairwise_accuracy(scorer.margins(val_pairs))
         summary = {
             "method": "reward",
             "steps": trainer.state.global_step,
             "train_seconds": round(seconds, 2),
             "pairs": counts,
-            "train_accuracy": pairwise_accuracy(trainer.model, tokenizer, train_pairs),
+            "train_accuracy": pairwise_accuracy(scorer.margins(train_pairs)),
             "val_accuracy": val_accuracy,
         }
         audit.append(
