@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from transformers import AutoTokenizer
 
+from tunesmith.examples.tool_backend import TOOLS
 from tunesmith.models.tokenize import IGNORE, encode, tokenize_prompts
 from tunesmith.models.tools import (
     Call,
     ToolFormatError,
     native_tool_template,
     parse_answer,
+    schema_text,
+    signature,
     template_inputs,
     text_turns,
+    tools_text,
 )
 
 LOOKUP = {
@@ -70,7 +75,7 @@ def test_plain_conversations_render_as_before() -> None:
 def test_text_turns_put_tools_in_the_system_turn_calls_and_results_in_their_turns() -> None:
     turns = text_turns(CONVERSATION, [LOOKUP])
     assert turns[0]["content"].startswith("You are the support desk.")
-    assert '{"name":"lookup_order","description":"Look up an order."' in turns[0]["content"]
+    assert "\nlookup_order(order_id: string): Look up an order." in turns[0]["content"]
     assert turns[2] == {
         "role": "assistant",
         "content": '<tool_call>{"name": "lookup_order", "arguments": {"order_id": "ORD-123456"}}'
@@ -190,3 +195,27 @@ def test_the_eval_grammar_keeps_the_schema_s_property_order(bpe_model_dir: Path)
 
     assert accepts(Call("issue_refund", {"order_id": "A", "amount": 5}).text())
     assert not accepts(Call("issue_refund", {"amount": 5, "order_id": "A"}).text())
+
+
+def test_signatures_render_types_enums_optionals_and_nesting() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "ids": {"type": "array", "items": {"type": "string"}},
+            "mode": {"type": "string", "enum": ["fast", "safe"], "description": "How."},
+            "limit": {"type": ["integer", "null"]},
+            "where": {"type": "object", "properties": {"city": {"type": "string"}},
+                      "required": ["city"]},
+            "either": {"anyOf": [{"type": "number"}, {"type": "boolean"}]},
+        },
+        "required": ["ids", "mode"],
+    }  # fmt: skip
+    line = signature({"name": "find", "description": "Find things.", "parameters": schema})
+    assert line == (
+        'find(ids: string[], mode: "fast" | "safe" /* How. */, limit?: integer | null, '
+        "where?: {city: string}, either?: number | boolean): Find things."
+    )
+    assert signature({"name": "ping"}) == "ping()"
+    assert schema_text({"type": "array", "items": {"enum": [1, 2]}}) == "(1 | 2)[]"
+    # the shared text is a third of the JSON schemas' length (tokens follow characters)
+    assert len(tools_text(TOOLS)) < len(json.dumps([t["function"] for t in TOOLS])) * 0.75

@@ -4,7 +4,8 @@ and the server share, so a model is served in the format it was trained in.
 Conversations are in the OpenAI chat shape: a `tools` list of JSON-schema functions, assistant
 turns with `tool_calls` (arguments as a JSON string), `tool` turns answering a `tool_call_id`.
 A base model whose chat template takes `tools` renders that shape itself. Any other template
-(SmolLM2's plain ChatML) gets text turns: the tool list in the system turn, each call as
+(SmolLM2's plain ChatML) gets text turns: the tool list in the system turn as signatures
+(`lookup_order(order_id: string): Get an order.`), each call as
 `<tool_call>{"name": ..., "arguments": {...}}</tool_call>` in the assistant turn, each result
 as `<tool_response name="...">...</tool_response>` in a `tool` turn. The grammar that keeps
 calls valid (`tool_call_tag`) is written against the same strings.
@@ -61,12 +62,55 @@ def functions(tools: list[Tool]) -> list[dict[str, Any]]:
     return out
 
 
+def schema_text(schema: Any) -> str:
+    """A JSON schema as a TypeScript-like type: `string`, `"a" | "b"`, `{id: string, n?: number}`,
+    `string[]`; what it cannot shorten stays compact JSON."""
+    if not isinstance(schema, dict) or not schema:
+        return "any"
+    if "enum" in schema:
+        return " | ".join(json.dumps(v, ensure_ascii=False) for v in schema["enum"])
+    if "const" in schema:
+        return json.dumps(schema["const"], ensure_ascii=False)
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list):
+            return " | ".join(schema_text(s) for s in schema[key])
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        return " | ".join(schema_text({**schema, "type": k}) for k in kind)
+    if kind == "array":
+        item = schema_text(schema.get("items"))
+        return f"({item})[]" if " | " in item else f"{item}[]"
+    if kind == "object" or "properties" in schema:
+        return "{" + ", ".join(_fields(schema)) + "}"
+    if isinstance(kind, str):
+        return kind
+    return json.dumps(schema, ensure_ascii=False, separators=(",", ":"))
+
+
+def _fields(schema: dict[str, Any]) -> list[str]:
+    required = set(schema.get("required") or [])
+    fields = []
+    for name, prop in (schema.get("properties") or {}).items():
+        text = f"{name}{'' if name in required else '?'}: {schema_text(prop)}"
+        if isinstance(prop, dict) and prop.get("description"):
+            text += f" /* {prop['description']} */"
+        fields.append(text)
+    return fields
+
+
+def signature(function: dict[str, Any]) -> str:
+    """One function as a line: `name(arg: type, optional?: type): description`."""
+    parameters = function.get("parameters") or {}
+    fields = ", ".join(_fields(parameters)) if isinstance(parameters, dict) else ""
+    description = str(function.get("description") or "").strip()
+    return f"{function['name']}({fields})" + (f": {description}" if description else "")
+
+
 def tools_text(tools: list[Tool]) -> str:
-    """The system-turn description of `tools`: how to call, then one function per line."""
-    # compact JSON: the list is in every prompt, and spaces cost a fifth of its tokens
-    listed = "\n".join(
-        json.dumps(f, ensure_ascii=False, separators=(",", ":")) for f in functions(tools)
-    )
+    """The system-turn description of `tools`: how to call, then one signature per line."""
+    # signatures, not JSON schemas: the list is in every prompt, and a signature takes a
+    # third of the tokens; patterns and bounds are left to the grammar that constrains calls
+    listed = "\n".join(signature(f) for f in functions(tools))
     return (
         "You can call these functions. To call one, answer with "
         f'{CALL_OPEN}{{"name": <function name>, "arguments": <arguments object>}}{CALL_CLOSE}; '
